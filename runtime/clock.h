@@ -6,10 +6,10 @@
 #include <stdint.h>
 
 //  Microseconds since the Unix epoch (CLOCK_REALTIME).
-uint64_t baton__wall_us(void);
+uint64_t baton__wall_us (void);
 //  Milliseconds since the Unix epoch (CLOCK_REALTIME).
-uint64_t baton__wall_ms(void);
+uint64_t baton__wall_ms (void);
 //  Monotonic microseconds from an arbitrary origin (CLOCK_MONOTONIC).
-uint64_t baton__mono_us(void);
+uint64_t baton__mono_us (void);
 
 #endif

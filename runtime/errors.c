@@ -33,23 +33,24 @@ static const s_error_t s_errors[] = {
 };
 
 static const s_error_t *
-s_find(int code)
+s_find (int code)
 {
     for (unsigned i = 0; i < sizeof s_errors / sizeof s_errors[0]; i++)
-        if (s_errors[i].code == code) return &s_errors[i];
+        if (s_errors[i].code == code)
+            return &s_errors[i];
     return 0;
 }
 
 const char *
-baton_strerror(int code)
+baton_strerror (int code)
 {
-    const s_error_t *e = s_find(code);
+    const s_error_t *e = s_find (code);
     return e ? e->text : "unknown error";
 }
 
 const char *
-baton_errname(int code)
+baton_errname (int code)
 {
-    const s_error_t *e = s_find(code);
+    const s_error_t *e = s_find (code);
     return e ? e->name : "BATON_E?";
 }

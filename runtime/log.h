@@ -16,20 +16,20 @@ typedef enum {
 } baton_log_level_t;
 
 //  Sets the lowest level written. Overrides BATON_LOG.
-void baton__log_set_level(baton_log_level_t level);
+void baton__log_set_level (baton_log_level_t level);
 //  True if a line of this level would be written.
-bool baton__log_enabled(baton_log_level_t level);
+bool baton__log_enabled (baton_log_level_t level);
 
 //  Writes one line: ts, level, comp, msg, then the extra fields in fmt, which
 //  the caller writes as logfmt (key=value key2="quoted value"). Values from
 //  the network must go through baton__log_quote (). One write(2) per line.
-void baton__log(baton_log_level_t level, const char *comp, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void baton__log (baton_log_level_t level, const char *comp, const char *msg, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 //  Writes src as a logfmt value into dst (cap bytes, always NUL-terminated):
 //  quoted when needed, with ", \ and control bytes escaped, cut to fit with
 //  "..." appended. Returns dst.
-const char *baton__log_quote(char *dst, size_t cap, const char *src, size_t len);
+const char *baton__log_quote (char *dst, size_t cap, const char *src, size_t len);
 
 //  A token bucket for messages that peers can trigger at will (bad envelopes):
 //  allows `burst` lines, then one per `interval_ms`; counts what it suppressed.
@@ -47,6 +47,6 @@ typedef struct {
     }
 
 //  Returns true if a line may be written now; false counts one suppressed.
-bool baton__ratelimit_allow(baton_ratelimit_t *rl);
+bool baton__ratelimit_allow (baton_ratelimit_t *rl);
 
 #endif

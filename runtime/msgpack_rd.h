@@ -1,43 +1,51 @@
-/*  msgpack_rd.h - a bounded msgpack reader: a validating pass that walks a
- *  whole document against explicit limits without allocating, and a cursor
- *  that reads values in place (results point into the input).  */
+/*  msgpack_rd.h - a bounded msgpack reader. Every count and length a document
+ *  declares is checked against explicit limits and against the bytes that
+ *  remain before the caller can act on it, so no read ever reserves memory
+ *  from a number it has not checked. Results point into the input.  */
 #ifndef BATON_MSGPACK_RD_H
 #define BATON_MSGPACK_RD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "baton/envelope.h"
 
-//  Hard ceiling on nesting whatever the limits say: the validator keeps one
+//  Hard ceiling on nesting whatever the limits say: the skipper keeps one
 //  counter per level on the stack.
 #define BATON__MP_MAX_DEPTH 64
 
-//  Fills zero fields of *out from the defaults.
-void baton__limits_resolve(const baton_limits_t *in, baton_limits_t *out);
+//  Fills *out from in (NULL: all defaults); zero fields take the default.
+void baton__limits_resolve (const baton_limits_t *in, baton_limits_t *out);
 
-//  Walks one msgpack document in data[0..len) and checks every limit in lim
-//  (resolved, not NULL): size, depth, items per container, items in total,
-//  string and binary lengths. Every declared count and length is checked
-//  against the bytes that remain before the walk goes on. Trailing bytes and
-//  ext types are rejected. Returns 0 or a BATON_E... code.
-int baton__mp_validate(const uint8_t *data, size_t len, const baton_limits_t *lim);
-
-//  A read cursor. Every read checks bounds and type; on error the cursor is
-//  left where it was.
+//  A read cursor over p..end, bound to resolved limits. `total` counts the
+//  elements and pairs of every container opened so far.
 typedef struct {
     const uint8_t *p;
     const uint8_t *end;
+    const baton_limits_t *lim;
+    uint64_t total;
 } baton__mp_rd_t;
 
-int baton__mp_read_map(baton__mp_rd_t *rd, uint32_t *count);
-int baton__mp_read_array(baton__mp_rd_t *rd, uint32_t *count);
-int baton__mp_read_str(baton__mp_rd_t *rd, baton_slice_t *out);
-//  Reads bin, or str (accepted for bodies written by str-only encoders).
-int baton__mp_read_bytes(baton__mp_rd_t *rd, baton_slice_t *out);
-int baton__mp_read_uint(baton__mp_rd_t *rd, uint64_t *out);
-//  True if the next value is nil; consumes it.
-int baton__mp_read_nil(baton__mp_rd_t *rd);
-//  Skips one complete value of any type (iterative, depth-bounded).
-int baton__mp_skip(baton__mp_rd_t *rd);
+//  Opens a map (pairs) or array (elements) at nesting level `depth` (the
+//  document itself is level 1). Checks, in this order: items limit, bytes
+//  remaining (every value takes at least one byte), total limit, depth limit,
+//  then the type. Returns 0 or a BATON_E... code; on error the cursor is
+//  unspecified and must not be used again.
+int baton__mp_read_map (baton__mp_rd_t *rd, size_t depth, uint32_t *count);
+int baton__mp_read_array (baton__mp_rd_t *rd, size_t depth, uint32_t *count);
+//  Reads a str (checked against max_str).
+int baton__mp_read_str (baton__mp_rd_t *rd, baton_slice_t *out);
+//  Reads a bin (checked against max_bin), or a str (max_str) for writers
+//  without bin.
+int baton__mp_read_bytes (baton__mp_rd_t *rd, baton_slice_t *out);
+//  Reads a non-negative integer.
+int baton__mp_read_uint (baton__mp_rd_t *rd, uint64_t *out);
+//  Skips one complete value whose container is at level `depth` (0 for a
+//  whole document), checking every limit on the way; iterative, no
+//  recursion. Ext types and the never-used byte 0xc1 are malformed.
+int baton__mp_skip (baton__mp_rd_t *rd, size_t depth);
+
+//  Checks that data is exactly one well-formed document within lim.
+int baton__mp_validate (const uint8_t *data, size_t len, const baton_limits_t *lim);
 
 #endif

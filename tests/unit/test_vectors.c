@@ -1,0 +1,288 @@
+/*  test_vectors.c - the golden vectors in tests/vectors/: each NAME.hex holds
+ *  encoded bytes and NAME.json what they mean. Checked both ways: the meaning
+ *  encodes to exactly those bytes, and the bytes decode to exactly that meaning
+ *  (or to the error the vector names).
+ *  BATON_WRITE_VECTORS=1 rewrites the .hex of valid vectors from their .json.  */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "baton/envelope.h"
+
+#define VEC_DIR BATON_SOURCE_DIR "/tests/vectors/"
+
+static const char *
+jstr (json_t *o, const char *key)
+{
+    json_t *v = json_object_get (o, key);
+    return v && json_is_string (v) ? json_string_value (v) : "";
+}
+
+static size_t
+jlen (json_t *o, const char *key)
+{
+    json_t *v = json_object_get (o, key);
+    return v && json_is_string (v) ? json_string_length (v) : 0;
+}
+
+static void
+add_pairs (baton_envelope_t *e, json_t *arr,
+           int (*add) (baton_envelope_t *, const char *, size_t, const char *, size_t))
+{
+    size_t i;
+    json_t *pair;
+    json_array_foreach (arr, i, pair)
+    {
+        json_t *a = json_array_get (pair, 0), *b = json_array_get (pair, 1);
+        cr_assert_eq (add (e, json_string_value (a), json_string_length (a),
+                           json_string_value (b), json_string_length (b)),
+                      0);
+    }
+}
+
+//  Builds an envelope from a vector's "envelope" object.
+static baton_envelope_t *
+from_json (json_t *j)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    baton_envelope_set_id (e, jstr (j, "id"), jlen (j, "id"));
+    baton_envelope_set_reply_to (e, jstr (j, "reply_to"), jlen (j, "reply_to"));
+    add_pairs (e, json_object_get (j, "route"), baton_envelope_route_append);
+    baton_envelope_set_index (e, (size_t) json_integer_value (json_object_get (j, "index")));
+    baton_envelope_set_budget (e, (uint64_t) json_integer_value (json_object_get (j, "budget")));
+    baton_envelope_set_deadline_ms (
+        e, (uint64_t) json_integer_value (json_object_get (j, "deadline")));
+    baton_envelope_set_traceparent (e, jstr (j, "traceparent"), jlen (j, "traceparent"));
+    size_t i;
+    json_t *r;
+    json_array_foreach (json_object_get (j, "record"), i, r)
+    {
+        json_t *name = json_array_get (r, 0);
+        baton_envelope_record_append (e, json_string_value (name), json_string_length (name),
+                                      (uint64_t) json_integer_value (json_array_get (r, 1)),
+                                      (uint64_t) json_integer_value (json_array_get (r, 2)));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach (json_object_get (j, "meta"), k, v)
+        baton_envelope_meta_set (e, k, strlen (k), json_string_value (v), json_string_length (v));
+    json_t *req = json_object_get (j, "request");
+    baton_envelope_set_request (e, jstr (req, "method"), jlen (req, "method"),
+                                jstr (req, "target"), jlen (req, "target"));
+    add_pairs (e, json_object_get (req, "headers"), baton_envelope_request_add_header);
+    baton_envelope_set_request_body (e, jstr (req, "body"), jlen (req, "body"));
+    json_t *msg = json_object_get (j, "message");
+    baton_envelope_set_status (e, (unsigned) json_integer_value (json_object_get (msg, "status")));
+    add_pairs (e, json_object_get (msg, "headers"), baton_envelope_add_header);
+    baton_envelope_set_body (e, jstr (msg, "body"), jlen (msg, "body"));
+    json_t *err = json_object_get (j, "error");
+    if (err)
+        baton_envelope_set_error (e, (unsigned) json_integer_value (json_object_get (err, "code")),
+                                  jstr (err, "text"), jlen (err, "text"), jstr (err, "hop"),
+                                  jlen (err, "hop"));
+    return e;
+}
+
+static json_t *
+js (baton_slice_t s)
+{
+    return json_stringn (s.ptr, s.len);
+}
+
+static json_t *
+pairs_json (size_t n, baton_header_t (*at) (const baton_envelope_t *, size_t),
+            const baton_envelope_t *e)
+{
+    json_t *arr = json_array ();
+    for (size_t i = 0; i < n; i++) {
+        baton_header_t h = at (e, i);
+        json_array_append_new (arr, json_pack ("[oo]", js (h.name), js (h.value)));
+    }
+    return arr;
+}
+
+//  The meaning of a decoded envelope, in the vectors' JSON form.
+static json_t *
+to_json (const baton_envelope_t *e)
+{
+    json_t *route = json_array ();
+    for (size_t i = 0; i < baton_envelope_route_count (e); i++) {
+        baton_hop_t h = baton_envelope_route_hop (e, i);
+        json_array_append_new (route, json_pack ("[oo]", js (h.name), js (h.endpoint)));
+    }
+    json_t *j = json_pack ("{sI so so so sI sI sI}", "v", (json_int_t) baton_envelope_version (e),
+                           "id", js (baton_envelope_id (e)), "reply_to",
+                           js (baton_envelope_reply_to (e)), "route", route, "index",
+                           (json_int_t) baton_envelope_index (e), "budget",
+                           (json_int_t) baton_envelope_budget (e), "deadline",
+                           (json_int_t) baton_envelope_deadline_ms (e));
+    if (baton_envelope_traceparent (e).len)
+        json_object_set_new (j, "traceparent", js (baton_envelope_traceparent (e)));
+    if (baton_envelope_record_count (e)) {
+        json_t *rec = json_array ();
+        for (size_t i = 0; i < baton_envelope_record_count (e); i++) {
+            baton_record_t r = baton_envelope_record (e, i);
+            json_array_append_new (rec, json_pack ("[oII]", js (r.name), (json_int_t) r.t_in_us,
+                                                   (json_int_t) r.t_out_us));
+        }
+        json_object_set_new (j, "record", rec);
+    }
+    if (baton_envelope_meta_count (e)) {
+        json_t *meta = json_object ();
+        for (size_t i = 0; i < baton_envelope_meta_count (e); i++) {
+            baton_header_t m = baton_envelope_meta_at (e, i);
+            char key[256];
+            snprintf (key, sizeof key, "%.*s", (int) m.name.len, m.name.ptr);
+            json_object_set_new (meta, key, js (m.value));
+        }
+        json_object_set_new (j, "meta", meta);
+    }
+    json_t *req = json_pack (
+        "{so so so}", "method", js (baton_envelope_request_method (e)), "target",
+        js (baton_envelope_request_target (e)), "headers",
+        pairs_json (baton_envelope_request_header_count (e), baton_envelope_request_header, e));
+    if (baton_envelope_request_body (e).len)
+        json_object_set_new (req, "body", js (baton_envelope_request_body (e)));
+    json_object_set_new (j, "request", req);
+    json_object_set_new (
+        j, "message",
+        json_pack ("{sI so so}", "status", (json_int_t) baton_envelope_status (e), "headers",
+                   pairs_json (baton_envelope_header_count (e), baton_envelope_header, e), "body",
+                   js (baton_envelope_body (e))));
+    if (baton_envelope_has_error (e))
+        json_object_set_new (j, "error",
+                             json_pack ("{sI so so}", "code",
+                                        (json_int_t) baton_envelope_error_code (e), "text",
+                                        js (baton_envelope_error_text (e)), "hop",
+                                        js (baton_envelope_error_hop (e))));
+    return j;
+}
+
+//  Reads NAME.hex (hex pairs, whitespace ignored). Caller frees.
+static unsigned char *
+read_hex (const char *name, size_t *len)
+{
+    char path[512];
+    snprintf (path, sizeof path, VEC_DIR "%s.hex", name);
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f, "missing %s", path);
+    size_t cap = 4096, n = 0;
+    unsigned char *out = malloc (cap);
+    int hi = -1, c;
+    while ((c = fgetc (f)) != EOF) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) {
+            cr_assert (c == ' ' || c == '\n', "bad character in %s", path);
+            continue;
+        }
+        if (hi < 0)
+            hi = d;
+        else {
+            if (n == cap)
+                out = realloc (out, cap *= 2);
+            out[n++] = (unsigned char) (hi << 4 | d);
+            hi = -1;
+        }
+    }
+    fclose (f);
+    cr_assert_eq (hi, -1, "odd number of hex digits in %s", path);
+    *len = n;
+    return out;
+}
+
+static void
+write_hex (const char *name, const unsigned char *b, size_t len)
+{
+    char path[512];
+    snprintf (path, sizeof path, VEC_DIR "%s.hex", name);
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f);
+    for (size_t i = 0; i < len; i++)
+        fprintf (f, "%02x%c", b[i], (i % 16 == 15 || i + 1 == len) ? '\n' : ' ');
+    fclose (f);
+}
+
+static void
+check_vector (const char *name)
+{
+    char path[512];
+    snprintf (path, sizeof path, VEC_DIR "%s.json", name);
+    json_error_t jerr;
+    json_t *vec = json_load_file (path, 0, &jerr);
+    cr_assert_not_null (vec, "%s: %s", path, jerr.text);
+    cr_assert (json_string_length (json_object_get (vec, "about")) > 0, "%s: no 'about'", name);
+    json_t *meaning = json_object_get (vec, "envelope");
+    if (meaning && getenv ("BATON_WRITE_VECTORS")) {
+        baton_envelope_t *e = from_json (meaning);
+        void *buf;
+        size_t n;
+        baton_envelope_encode (e, &buf, &n);
+        write_hex (name, buf, n);
+        free (buf);
+        baton_envelope_destroy (&e);
+    }
+    size_t len;
+    unsigned char *bytes = read_hex (name, &len);
+    int err = 0;
+    baton_envelope_t *d = baton_envelope_decode (bytes, len, NULL, &err);
+    const char *want_err = json_string_value (json_object_get (vec, "error"));
+    if (want_err) {
+        cr_assert_null (d, "%s: decoded, want %s", name, want_err);
+        cr_assert_str_eq (baton_errname (err), want_err, "%s", name);
+    } else {
+        cr_assert_not_null (d, "%s: %s", name, baton_errname (err));
+        //  Bytes -> meaning: decode again to the same bytes ...
+        void *again;
+        size_t again_len;
+        baton_envelope_encode (d, &again, &again_len);
+        cr_assert (again_len == len && memcmp (again, bytes, len) == 0,
+                   "%s: re-encoding changed the bytes", name);
+        free (again);
+        json_t *unknown = json_object_get (vec, "unknown_count");
+        if (unknown)
+            cr_assert_eq (baton_envelope_unknown_count (d), (size_t) json_integer_value (unknown));
+        if (meaning) {
+            //  ... and to exactly the meaning written beside them.
+            json_t *got = to_json (d);
+            char *g = json_dumps (got, JSON_SORT_KEYS | JSON_COMPACT);
+            char *w = json_dumps (meaning, JSON_SORT_KEYS | JSON_COMPACT);
+            cr_assert (json_equal (got, meaning), "%s decodes to\n%s\nwant\n%s", name, g, w);
+            free (g);
+            free (w);
+            json_decref (got);
+            //  Meaning -> bytes.
+            baton_envelope_t *e = from_json (meaning);
+            void *buf;
+            size_t n;
+            baton_envelope_encode (e, &buf, &n);
+            cr_assert (n == len && memcmp (buf, bytes, len) == 0,
+                       "%s: encoding the meaning gives other bytes", name);
+            free (buf);
+            baton_envelope_destroy (&e);
+        }
+    }
+    baton_envelope_destroy (&d);
+    free (bytes);
+    json_decref (vec);
+}
+
+Test (vectors, every_vector_holds_both_ways)
+{
+    DIR *dir = opendir (VEC_DIR);
+    cr_assert_not_null (dir);
+    struct dirent *ent;
+    int checked = 0;
+    while ((ent = readdir (dir))) {
+        size_t n = strlen (ent->d_name);
+        if (n > 5 && strcmp (ent->d_name + n - 5, ".json") == 0) {
+            char name[256];
+            snprintf (name, sizeof name, "%.*s", (int) (n - 5), ent->d_name);
+            check_vector (name);
+            checked++;
+        }
+    }
+    closedir (dir);
+    cr_assert_geq (checked, 7, "only %d vectors found", checked);
+}

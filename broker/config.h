@@ -1,0 +1,128 @@
+/*  config.h - the gateway's configuration: one YAML file (gateway, limits,
+ *  functions, routes), read strictly and treated as hostile input. The schema,
+ *  defaults and limits are written down in docs/gateway.md, "Configuration
+ *  reference". A loaded configuration is immutable; everything it hands out
+ *  stays valid until baton_config_destroy ().  */
+#ifndef BATON_CONFIG_H
+#define BATON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Limits on the file itself and on what it may declare.
+#define BATON_CONFIG_MAX_FILE      (1024 * 1024) //  bytes in the file
+#define BATON_CONFIG_MAX_DEPTH     8             //  nested sequences and mappings
+#define BATON_CONFIG_MAX_ITEMS     2048          //  entries in one sequence or mapping
+#define BATON_CONFIG_MAX_NODES     100000        //  YAML nodes in the whole file
+#define BATON_CONFIG_MAX_STRING    4096          //  bytes in one string
+#define BATON_CONFIG_MAX_ROUTES    1024
+#define BATON_CONFIG_MAX_FUNCTIONS 256
+#define BATON_CONFIG_MAX_ENDPOINTS 64  //  static endpoints of one function
+#define BATON_CONFIG_MAX_REPLICAS  64  //  functions.<name>.replicas
+#define BATON_CONFIG_MAX_CHAIN     64  //  functions in one route's chain
+#define BATON_CONFIG_MAX_METHODS   64  //  distinct methods across all routes
+#define BATON_CONFIG_MAX_NAME      64  //  bytes in a function name
+#define BATON_CONFIG_MAX_METHOD    32  //  bytes in a method name
+#define BATON_CONFIG_MAX_ENDPOINT  256 //  bytes in a ZeroMQ endpoint
+//  Messages are cut to fit the err buffer given; one this big holds any of
+//  them whole when the file's name is shorter than 256 bytes.
+#define BATON_CONFIG_MAX_ERROR 1024
+
+typedef struct baton_config baton_config_t;
+
+//  A host:port the gateway listens on. text is the value as written
+//  ("[::1]:8080"); host has no brackets ("::1").
+typedef struct {
+    const char *text;
+    const char *host;
+    uint16_t port;
+} baton_config_addr_t;
+
+//  The "gateway:" section. Durations are in milliseconds.
+typedef struct {
+    baton_config_addr_t listen; //  public HTTP listener
+    baton_config_addr_t admin;  //  admin HTTP listener
+    const char *reply;          //  ZeroMQ endpoint the reply PULL binds
+    const char *control;        //  ZeroMQ endpoint for announcements; NULL if none
+    uint64_t deadline_ms;       //  default per-request deadline
+    uint32_t max_inflight;      //  requests in flight before a fast 503
+    uint64_t drain_ms;          //  time SIGTERM gives in-flight work
+} baton_config_gateway_t;
+
+//  The "limits:" section: sizes in bytes, durations in milliseconds.
+typedef struct {
+    size_t request_line;
+    size_t header_block;
+    size_t header_count;
+    size_t body;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint32_t requests_per_connection;
+} baton_config_limits_t;
+
+//  One entry of "functions:".
+typedef struct {
+    const char *name;
+    const char *const *endpoints; //  endpoint_count static replicas (may be 0)
+    size_t endpoint_count;
+    const char *run;   //  command baton dev starts; NULL if not set
+    uint32_t replicas; //  how many baton dev starts (default 1)
+    size_t index;      //  position in functions:, 0-based
+    size_t line;       //  1-based line of the name in the file
+} baton_config_function_t;
+
+//  One entry of "routes:".
+typedef struct {
+    const char *path;           //  the pattern as written ("/orders/{id}")
+    const char *const *methods; //  method_count names; 0 means any method
+    size_t method_count;
+    const baton_config_function_t *const *chain; //  chain_len >= 1 functions
+    size_t chain_len;
+    uint64_t deadline_ms;  //  the route's own deadline, or gateway.deadline
+    bool deadline_default; //  true when deadline_ms came from gateway.deadline
+    size_t index;          //  position in routes:, 0-based
+    size_t line;           //  1-based line where the route starts
+    size_t column;         //  1-based column where the route starts
+} baton_config_route_t;
+
+//  Reads and validates the YAML file at path. Returns NULL on any error and
+//  writes one message into err (errlen bytes, always NUL-terminated when
+//  errlen > 0) of the form "path:line:column: key: what is wrong".
+//  Caller owns the result; release it with baton_config_destroy ().
+baton_config_t *baton_config_load (const char *path, char *err, size_t errlen);
+
+//  Like baton_config_load () on len bytes already in memory; name stands for
+//  the file in error messages. data need not be NUL-terminated.
+baton_config_t *baton_config_parse (const char *data, size_t len, const char *name, char *err,
+                                    size_t errlen);
+
+//  Safe on NULL; sets *self_p to NULL.
+void baton_config_destroy (baton_config_t **self_p);
+
+//  The name the configuration was loaded under (its path). Never NULL.
+const char *baton_config_name (const baton_config_t *self);
+
+//  The gateway and limits sections, defaults filled in. Never NULL.
+const baton_config_gateway_t *baton_config_gateway (const baton_config_t *self);
+const baton_config_limits_t *baton_config_limits (const baton_config_t *self);
+
+//  The declared functions, in file order.
+size_t baton_config_function_count (const baton_config_t *self);
+//  Returns NULL if index >= baton_config_function_count ().
+const baton_config_function_t *baton_config_function (const baton_config_t *self, size_t index);
+//  Returns the function called name (len bytes), or NULL.
+const baton_config_function_t *baton_config_function_find (const baton_config_t *self,
+                                                           const char *name, size_t len);
+
+//  The routes, in file order (baton_routes_at () gives them in match order).
+size_t baton_config_route_count (const baton_config_t *self);
+//  Returns NULL if index >= baton_config_route_count ().
+const baton_config_route_t *baton_config_route (const baton_config_t *self, size_t index);
+
+//  Writes ms as the largest unit that is exact ("250ms", "10s", "2m") into
+//  buf (cap bytes, NUL-terminated). Returns buf.
+const char *baton_config_format_duration (uint64_t ms, char *buf, size_t cap);
+
+#endif

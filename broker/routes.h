@@ -1,0 +1,91 @@
+/*  routes.h - the gateway's route table: maps a request's method and path to
+ *  the route (and so the chain) that serves it. Built once from a loaded
+ *  configuration; matching never allocates. Rules: docs/gateway.md.  */
+
+//  Precedence, highest first, when several patterns match a path:
+//    1. patterns without a final "*" segment before prefix patterns;
+//    2. among prefix patterns, the one with more segments before the "*";
+//    3. segment by segment from the left, a literal segment before a {param};
+//    4. file order.
+//  So "/users/me" beats "/users/{id}", which beats "/users/" + "*". The first
+//  route in that order whose pattern matches the path and whose methods
+//  include the request's method wins. Paths are compared byte for byte:
+//  case-sensitive, percent-encoding not decoded, no dot-segment removal, and
+//  a trailing slash matters ("/a/" is not "/a").
+#ifndef BATON_ROUTES_H
+#define BATON_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "baton/envelope.h"
+#include "config.h"
+
+#define BATON_ROUTES_MAX_PATTERN  1024 //  bytes in a route's path pattern
+#define BATON_ROUTES_MAX_SEGMENTS 32   //  segments in a pattern, "*" included
+#define BATON_ROUTES_MAX_PARAMS   16   //  {params} in a pattern
+//  Captures in a match: the {params}, plus "*" for the rest of a prefix route.
+#define BATON_ROUTES_MAX_CAPTURES (BATON_ROUTES_MAX_PARAMS + 1)
+//  A buffer this big holds any Allow value baton_routes_allow () writes.
+#define BATON_ROUTES_ALLOW_MAX (BATON_CONFIG_MAX_METHODS * (BATON_CONFIG_MAX_METHOD + 2) + 1)
+
+typedef struct baton_routes baton_routes_t;
+
+typedef enum {
+    BATON_ROUTE_FOUND = 0,              //  match->route serves the request
+    BATON_ROUTE_NOT_FOUND = 1,          //  no pattern matches the path: 404
+    BATON_ROUTE_METHOD_NOT_ALLOWED = 2, //  patterns match, methods don't: 405
+} baton_route_result_t;
+
+//  One captured part of the path. name points into the route's pattern
+//  ("id" for {id}, "*" for a prefix route's rest); value points into the path
+//  passed to baton_routes_match () and is still percent-encoded.
+typedef struct {
+    baton_slice_t name;
+    baton_slice_t value;
+} baton_route_param_t;
+
+//  What baton_routes_match () found. Lives on the caller's stack.
+typedef struct {
+    const baton_config_route_t *route; //  FOUND: the route; otherwise NULL
+    size_t param_count;                //  FOUND: captures in params, in path order
+    baton_route_param_t params[BATON_ROUTES_MAX_CAPTURES];
+    uint64_t allow; //  METHOD_NOT_ALLOWED: the allowed methods, for baton_routes_allow ()
+} baton_route_match_t;
+
+//  Builds the table for config's routes. config must outlive the table.
+//  Caller owns the result; release it with baton_routes_destroy (). Aborts
+//  only when out of memory.
+baton_routes_t *baton_routes_new (const baton_config_t *config);
+
+//  Safe on NULL; sets *self_p to NULL.
+void baton_routes_destroy (baton_routes_t **self_p);
+
+//  Matches a request. path is the request target's path without the query
+//  string; a path not starting with "/" (e.g. "*") is NOT_FOUND. Works in
+//  O(path_len + total pattern size), never allocates, never reads past the
+//  lengths given. Fills *match as described above.
+baton_route_result_t baton_routes_match (const baton_routes_t *self, const char *method,
+                                         size_t method_len, const char *path, size_t path_len,
+                                         baton_route_match_t *match);
+
+//  Writes the methods in allow (from a METHOD_NOT_ALLOWED match) as an Allow
+//  header value, "GET, POST" sorted by name, into buf (cap bytes,
+//  NUL-terminated when cap > 0). Returns the length the full value needs, like
+//  snprintf; BATON_ROUTES_ALLOW_MAX bytes always suffice.
+size_t baton_routes_allow (const baton_routes_t *self, uint64_t allow, char *buf, size_t cap);
+
+//  The routes in match order (precedence above).
+size_t baton_routes_count (const baton_routes_t *self);
+//  Returns NULL if index >= baton_routes_count ().
+const baton_config_route_t *baton_routes_at (const baton_routes_t *self, size_t index);
+
+//  Internal, for config.c: checks a path pattern. Returns 0, or -1 with the
+//  reason written into why (whylen bytes).
+int baton__routes_check_pattern (const char *pattern, size_t len, char *why, size_t whylen);
+
+//  Internal, for config.c: true if two valid patterns match the same paths
+//  (they differ at most in the names of their {params}).
+bool baton__routes_same_pattern (const char *a, const char *b);
+
+#endif

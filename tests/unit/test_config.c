@@ -1,0 +1,874 @@
+/*  test_config.c - the gateway configuration: a full file and the defaults,
+ *  then every kind of error, each with its file:line:column and key, and the
+ *  "baton check" command.  */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli_check.h"
+#include "config.h"
+
+#define FIXTURES BATON_SOURCE_DIR "/tests/config/"
+
+static char s_err[BATON_CONFIG_MAX_ERROR + 512];
+
+static baton_config_t *
+load_fixture (const char *name)
+{
+    char path[1024];
+    snprintf (path, sizeof path, FIXTURES "%s", name);
+    return baton_config_load (path, s_err, sizeof s_err);
+}
+
+//  Asserts that fixture name is refused with a message that starts with the
+//  fixture's path and then where ("12:5: routes[1].chain") and contains what.
+static void
+fixture_fails (const char *name, const char *where, const char *what)
+{
+    baton_config_t *cfg = load_fixture (name);
+    cr_assert_null (cfg, "%s loaded", name);
+    char prefix[1024];
+    snprintf (prefix, sizeof prefix, FIXTURES "%s:%s: ", name, where);
+    cr_assert (strncmp (s_err, prefix, strlen (prefix)) == 0, "got \"%s\", want prefix \"%s\"",
+               s_err, prefix);
+    cr_assert (strstr (s_err, what), "got \"%s\", want it to contain \"%s\"", s_err, what);
+}
+
+static baton_config_t *
+parse (const char *yaml)
+{
+    return baton_config_parse (yaml, strlen (yaml), "t.yaml", s_err, sizeof s_err);
+}
+
+//  Asserts that yaml is refused with a message starting "t.yaml:" + where and
+//  containing what.
+static void
+fails (const char *yaml, const char *where, const char *what)
+{
+    baton_config_t *cfg = parse (yaml);
+    cr_assert_null (cfg, "accepted:\n%s", yaml);
+    char prefix[256];
+    snprintf (prefix, sizeof prefix, "t.yaml:%s", where);
+    cr_assert (strncmp (s_err, prefix, strlen (prefix)) == 0, "got \"%s\", want prefix \"%s\"",
+               s_err, prefix);
+    cr_assert (strstr (s_err, what), "got \"%s\", want it to contain \"%s\"", s_err, what);
+}
+
+static void
+loads (const char *yaml)
+{
+    baton_config_t *cfg = parse (yaml);
+    cr_assert_not_null (cfg, "refused: %s\n%s", s_err, yaml);
+    baton_config_destroy (&cfg);
+}
+
+#define ROUTE_HELLO                                                                                \
+    "functions:\n"                                                                                 \
+    "  hello:\n"                                                                                   \
+    "routes:\n"                                                                                    \
+    "  - path: /hello\n"                                                                           \
+    "    chain: [hello]\n"
+
+//  --------------------------------------------------------------------------
+//  Files that load
+
+Test (config, loads_every_value_of_a_full_file)
+{
+    baton_config_t *cfg = load_fixture ("good.yaml");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_str_eq (s_err, "");
+    cr_assert_str_eq (baton_config_name (cfg), FIXTURES "good.yaml");
+
+    const baton_config_gateway_t *g = baton_config_gateway (cfg);
+    cr_assert_str_eq (g->listen.text, "[::1]:8081");
+    cr_assert_str_eq (g->listen.host, "::1");
+    cr_assert_eq (g->listen.port, 8081);
+    cr_assert_str_eq (g->admin.host, "127.0.0.1");
+    cr_assert_eq (g->admin.port, 9091);
+    cr_assert_str_eq (g->reply, "tcp://127.0.0.1:5610");
+    cr_assert_str_eq (g->control, "ipc:///tmp/baton-control");
+    cr_assert_eq (g->deadline_ms, 2500);
+    cr_assert_eq (g->max_inflight, 500);
+    cr_assert_eq (g->drain_ms, 60000);
+
+    const baton_config_limits_t *l = baton_config_limits (cfg);
+    cr_assert_eq (l->request_line, 4096);
+    cr_assert_eq (l->header_block, 32768);
+    cr_assert_eq (l->header_count, 50);
+    cr_assert_eq (l->body, 2 * 1024 * 1024);
+    cr_assert_eq (l->header_timeout_ms, 5000);
+    cr_assert_eq (l->body_timeout_ms, 20000);
+    cr_assert_eq (l->idle_timeout_ms, 120000);
+    cr_assert_eq (l->requests_per_connection, 100);
+
+    cr_assert_eq (baton_config_function_count (cfg), 4);
+    const baton_config_function_t *auth = baton_config_function (cfg, 0);
+    cr_assert_str_eq (auth->name, "auth");
+    cr_assert_eq (auth->endpoint_count, 2);
+    cr_assert_str_eq (auth->endpoints[0], "tcp://127.0.0.1:5701");
+    cr_assert_str_eq (auth->endpoints[1], "tcp://127.0.0.1:5702");
+    cr_assert_str_eq (auth->run, "./build/examples/pipeline/auth");
+    cr_assert_eq (auth->replicas, 2);
+    cr_assert_eq (auth->line, 20);
+    const baton_config_function_t *enrich = baton_config_function (cfg, 1);
+    cr_assert_eq (enrich->endpoint_count, 1);
+    cr_assert_str_eq (enrich->endpoints[0], "ipc:///tmp/baton-enrich");
+    cr_assert_null (enrich->run);
+    cr_assert_eq (enrich->replicas, 1);
+    const baton_config_function_t *files = baton_config_function (cfg, 3);
+    cr_assert_str_eq (files->name, "static-files");
+    cr_assert_eq (files->endpoint_count, 0);
+    cr_assert_null (baton_config_function (cfg, 4));
+    cr_assert_eq (baton_config_function_find (cfg, "render", 6), baton_config_function (cfg, 2));
+    cr_assert_eq (baton_config_function_find (cfg, "static-files", 12), files);
+    cr_assert_null (baton_config_function_find (cfg, "rende", 5));
+    cr_assert_null (baton_config_function_find (cfg, "renders", 7));
+
+    cr_assert_eq (baton_config_route_count (cfg), 3);
+    const baton_config_route_t *r = baton_config_route (cfg, 0);
+    cr_assert_str_eq (r->path, "/orders/{id}");
+    cr_assert_eq (r->method_count, 2);
+    cr_assert_str_eq (r->methods[0], "GET");
+    cr_assert_str_eq (r->methods[1], "POST");
+    cr_assert_eq (r->chain_len, 3);
+    cr_assert_eq (r->chain[0], auth);
+    cr_assert_eq (r->chain[1], enrich);
+    cr_assert_str_eq (r->chain[2]->name, "render");
+    cr_assert_eq (r->deadline_ms, 2000);
+    cr_assert_not (r->deadline_default);
+    cr_assert_eq (r->line, 30);
+    cr_assert_eq (r->column, 5);
+    r = baton_config_route (cfg, 1);
+    cr_assert_str_eq (r->path, "/hello");
+    cr_assert_eq (r->method_count, 0);
+    cr_assert_eq (r->deadline_ms, 2500, "takes gateway.deadline");
+    cr_assert (r->deadline_default);
+    cr_assert_eq (r->index, 1);
+    cr_assert_str_eq (baton_config_route (cfg, 2)->chain[0]->name, "static-files");
+    cr_assert_null (baton_config_route (cfg, 3));
+    baton_config_destroy (&cfg);
+    cr_assert_null (cfg);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, applies_defaults_to_every_key_left_out)
+{
+    baton_config_t *cfg = load_fixture ("minimal.yaml");
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_gateway_t *g = baton_config_gateway (cfg);
+    cr_assert_str_eq (g->listen.text, "127.0.0.1:8080");
+    cr_assert_str_eq (g->listen.host, "127.0.0.1");
+    cr_assert_eq (g->listen.port, 8080);
+    cr_assert_str_eq (g->admin.text, "127.0.0.1:9090");
+    cr_assert_eq (g->admin.port, 9090);
+    cr_assert_str_eq (g->reply, "tcp://127.0.0.1:5600");
+    cr_assert_null (g->control);
+    cr_assert_eq (g->deadline_ms, 5000);
+    cr_assert_eq (g->max_inflight, 10000);
+    cr_assert_eq (g->drain_ms, 10000);
+    const baton_config_limits_t *l = baton_config_limits (cfg);
+    cr_assert_eq (l->request_line, 8192);
+    cr_assert_eq (l->header_block, 16384);
+    cr_assert_eq (l->header_count, 100);
+    cr_assert_eq (l->body, 1048576);
+    cr_assert_eq (l->header_timeout_ms, 10000);
+    cr_assert_eq (l->body_timeout_ms, 30000);
+    cr_assert_eq (l->idle_timeout_ms, 60000);
+    cr_assert_eq (l->requests_per_connection, 1000);
+    const baton_config_function_t *f = baton_config_function (cfg, 0);
+    cr_assert_eq (f->endpoint_count, 0);
+    cr_assert_null (f->run);
+    cr_assert_eq (f->replicas, 1);
+    cr_assert_eq (baton_config_route (cfg, 0)->deadline_ms, 5000);
+    baton_config_destroy (&cfg);
+}
+
+//  The annotated file in docs/gateway.md must load, with the defaults it claims.
+Test (config, loads_the_example_in_the_docs)
+{
+    FILE *f = fopen (BATON_SOURCE_DIR "/docs/gateway.md", "r");
+    cr_assert_not_null (f);
+    static char doc[65536];
+    size_t n = fread (doc, 1, sizeof doc - 1, f);
+    fclose (f);
+    doc[n] = '\0';
+    const char *section = strstr (doc, "### A complete file");
+    cr_assert_not_null (section);
+    const char *start = strstr (section, "```yaml\n");
+    cr_assert_not_null (start);
+    start += 8;
+    const char *end = strstr (start, "```");
+    cr_assert_not_null (end);
+    baton_config_t *cfg =
+        baton_config_parse (start, (size_t) (end - start), "gateway.md", s_err, sizeof s_err);
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_gateway_t *g = baton_config_gateway (cfg);
+    cr_assert_str_eq (g->listen.text, "127.0.0.1:8080");
+    cr_assert_str_eq (g->admin.text, "127.0.0.1:9090");
+    cr_assert_str_eq (g->reply, "tcp://127.0.0.1:5600");
+    cr_assert_eq (g->deadline_ms, 5000);
+    cr_assert_eq (g->max_inflight, 10000);
+    cr_assert_eq (g->drain_ms, 10000);
+    const baton_config_limits_t *l = baton_config_limits (cfg);
+    cr_assert_eq (l->request_line, 8192);
+    cr_assert_eq (l->header_block, 16384);
+    cr_assert_eq (l->header_count, 100);
+    cr_assert_eq (l->body, 1048576);
+    cr_assert_eq (l->header_timeout_ms, 10000);
+    cr_assert_eq (l->body_timeout_ms, 30000);
+    cr_assert_eq (l->idle_timeout_ms, 60000);
+    cr_assert_eq (l->requests_per_connection, 1000);
+    cr_assert_eq (baton_config_function (cfg, 0)->replicas, 1);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, treats_null_values_as_absent)
+{
+    baton_config_t *cfg = parse ("gateway:\n"
+                                 "  control: ~\n"
+                                 "  deadline: null\n"
+                                 "limits:\n" ROUTE_HELLO "    methods:\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_null (baton_config_gateway (cfg)->control);
+    cr_assert_eq (baton_config_gateway (cfg)->deadline_ms, 5000);
+    cr_assert_eq (baton_config_route (cfg, 0)->method_count, 0);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, accepts_the_written_units_and_forms)
+{
+    baton_config_t *cfg = parse ("gateway:\n"
+                                 "  listen: localhost:80\n"
+                                 "  admin: '0.0.0.0:9000'\n"
+                                 "  reply: 'tcp://*:5600'\n"
+                                 "  control: inproc://control\n"
+                                 "  drain: 0s\n"
+                                 "limits:\n"
+                                 "  request_line: 64B\n"
+                                 "  body: 0\n"
+                                 "  header_block: 1MiB\n"
+                                 "  header_timeout: 1m\n" ROUTE_HELLO);
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_str_eq (baton_config_gateway (cfg)->listen.host, "localhost");
+    cr_assert_eq (baton_config_gateway (cfg)->listen.port, 80);
+    cr_assert_str_eq (baton_config_gateway (cfg)->reply, "tcp://*:5600");
+    cr_assert_eq (baton_config_gateway (cfg)->drain_ms, 0);
+    cr_assert_eq (baton_config_limits (cfg)->request_line, 64);
+    cr_assert_eq (baton_config_limits (cfg)->body, 0);
+    cr_assert_eq (baton_config_limits (cfg)->header_block, 1048576);
+    cr_assert_eq (baton_config_limits (cfg)->header_timeout_ms, 60000);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, reads_from_a_buffer_without_a_nul)
+{
+    const char *text = ROUTE_HELLO "garbage that is not part of the buffer: [";
+    size_t len = strlen (ROUTE_HELLO);
+    baton_config_t *cfg = baton_config_parse (text, len, "buf", s_err, sizeof s_err);
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+}
+
+//  --------------------------------------------------------------------------
+//  Each kind of error, from a fixture file
+
+Test (config, names_an_unknown_key_and_the_known_ones)
+{
+    fixture_fails ("unknown_key.yaml", "3:3: gateway",
+                   "unknown key \"deadlin\" (known keys: listen");
+}
+
+Test (config, refuses_a_bad_duration)
+{
+    fixture_fails ("bad_duration.yaml", "6:15: routes[0].deadline",
+                   "\"5 seconds\" is not a duration");
+}
+
+Test (config, refuses_a_decimal_size_unit)
+{
+    fixture_fails ("bad_size.yaml", "3:9: limits.body", "\"1MB\": write sizes in KiB, MiB or GiB");
+}
+
+Test (config, names_an_undeclared_function_in_a_chain)
+{
+    fixture_fails ("undeclared_function.yaml", "10:13: routes[1].chain[1]",
+                   "function \"enrch\" is not declared under functions");
+}
+
+Test (config, refuses_a_duplicate_key)
+{
+    fixture_fails ("duplicate_key.yaml", "4:3: gateway",
+                   "duplicate key \"listen\" (first at line 2)");
+}
+
+Test (config, refuses_an_alias)
+{
+    fixture_fails ("alias.yaml", "7:12", "YAML aliases (*\"hello\") are not allowed");
+}
+
+Test (config, requires_routes)
+{
+    fixture_fails ("missing_routes.yaml", "1:1: routes", "at least one route is required");
+}
+
+Test (config, refuses_a_star_that_is_not_the_last_segment)
+{
+    fixture_fails ("bad_path.yaml", "6:11: routes[1].path",
+                   "\"/files/*/raw\": \"*\" is only allowed as the whole last segment");
+}
+
+Test (config, names_both_lines_of_a_duplicate_route)
+{
+    fixture_fails ("duplicate_route.yaml", "10:5: routes[2]",
+                   "same path pattern and method as routes[0] (line 5): \"/orders/{order}\"");
+}
+
+Test (config, refuses_a_method_that_is_not_a_token)
+{
+    fixture_fails ("bad_method.yaml", "5:20: routes[0].methods[1]",
+                   "\"GE T\" is not an HTTP method");
+}
+
+Test (config, reports_a_missing_file)
+{
+    cr_assert_null (load_fixture ("no-such-file.yaml"));
+    cr_assert (strstr (s_err, "no-such-file.yaml: cannot open: No such file or directory"), "%s",
+               s_err);
+}
+
+Test (config, reports_a_directory)
+{
+    cr_assert_null (baton_config_load (FIXTURES, s_err, sizeof s_err));
+    cr_assert (strstr (s_err, "cannot read: Is a directory"), "%s", s_err);
+}
+
+Test (config, refuses_a_file_over_the_size_limit)
+{
+    char path[] = "/tmp/baton-test-config-XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert (fd >= 0);
+    FILE *f = fdopen (fd, "w");
+    fputs (ROUTE_HELLO, f);
+    //  A valid file but for its size: comments up to one byte past the limit.
+    long left = BATON_CONFIG_MAX_FILE + 1 - (long) strlen (ROUTE_HELLO);
+    for (; left >= 80; left -= 80)
+        fprintf (f, "#%78s\n", "");
+    if (left >= 2)
+        fprintf (f, "#%*s\n", (int) left - 2, "");
+    else if (left == 1)
+        fputc ('\n', f);
+    fclose (f);
+    baton_config_t *cfg = baton_config_load (path, s_err, sizeof s_err);
+    cr_assert_null (cfg);
+    cr_assert (strstr (s_err, "the file is larger than the limit, 1048576 bytes"), "%s", s_err);
+
+    //  Exactly at the limit it loads.
+    cr_assert_eq (truncate (path, BATON_CONFIG_MAX_FILE), 0);
+    cfg = baton_config_load (path, s_err, sizeof s_err);
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    unlink (path);
+
+    char big[64] = "routes: []\n";
+    cr_assert_null (
+        baton_config_parse (big, (size_t) BATON_CONFIG_MAX_FILE + 1, "big", s_err, sizeof s_err));
+    cr_assert_str_eq (s_err, "big: the file is larger than the limit, 1048576 bytes");
+}
+
+//  --------------------------------------------------------------------------
+//  The YAML layer
+
+Test (config, refuses_anchors_so_no_billion_laughs)
+{
+    fails ("a: &a [x, x, x, x, x, x, x, x, x]\n"
+           "b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n",
+           "1:4: ", "YAML anchors (&\"a\") are not allowed");
+}
+
+Test (config, refuses_tags)
+{
+    fails (ROUTE_HELLO "    deadline: !!str 5s\n", "6:15: ", "YAML tags");
+}
+
+Test (config, refuses_a_second_document)
+{
+    fails (ROUTE_HELLO "---\n" ROUTE_HELLO, "6:1: ", "only one YAML document");
+}
+
+Test (config, reports_yaml_syntax_errors_with_their_line)
+{
+    fails (ROUTE_HELLO "    methods: [GET\n", "7:1: ", "YAML syntax:");
+    fails ("routes:\n  - path: \"/a\n", "3:1: ", "YAML syntax:");
+}
+
+Test (config, reports_invalid_utf8_with_its_line)
+{
+    fails ("functions:\n  a:\n  b\xff: x\n", "3:4: ", "not valid YAML text");
+}
+
+Test (config, refuses_nesting_past_the_depth_limit)
+{
+    fails ("routes: [[[[[[[[x]]]]]]]]\n", "1:16: ", "nested deeper than 8 levels");
+}
+
+Test (config, refuses_control_characters_in_strings)
+{
+    fails (ROUTE_HELLO "    deadline: \"5\\x01s\"\n", "6:15: ", "control character");
+    fails (ROUTE_HELLO "    deadline: \"5\\0s\"\n", "6:15: ", "control character");
+    fails (ROUTE_HELLO "    deadline: \"5\\u0085s\"\n", "6:15: ", "control character");
+}
+
+Test (config, refuses_a_string_past_the_length_limit)
+{
+    char *yaml = malloc (BATON_CONFIG_MAX_STRING + 64);
+    int n = sprintf (yaml, "functions:\n  a:\n    run: ");
+    memset (yaml + n, 'x', BATON_CONFIG_MAX_STRING + 1);
+    strcpy (yaml + n + BATON_CONFIG_MAX_STRING + 1, "\n");
+    fails (yaml, "3:10: ", "a string longer than 4096 bytes");
+    free (yaml);
+}
+
+Test (config, refuses_too_many_entries_in_one_sequence)
+{
+    size_t cap = 16 + 2 * (BATON_CONFIG_MAX_ITEMS + 1) + 4;
+    char *yaml = malloc (cap);
+    size_t n = (size_t) sprintf (yaml, "routes: [");
+    for (int i = 0; i <= BATON_CONFIG_MAX_ITEMS; i++)
+        n += (size_t) sprintf (yaml + n, "%sx", i ? "," : "");
+    strcpy (yaml + n, "]\n");
+    //  The entry past the limit is at column 10 + 2 * 2048.
+    fails (yaml, "1:4106: ", "more than 2048 entries in one sequence");
+    free (yaml);
+}
+
+Test (config, refuses_too_many_nodes)
+{
+    //  50 sequences of 2000 entries: each within the item limit, 100050 in all.
+    char *yaml = malloc (50 * (2 * 2000 + 8) + 16);
+    size_t n = 0;
+    for (int s = 0; s < 50; s++) {
+        n += (size_t) sprintf (yaml + n, "- [");
+        for (int i = 0; i < 2000; i++)
+            n += (size_t) sprintf (yaml + n, "%sx", i ? "," : "");
+        n += (size_t) sprintf (yaml + n, "]\n");
+    }
+    yaml[n] = '\0';
+    baton_config_t *cfg = parse (yaml);
+    cr_assert_null (cfg);
+    cr_assert (strstr (s_err, "more than 100000 YAML nodes"), "%s", s_err);
+    cr_assert (strncmp (s_err, "t.yaml:50:", 10) == 0, "%s", s_err);
+    free (yaml);
+}
+
+Test (config, refuses_an_empty_file_and_a_top_level_that_is_not_a_mapping)
+{
+    fails ("", "1:1: routes: ", "the file is empty");
+    fails ("# nothing but a comment\n", "1:1: routes: ", "the file is empty");
+    fails ("---\n", "1:1: routes: ", "the file is empty");
+    fails ("- path: /a\n", "1:1: ", "the top level must be a mapping");
+    fails ("[a]: b\n", "1:1: ", "a mapping key must be a plain string");
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: keys and types
+
+Test (config, names_unknown_keys_at_every_level)
+{
+    fails ("routs: []\n", "1:1: unknown key \"routs\"", "known keys: gateway, limits, functions");
+    fails ("limits:\n  bodyy: 1\n", "2:3: limits: unknown key \"bodyy\"", "request_line");
+    fails ("functions:\n  a:\n    endpoint: []\n", "3:5: functions.a: unknown key \"endpoint\"",
+           "known keys: endpoints, run, replicas");
+    fails (ROUTE_HELLO "    method: [GET]\n", "6:5: routes[0]: unknown key \"method\"",
+           "known keys: path, methods, chain, deadline");
+}
+
+Test (config, refuses_values_of_the_wrong_type)
+{
+    fails ("gateway: 5\n" ROUTE_HELLO, "1:10: gateway: ", "expected a mapping, found a string");
+    fails ("gateway:\n  listen: [a]\n" ROUTE_HELLO,
+           "2:11: gateway.listen: ", "expected host:port, found a sequence");
+    fails ("routes:\n  path: /a\n", "2:3: routes: ", "expected a sequence of routes");
+    fails ("routes:\n  - /a\n", "2:5: routes[0]: ", "expected a mapping with path: and chain:");
+    fails ("functions:\n  - a\n", "2:3: functions: ", "expected a mapping of function names");
+    fails (ROUTE_HELLO "    methods: GET\n",
+           "6:14: routes[0].methods: ", "expected a sequence of HTTP methods");
+}
+
+Test (config, refuses_bad_durations)
+{
+    fails ("gateway:\n  deadline: 5\n" ROUTE_HELLO,
+           "2:13: gateway.deadline: ", "\"5\" is not a duration");
+    fails ("gateway:\n  deadline: 1h\n" ROUTE_HELLO, "2:13: ", "is not a duration");
+    fails ("gateway:\n  deadline: -5s\n" ROUTE_HELLO, "2:13: ", "is not a duration");
+    fails ("gateway:\n  deadline: 1.5s\n" ROUTE_HELLO, "2:13: ", "is not a duration");
+    fails ("gateway:\n  deadline: 0ms\n" ROUTE_HELLO,
+           "2:13: gateway.deadline: ", "shorter than the minimum, 1ms");
+    fails ("limits:\n  idle_timeout: 1441m\n" ROUTE_HELLO,
+           "2:17: limits.idle_timeout: ", "longer than the maximum, 1440m");
+    fails ("gateway:\n  drain: 99999999999999999999999999s\n" ROUTE_HELLO,
+           "2:10: gateway.drain: ", "longer than the maximum");
+    loads ("limits:\n  idle_timeout: 1440m\n" ROUTE_HELLO);
+}
+
+Test (config, refuses_bad_sizes)
+{
+    fails ("limits:\n  body: 1 MiB\n" ROUTE_HELLO, "2:9: limits.body: ", "is not a size");
+    fails ("limits:\n  body: 1TiB\n" ROUTE_HELLO, "2:9: ", "is not a size");
+    fails ("limits:\n  body: 0x10\n" ROUTE_HELLO, "2:9: ", "is not a size");
+    fails ("limits:\n  body: 8k\n" ROUTE_HELLO, "2:9: ", "powers of 1024");
+    fails ("limits:\n  body: 2GiB\n" ROUTE_HELLO,
+           "2:9: limits.body: ", "larger than the maximum, 1GiB");
+    fails ("limits:\n  body: 18446744073709551617\n" ROUTE_HELLO,
+           "2:9: ", "larger than the maximum");
+    fails ("limits:\n  request_line: 63\n" ROUTE_HELLO,
+           "2:17: limits.request_line: ", "smaller than the minimum, 64B");
+    fails ("limits:\n  header_block: 2MiB\n" ROUTE_HELLO,
+           "2:17: ", "larger than the maximum, 1MiB");
+}
+
+Test (config, refuses_bad_counts)
+{
+    fails ("gateway:\n  max_inflight: 0\n" ROUTE_HELLO,
+           "2:17: gateway.max_inflight: ", "\"0\" is out of range (1 to 1000000)");
+    fails ("gateway:\n  max_inflight: 99999999999999999999999\n" ROUTE_HELLO,
+           "2:17: ", "out of range");
+    fails ("gateway:\n  max_inflight: 1e4\n" ROUTE_HELLO, "2:17: ", "not a whole number");
+    fails ("limits:\n  header_count: -1\n" ROUTE_HELLO, "2:17: ", "not a whole number");
+    fails ("limits:\n  requests_per_connection: 0\n" ROUTE_HELLO, "2:28: ", "out of range");
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: addresses and endpoints
+
+Test (config, refuses_bad_listen_addresses)
+{
+    fails ("gateway:\n  listen: ::1:8080\n" ROUTE_HELLO,
+           "2:11: gateway.listen: ", "an IPv6 address goes in brackets");
+    fails ("gateway:\n  listen: \"[::g]:8080\"\n" ROUTE_HELLO, "2:11: ", "not an IPv6 address");
+    fails ("gateway:\n  listen: 127.0.0.1\n" ROUTE_HELLO, "2:11: ", "expected host:port");
+    fails ("gateway:\n  listen: 127.0.0.256:80\n" ROUTE_HELLO, "2:11: ", "not an IPv4 address");
+    fails ("gateway:\n  listen: 127.0.0.1:65536\n" ROUTE_HELLO, "2:11: ", "from 0 to 65535");
+    fails ("gateway:\n  listen: 127.0.0.1:80a\n" ROUTE_HELLO, "2:11: ", "from 0 to 65535");
+    fails ("gateway:\n  reply: tcp://127.0.0.1:0\n" ROUTE_HELLO, "2:10: ", "from 1 to 65535");
+    fails ("gateway:\n  listen: :8080\n" ROUTE_HELLO, "2:11: ", "the host is missing");
+    fails ("gateway:\n  listen: \"*:8080\"\n" ROUTE_HELLO, "2:11: ", "\"*\" is not a host here");
+    fails ("gateway:\n  listen: bad_host:80\n" ROUTE_HELLO, "2:11: ", "not a host name");
+}
+
+Test (config, requires_admin_and_public_listeners_to_differ)
+{
+    fails ("gateway:\n  listen: 127.0.0.1:8080\n  admin: 127.0.0.1:8080\n" ROUTE_HELLO,
+           "3:10: gateway.admin: ", "must differ from the public one");
+    fails ("gateway:\n  listen: 0.0.0.0:9090\n" ROUTE_HELLO,
+           "2:11: gateway.listen: ", "the admin listener (127.0.0.1:9090) must differ");
+    loads ("gateway:\n  listen: 127.0.0.1:8080\n  admin: 127.0.0.2:8080\n" ROUTE_HELLO);
+    //  Port 0: the system picks a free port for each.
+    baton_config_t *cfg =
+        parse ("gateway:\n  listen: 127.0.0.1:0\n  admin: 127.0.0.1:0\n" ROUTE_HELLO);
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_eq (baton_config_gateway (cfg)->listen.port, 0);
+    cr_assert_eq (baton_config_gateway (cfg)->admin.port, 0);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, refuses_bad_zeromq_endpoints)
+{
+    fails ("gateway:\n  reply: http://x:1\n" ROUTE_HELLO,
+           "2:10: gateway.reply: ", "starts with tcp://, ipc:// or inproc://");
+    fails ("gateway:\n  reply: ipc://\n" ROUTE_HELLO, "2:10: ", "ipc:// path is 1 to 107 bytes");
+    fails ("gateway:\n  reply: inproc://\n" ROUTE_HELLO, "2:10: ", "inproc:// name is not empty");
+    fails ("gateway:\n  reply: tcp://127.0.0.1\n" ROUTE_HELLO, "2:10: ", "expected host:port");
+    fails ("gateway:\n  reply: tcp://a;b:1\n" ROUTE_HELLO, "2:10: ", "not a host name");
+    fails ("gateway:\n  control: tcp://127.0.0.1:5600\n" ROUTE_HELLO,
+           "2:12: gateway.control: ", "must differ from gateway.reply");
+    fails ("functions:\n  a:\n    endpoints: [\"tcp://*:5000\"]\n",
+           "3:17: functions.a.endpoints[0]: ", "\"*\" is not a host here");
+    fails ("functions:\n  a:\n    endpoints: [\"tcp://127.0.0.1:*\"]\n",
+           "3:17: ", "the port must be a number");
+    fails ("functions:\n  a:\n    endpoints: [tcp://a:1, tcp://b:1, tcp://a:1]\n",
+           "3:39: functions.a.endpoints[2]: ", "\"tcp://a:1\" is listed twice (first at line 3)");
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: functions
+
+Test (config, refuses_bad_functions)
+{
+    fails ("functions:\n  1st:\n",
+           "2:3: functions: ", "\"1st\": a function name starts with a letter");
+    fails ("functions:\n  a.b:\n", "2:3: functions: ", "holds only letters");
+    fails ("functions:\n  a:\n  b:\n  a:\n",
+           "4:3: functions: ", "duplicate key \"a\" (first at line 2)");
+    fails ("functions:\n  a:\n    replicas: 2\n", "3:15: functions.a.replicas: ", "it needs run:");
+    fails ("functions:\n  a:\n    run: x\n    replicas: 65\n", "4:15: ", "out of range (1 to 64)");
+    fails ("functions:\n  a:\n    run: x\n    replicas: 0\n", "4:15: ", "out of range (1 to 64)");
+}
+
+Test (config, refuses_more_than_the_function_limit)
+{
+    char *yaml = malloc (32 * (BATON_CONFIG_MAX_FUNCTIONS + 2));
+    size_t n = (size_t) sprintf (yaml, "functions:\n");
+    for (int i = 0; i <= BATON_CONFIG_MAX_FUNCTIONS; i++)
+        n += (size_t) sprintf (yaml + n, "  f%d:\n", i);
+    fails (yaml, "2:3: functions: ", "more than 256 functions");
+    free (yaml);
+}
+
+Test (config, refuses_more_than_the_endpoint_limit)
+{
+    char *yaml = malloc (32 * (BATON_CONFIG_MAX_ENDPOINTS + 4));
+    size_t n = (size_t) sprintf (yaml, "functions:\n  a:\n    endpoints:\n");
+    for (int i = 0; i <= BATON_CONFIG_MAX_ENDPOINTS; i++)
+        n += (size_t) sprintf (yaml + n, "      - tcp://h:%d\n", 1000 + i);
+    fails (yaml, "4:7: functions.a.endpoints: ", "more than 64 endpoints");
+    free (yaml);
+}
+
+//  --------------------------------------------------------------------------
+//  Schema: routes
+
+Test (config, refuses_incomplete_routes)
+{
+    fails ("functions:\n  a:\nroutes: []\n", "3:9: routes: ", "at least one route is required");
+    fails ("functions:\n  a:\nroutes:\n", "3:1: routes: ", "at least one route is required");
+    fails ("functions:\n  a:\nroutes:\n  - chain: [a]\n",
+           "4:5: routes[0].path: ", "a route needs a path");
+    fails ("functions:\n  a:\nroutes:\n  - path: /a\n",
+           "4:5: routes[0].chain: ", "a route needs a chain");
+    fails ("functions:\n  a:\nroutes:\n  - path: /a\n    chain: []\n",
+           "5:12: routes[0].chain: ", "at least one function");
+    fails ("functions:\n  a:\nroutes:\n  - path: /a\n    chain: [a, [b]]\n",
+           "5:16: routes[0].chain[1]: ", "expected a function name, found a sequence");
+    fails ("routes:\n  - path: /a\n    chain: [a]\n",
+           "3:13: routes[0].chain[0]: ", "function \"a\" is not declared");
+}
+
+Test (config, refuses_bad_path_patterns)
+{
+    static const struct {
+        const char *path, *why;
+    } cases[] = {
+        {"hello", "must start with \"/\""},
+        {"\"\"", "must start with \"/\""},
+        {"/a//b", "empty segment"},
+        {"/a/{1x}", "must start with a letter"},
+        {"/a/{x-y}", "only letters, digits and \"_\""},
+        {"/a/{}", "empty parameter name"},
+        {"/a/{id}/b/{id}", "parameter {id} appears twice"},
+        {"/a/{id}x", "a parameter is a whole segment"},
+        {"/a/x{id}", "a parameter is a whole segment"},
+        {"/a*", "only allowed as the whole last segment"},
+        {"/*/a", "only allowed as the whole last segment"},
+        {"/a/*/", "only allowed as the whole last segment"},
+        {"/a/../b", "dot segments"},
+        {"/a/.", "dot segments"},
+        {"/a%2", "two hex digits"},
+        {"/a%zz", "two hex digits"},
+        {"\"/a b\"", "byte 0x20 is not allowed"},
+        {"\"/caf\xc3\xa9\"", "byte 0xC3 is not allowed"},
+        {"/a?b=1", "\"?\" does not belong"},
+        {"\"/a#b\"", "\"#\" does not belong"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[256];
+        snprintf (yaml, sizeof yaml, "functions:\n  a:\nroutes:\n  - path: %s\n    chain: [a]\n",
+                  cases[i].path);
+        fails (yaml, "4:11: routes[0].path: ", cases[i].why);
+    }
+}
+
+Test (config, bounds_path_patterns)
+{
+    char yaml[4096], seg[2048];
+    //  33 segments
+    strcpy (seg, "");
+    for (int i = 0; i < 33; i++)
+        strcat (seg, "/a");
+    snprintf (yaml, sizeof yaml, "functions:\n  a:\nroutes:\n  - path: %s\n    chain: [a]\n", seg);
+    fails (yaml, "4:11: ", "more than 32 segments");
+    //  17 parameters
+    strcpy (seg, "");
+    for (int i = 0; i < 17; i++)
+        sprintf (seg + strlen (seg), "/{p%d}", i);
+    snprintf (yaml, sizeof yaml, "functions:\n  a:\nroutes:\n  - path: %s\n    chain: [a]\n", seg);
+    fails (yaml, "4:11: ", "more than 16 parameters");
+    //  1025 bytes
+    memset (seg, 'a', 1025);
+    seg[0] = '/';
+    seg[1025] = '\0';
+    snprintf (yaml, sizeof yaml, "functions:\n  a:\nroutes:\n  - path: %s\n    chain: [a]\n", seg);
+    fails (yaml, "4:11: ", "at most 1024 bytes");
+    seg[1024] = '\0';
+    snprintf (yaml, sizeof yaml, "functions:\n  a:\nroutes:\n  - path: %s\n    chain: [a]\n", seg);
+    loads (yaml);
+}
+
+Test (config, refuses_bad_methods)
+{
+    fails (ROUTE_HELLO "    methods: [get]\n", "6:15: routes[0].methods[0]: ",
+           "\"get\": methods are case-sensitive and written in upper case");
+    fails (ROUTE_HELLO "    methods: [GET, PUT, GET]\n",
+           "6:25: routes[0].methods[2]: ", "\"GET\" is listed twice");
+    fails (ROUTE_HELLO "    methods: []\n",
+           "6:14: routes[0].methods: ", "leave methods out to allow every method");
+    fails (ROUTE_HELLO "    methods: [\"GET\\r\\n\"]\n", "6:15: ", "control character");
+    fails (ROUTE_HELLO "    methods: [\"G(T\"]\n", "6:15: ", "is not an HTTP method");
+    fails (ROUTE_HELLO "    methods: [ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG]\n",
+           "6:15: ", "a method is 1 to 32 bytes");
+    loads (ROUTE_HELLO "    methods: [PURGE, M-SEARCH]\n");
+}
+
+Test (config, limits_distinct_methods_across_routes)
+{
+    char *yaml = malloc (64 * 80);
+    size_t n = (size_t) sprintf (yaml, "functions:\n  a:\nroutes:\n");
+    for (int i = 0; i <= BATON_CONFIG_MAX_METHODS; i++)
+        n += (size_t) sprintf (yaml + n, "  - path: /p%d\n    methods: [M%d]\n    chain: [a]\n", i,
+                               i);
+    //  Route 64 starts at line 4 + 3 * 64; its method at column 15 a line down.
+    fails (yaml, "197:15: routes[64].methods[0]: ", "more than 64 distinct methods");
+    free (yaml);
+}
+
+Test (config, refuses_more_than_the_route_limit)
+{
+    char *yaml = malloc (48 * (BATON_CONFIG_MAX_ROUTES + 4));
+    size_t n = (size_t) sprintf (yaml, "functions:\n  a:\nroutes:\n");
+    for (int i = 0; i <= BATON_CONFIG_MAX_ROUTES; i++)
+        n += (size_t) sprintf (yaml + n, "  - {path: /r%d, chain: [a]}\n", i);
+    fails (yaml, "4:3: routes: ", "more than 1024 routes");
+    free (yaml);
+}
+
+Test (config, refuses_too_long_a_chain)
+{
+    char *yaml = malloc (4096);
+    size_t n = (size_t) sprintf (yaml, ROUTE_HELLO "  - path: /x\n    chain: [hello");
+    for (int i = 0; i < BATON_CONFIG_MAX_CHAIN; i++)
+        n += (size_t) sprintf (yaml + n, ", hello");
+    strcpy (yaml + n, "]\n");
+    fails (yaml, "7:12: routes[1].chain: ", "more than 64 functions in one chain");
+    free (yaml);
+}
+
+Test (config, detects_duplicate_routes_by_pattern_and_method)
+{
+    //  Parameter names do not make patterns different.
+    fails (ROUTE_HELLO "  - path: /hello\n    methods: [GET]\n    chain: [hello]\n",
+           "6:5: routes[1]: ", "same path pattern and method as routes[0] (line 4)");
+    fails ("functions:\n  a:\nroutes:\n"
+           "  - {path: \"/a/{x}\", methods: [GET], chain: [a]}\n"
+           "  - {path: \"/a/{y}\", methods: [PUT, GET], chain: [a]}\n",
+           "5:5: routes[1]: ", "as routes[0] (line 4)");
+    //  Different methods, a different shape, or a trailing slash: all fine.
+    loads ("functions:\n  a:\nroutes:\n"
+           "  - {path: \"/a/{x}\", methods: [GET], chain: [a]}\n"
+           "  - {path: \"/a/{y}\", methods: [PUT], chain: [a]}\n"
+           "  - {path: \"/a/b\", methods: [GET], chain: [a]}\n"
+           "  - {path: \"/a/{x}/\", methods: [GET], chain: [a]}\n"
+           "  - {path: \"/a/*\", methods: [GET], chain: [a]}\n"
+           "  - {path: \"/a\", chain: [a]}\n");
+}
+
+Test (config, cuts_long_values_in_messages_and_escapes_them)
+{
+    fails ("functions:\n  \"a\\tb\":\n", "2:3: ", "control character");
+    char yaml[512];
+    snprintf (yaml, sizeof yaml,
+              "functions:\n  a:\nroutes:\n  - path: \"/\\\"%0200d\"\n    chain: [a]\n", 0);
+    fails (yaml, "4:11: routes[0].path: ", "\"/\\\"000");
+    cr_assert (strstr (s_err, "\"...: "), "%s", s_err);
+}
+
+Test (config, formats_durations_in_the_largest_exact_unit)
+{
+    char buf[32];
+    cr_assert_str_eq (baton_config_format_duration (0, buf, sizeof buf), "0s");
+    cr_assert_str_eq (baton_config_format_duration (250, buf, sizeof buf), "250ms");
+    cr_assert_str_eq (baton_config_format_duration (1500, buf, sizeof buf), "1500ms");
+    cr_assert_str_eq (baton_config_format_duration (10000, buf, sizeof buf), "10s");
+    cr_assert_str_eq (baton_config_format_duration (90000, buf, sizeof buf), "90s");
+    cr_assert_str_eq (baton_config_format_duration (120000, buf, sizeof buf), "2m");
+}
+
+//  --------------------------------------------------------------------------
+//  baton check
+
+static char *
+read_all (FILE *f)
+{
+    static char buf[16384];
+    size_t n = fread (buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int
+check (const char *a1, const char *a2)
+{
+    char *argv[] = {"check", (char *) a1, (char *) a2, NULL};
+    return baton__cmd_check (a2 ? 3 : a1 ? 2 : 1, argv);
+}
+
+Test (check, prints_the_routes_in_match_order, .init = cr_redirect_stdout)
+{
+    cr_assert_eq (check ("-c", FIXTURES "good.yaml"), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "good.yaml: ok, 3 routes, 4 functions\n"), "%s", out);
+    cr_assert (strstr (out, "gateway: listen [::1]:8081, admin 127.0.0.1:9091, reply "
+                            "tcp://127.0.0.1:5610, control ipc:///tmp/baton-control, deadline "
+                            "2500ms\n"),
+               "%s", out);
+    const char *hello = strstr (out, "  (any)     /hello        render                    "
+                                     "deadline 2500ms (default)  (line 34)\n");
+    const char *orders = strstr (out, "  GET,POST  /orders/{id}  auth -> enrich -> render  "
+                                      "deadline 2s  (line 30)\n");
+    const char *files = strstr (out, "  GET,HEAD  /static/*     static-files              "
+                                     "deadline 2500ms (default)  (line 36)\n");
+    cr_assert (hello && orders && files, "%s", out);
+    cr_assert (hello < orders && orders < files, "not in match order:\n%s", out);
+    cr_assert (strstr (out, "  auth: tcp://127.0.0.1:5701, tcp://127.0.0.1:5702; run (2 "
+                            "replicas): ./build/examples/pipeline/auth\n"),
+               "%s", out);
+    cr_assert (strstr (out, "  render: no static endpoints"), "%s", out);
+}
+
+Test (check, prints_the_error_and_exits_1, .init = cr_redirect_stderr)
+{
+    cr_assert_eq (check ("--config", FIXTURES "undeclared_function.yaml"), 1);
+    char *err = read_all (cr_get_redirected_stderr ());
+    cr_assert (strstr (err, "undeclared_function.yaml:10:13: routes[1].chain[1]: function "
+                            "\"enrch\" is not declared under functions\n"),
+               "%s", err);
+}
+
+Test (check, accepts_the_attached_option_forms, .init = cr_redirect_stdout)
+{
+    cr_assert_eq (check ("--config=" FIXTURES "minimal.yaml", NULL), 0);
+    cr_assert_eq (check ("-c" FIXTURES "minimal.yaml", NULL), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "minimal.yaml: ok, 1 route, 1 function\n"), "%s", out);
+}
+
+Test (check, exits_2_on_usage_errors, .init = cr_redirect_stderr)
+{
+    cr_assert_eq (check (NULL, NULL), 2);
+    cr_assert_eq (check ("-c", NULL), 2);
+    cr_assert_eq (check ("--bogus", NULL), 2);
+    char *err = read_all (cr_get_redirected_stderr ());
+    cr_assert (strstr (err, "-c FILE is required"), "%s", err);
+    cr_assert (strstr (err, "-c needs a file name"), "%s", err);
+    cr_assert (strstr (err, "unknown argument \"--bogus\""), "%s", err);
+    cr_assert (strstr (err, "usage: baton check -c FILE"), "%s", err);
+}
+
+Test (check, prints_help_and_exits_0, .init = cr_redirect_stdout)
+{
+    cr_assert_eq (check ("--help", NULL), 0);
+    cr_assert_eq (check ("-h", NULL), 0);
+    fflush (stdout);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "usage: baton check -c FILE"), "%s", out);
+}

@@ -1,0 +1,260 @@
+/*  metrics.c - fixed arrays of counters and histograms, indexed by route and
+ *  function, and their Prometheus text rendering.  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "metrics.h"
+
+//  Upper bounds of the duration buckets, in microseconds (+Inf is implicit).
+static const uint64_t s_bounds_us[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,
+                                       100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+#define S_BUCKETS (sizeof s_bounds_us / sizeof s_bounds_us[0])
+
+//  Status codes are counted by class of 100 and exactly for the common ones.
+#define S_STATUSES 600
+
+typedef struct {
+    uint64_t buckets[S_BUCKETS + 1];
+    uint64_t count;
+    uint64_t sum_us;
+} s_histogram_t;
+
+typedef struct {
+    uint64_t *by_status; //  S_STATUSES counters
+    s_histogram_t duration;
+} s_route_t;
+
+struct baton_metrics {
+    const baton_config_t *config;
+    s_route_t *routes;
+    s_histogram_t *hops;
+    uint64_t rejects[BATON_REJECT__COUNT];
+    uint64_t timeouts, late, bad, gone;
+};
+
+static const char *s_reject_names[BATON_REJECT__COUNT] = {
+    "bad_request", "uri_too_long", "headers_too_big", "body_too_big",   "not_implemented",
+    "version",     "expectation",  "overload",        "header_timeout", "body_timeout",
+    "no_route",    "method",       "unreachable"};
+
+static void *
+s_calloc (size_t n, size_t size)
+{
+    void *p = calloc (n ? n : 1, size);
+    if (!p)
+        abort ();
+    return p;
+}
+
+baton_metrics_t *
+baton_metrics_new (const baton_config_t *config)
+{
+    baton_metrics_t *self = (baton_metrics_t *) s_calloc (1, sizeof *self);
+    self->config = config;
+    size_t routes = baton_config_route_count (config);
+    self->routes = (s_route_t *) s_calloc (routes, sizeof (s_route_t));
+    for (size_t i = 0; i < routes; i++)
+        self->routes[i].by_status = (uint64_t *) s_calloc (S_STATUSES, sizeof (uint64_t));
+    self->hops =
+        (s_histogram_t *) s_calloc (baton_config_function_count (config), sizeof (s_histogram_t));
+    return self;
+}
+
+void
+baton_metrics_destroy (baton_metrics_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    baton_metrics_t *self = *self_p;
+    for (size_t i = 0; i < baton_config_route_count (self->config); i++)
+        free (self->routes[i].by_status);
+    free (self->routes);
+    free (self->hops);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_observe (s_histogram_t *h, uint64_t us)
+{
+    size_t b = 0;
+    while (b < S_BUCKETS && us > s_bounds_us[b])
+        b++;
+    h->buckets[b]++;
+    h->count++;
+    h->sum_us += us;
+}
+
+void
+baton_metrics_request (baton_metrics_t *self, size_t route, unsigned status, uint64_t duration_us)
+{
+    if (route >= baton_config_route_count (self->config))
+        return;
+    s_route_t *r = &self->routes[route];
+    r->by_status[status < S_STATUSES ? status : 0]++;
+    s_observe (&r->duration, duration_us);
+}
+
+void
+baton_metrics_hop (baton_metrics_t *self, size_t function, uint64_t dur_us)
+{
+    if (function < baton_config_function_count (self->config))
+        s_observe (&self->hops[function], dur_us);
+}
+
+void
+baton_metrics_reject (baton_metrics_t *self, baton_reject_t why)
+{
+    if (why < BATON_REJECT__COUNT)
+        self->rejects[why]++;
+}
+
+void
+baton_metrics_timeout (baton_metrics_t *self)
+{
+    self->timeouts++;
+}
+
+void
+baton_metrics_late_reply (baton_metrics_t *self)
+{
+    self->late++;
+}
+
+void
+baton_metrics_bad_reply (baton_metrics_t *self)
+{
+    self->bad++;
+}
+
+void
+baton_metrics_client_gone (baton_metrics_t *self)
+{
+    self->gone++;
+}
+
+//  A growing text buffer; aborts when out of memory.
+typedef struct {
+    char *data;
+    size_t len, cap;
+} s_text_t;
+
+static void s_printf (s_text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_printf (s_text_t *t, const char *fmt, ...)
+{
+    while (true) {
+        va_list ap;
+        va_start (ap, fmt);
+        int n = vsnprintf (t->data + t->len, t->cap - t->len, fmt, ap);
+        va_end (ap);
+        if (n < 0)
+            abort ();
+        if ((size_t) n < t->cap - t->len) {
+            t->len += (size_t) n;
+            return;
+        }
+        t->cap = t->cap * 2 + (size_t) n;
+        t->data = (char *) realloc (t->data, t->cap);
+        if (!t->data)
+            abort ();
+    }
+}
+
+//  Label values come from the config file: escape what the format requires.
+static const char *
+s_label (char *buf, size_t cap, const char *value)
+{
+    size_t o = 0;
+    for (const char *p = value; *p && o + 3 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = *p;
+        } else if (*p == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else
+            buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static void
+s_histogram (s_text_t *t, const char *name, const char *label, const char *value,
+             const s_histogram_t *h)
+{
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= S_BUCKETS; b++) {
+        cumulative += h->buckets[b];
+        if (b < S_BUCKETS)
+            s_printf (t, "%s_bucket{%s=\"%s\",le=\"%g\"} %llu\n", name, label, value,
+                      (double) s_bounds_us[b] / 1e6, (unsigned long long) cumulative);
+        else
+            s_printf (t, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, label, value,
+                      (unsigned long long) cumulative);
+    }
+    s_printf (t, "%s_sum{%s=\"%s\"} %.6f\n", name, label, value, (double) h->sum_us / 1e6);
+    s_printf (t, "%s_count{%s=\"%s\"} %llu\n", name, label, value, (unsigned long long) h->count);
+}
+
+char *
+baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t connections,
+                      size_t *len_p)
+{
+    s_text_t t = {(char *) malloc (8192), 0, 8192};
+    if (!t.data)
+        abort ();
+    char label[2 * BATON_CONFIG_MAX_STRING + 1];
+    size_t routes = baton_config_route_count (self->config);
+    s_printf (&t, "# HELP baton_requests_total Responses sent, by route and status.\n"
+                  "# TYPE baton_requests_total counter\n");
+    for (size_t i = 0; i < routes; i++) {
+        const baton_config_route_t *r = baton_config_route (self->config, i);
+        s_label (label, sizeof label, r->path);
+        for (unsigned s = 0; s < S_STATUSES; s++)
+            if (self->routes[i].by_status[s])
+                s_printf (&t, "baton_requests_total{route=\"%s\",status=\"%u\"} %llu\n", label, s,
+                          (unsigned long long) self->routes[i].by_status[s]);
+    }
+    s_printf (&t, "# HELP baton_request_duration_seconds Time from request head to response, by "
+                  "route.\n# TYPE baton_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < routes; i++) {
+        const baton_config_route_t *r = baton_config_route (self->config, i);
+        s_histogram (&t, "baton_request_duration_seconds", "route",
+                     s_label (label, sizeof label, r->path), &self->routes[i].duration);
+    }
+    s_printf (&t, "# HELP baton_hop_duration_seconds Time each function held the envelope "
+                  "(from the records).\n# TYPE baton_hop_duration_seconds histogram\n");
+    for (size_t i = 0; i < baton_config_function_count (self->config); i++) {
+        const baton_config_function_t *f = baton_config_function (self->config, i);
+        s_histogram (&t, "baton_hop_duration_seconds", "function",
+                     s_label (label, sizeof label, f->name), &self->hops[i]);
+    }
+    s_printf (&t,
+              "# HELP baton_inflight_requests Requests waiting for their chain.\n"
+              "# TYPE baton_inflight_requests gauge\nbaton_inflight_requests %llu\n"
+              "# HELP baton_connections Open client connections.\n"
+              "# TYPE baton_connections gauge\nbaton_connections %llu\n"
+              "# HELP baton_timeouts_total Requests answered 504 because no reply came in time.\n"
+              "# TYPE baton_timeouts_total counter\nbaton_timeouts_total %llu\n"
+              "# HELP baton_late_replies_total Replies for requests already answered or "
+              "forgotten.\n# TYPE baton_late_replies_total counter\nbaton_late_replies_total "
+              "%llu\n"
+              "# HELP baton_bad_replies_total Replies that did not decode.\n"
+              "# TYPE baton_bad_replies_total counter\nbaton_bad_replies_total %llu\n"
+              "# HELP baton_clients_gone_total Clients that left while their request was "
+              "pending.\n# TYPE baton_clients_gone_total counter\nbaton_clients_gone_total %llu\n",
+              (unsigned long long) inflight, (unsigned long long) connections,
+              (unsigned long long) self->timeouts, (unsigned long long) self->late,
+              (unsigned long long) self->bad, (unsigned long long) self->gone);
+    s_printf (&t, "# HELP baton_rejects_total Requests turned away before a chain, by reason.\n"
+                  "# TYPE baton_rejects_total counter\n");
+    for (int i = 0; i < BATON_REJECT__COUNT; i++)
+        s_printf (&t, "baton_rejects_total{reason=\"%s\"} %llu\n", s_reject_names[i],
+                  (unsigned long long) self->rejects[i]);
+    *len_p = t.len;
+    return t.data;
+}

@@ -1,0 +1,53 @@
+/*  metrics.h - the gateway's counters and histograms, rendered in the
+ *  Prometheus text format for /-/metrics. Fixed-size and allocation-free after
+ *  creation: every series is known when the route table is.  */
+#ifndef BATON_METRICS_H
+#define BATON_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+typedef struct baton_metrics baton_metrics_t;
+
+//  Why a request was turned away before it reached a chain.
+typedef enum {
+    BATON_REJECT_BAD_REQUEST = 0, //  400 and other parser errors
+    BATON_REJECT_URI_TOO_LONG,    //  414
+    BATON_REJECT_HEADERS_TOO_BIG, //  431
+    BATON_REJECT_BODY_TOO_BIG,    //  413
+    BATON_REJECT_NOT_IMPLEMENTED, //  501
+    BATON_REJECT_VERSION,         //  505
+    BATON_REJECT_EXPECTATION,     //  417
+    BATON_REJECT_OVERLOAD,        //  503, in-flight cap
+    BATON_REJECT_HEADER_TIMEOUT,  //  headers not complete in time
+    BATON_REJECT_BODY_TIMEOUT,    //  408
+    BATON_REJECT_NO_ROUTE,        //  404
+    BATON_REJECT_METHOD,          //  405
+    BATON_REJECT_UNREACHABLE,     //  503, first hop did not take the envelope
+    BATON_REJECT__COUNT
+} baton_reject_t;
+
+//  Creates the series for config's routes and functions. Never NULL (aborts
+//  when out of memory). config must outlive the metrics.
+baton_metrics_t *baton_metrics_new (const baton_config_t *config);
+void baton_metrics_destroy (baton_metrics_t **self_p);
+
+//  A response was sent for a request that matched route (index in the
+//  config's routes), after duration_us.
+void baton_metrics_request (baton_metrics_t *self, size_t route, unsigned status,
+                            uint64_t duration_us);
+//  One hop of a record: function (index in config's functions) took dur_us.
+void baton_metrics_hop (baton_metrics_t *self, size_t function, uint64_t dur_us);
+void baton_metrics_reject (baton_metrics_t *self, baton_reject_t why);
+void baton_metrics_timeout (baton_metrics_t *self);     //  504: no reply in time
+void baton_metrics_late_reply (baton_metrics_t *self);  //  reply for a forgotten request
+void baton_metrics_bad_reply (baton_metrics_t *self);   //  reply that did not decode
+void baton_metrics_client_gone (baton_metrics_t *self); //  client left while pending
+
+//  Renders everything, with the gauges given, into a new string of *len_p
+//  bytes. Caller frees it with free ().
+char *baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t connections,
+                            size_t *len_p);
+
+#endif

@@ -1,0 +1,231 @@
+/*  topology.c - fixed tables of replicas per function, the least-outstanding
+ *  pick, heartbeat expiry and outlier ejection.  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "topology.h"
+
+typedef struct {
+    baton_replica_t replicas[BATON_TOPOLOGY_MAX_REPLICAS];
+    size_t count;
+    size_t next; //  round-robin start
+} s_pool_t;
+
+struct baton_topology {
+    const baton_config_t *config;
+    baton_topology_opts_t opts;
+    s_pool_t *pools;
+    size_t fn_count;
+};
+
+const char *
+baton_replica_state_name (baton_replica_state_t state)
+{
+    switch (state) {
+    case BATON_REPLICA_ALIVE:
+        return "alive";
+    case BATON_REPLICA_EJECTED:
+        return "ejected";
+    case BATON_REPLICA_DEAD:
+        return "dead";
+    }
+    return "?";
+}
+
+baton_topology_t *
+baton_topology_new (const baton_config_t *config, const baton_topology_opts_t *opts)
+{
+    baton_topology_t *self = (baton_topology_t *) calloc (1, sizeof *self);
+    if (!self)
+        abort ();
+    self->config = config;
+    self->opts.heartbeat_misses = opts && opts->heartbeat_misses ? opts->heartbeat_misses : 3;
+    self->opts.eject_after = opts && opts->eject_after ? opts->eject_after : 3;
+    self->opts.eject_for_ms = opts && opts->eject_for_ms ? opts->eject_for_ms : 10000;
+    self->fn_count = baton_config_function_count (config);
+    self->pools = (s_pool_t *) calloc (self->fn_count ? self->fn_count : 1, sizeof (s_pool_t));
+    if (!self->pools)
+        abort ();
+    for (size_t f = 0; f < self->fn_count; f++) {
+        const baton_config_function_t *fn = baton_config_function (config, f);
+        s_pool_t *pool = &self->pools[f];
+        //  The config allows at most BATON_CONFIG_MAX_ENDPOINTS (= 64) statics.
+        for (size_t e = 0; e < fn->endpoint_count && pool->count < BATON_TOPOLOGY_MAX_REPLICAS;
+             e++) {
+            baton_replica_t *r = &pool->replicas[pool->count++];
+            r->function = f;
+            snprintf (r->endpoint, sizeof r->endpoint, "%s", fn->endpoints[e]);
+            r->is_static = true;
+            r->state = BATON_REPLICA_ALIVE;
+        }
+    }
+    return self;
+}
+
+void
+baton_topology_destroy (baton_topology_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->pools);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static baton_replica_t *
+s_find_endpoint (s_pool_t *pool, const char *endpoint)
+{
+    for (size_t i = 0; i < pool->count; i++)
+        if (strcmp (pool->replicas[i].endpoint, endpoint) == 0)
+            return &pool->replicas[i];
+    return NULL;
+}
+
+baton_topo_event_t
+baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, uint64_t now_ms,
+                      baton_replica_t **replica_p)
+{
+    if (replica_p)
+        *replica_p = NULL;
+    const baton_config_function_t *fn =
+        baton_config_function_find (self->config, msg->function, strlen (msg->function));
+    if (!fn)
+        return BATON_TOPO_IGNORED;
+    s_pool_t *pool = &self->pools[fn->index];
+    //  A replica is its endpoint: a restart on the same endpoint (new
+    //  instance id) is the same place to send work to.
+    baton_replica_t *r = s_find_endpoint (pool, msg->endpoint);
+    if (msg->type == BATON_CONTROL_GOODBYE) {
+        if (!r || r->state == BATON_REPLICA_DEAD || strcmp (r->instance, msg->instance) != 0)
+            return BATON_TOPO_IGNORED; //  an old instance's goodbye must not kill a new one
+        r->state = BATON_REPLICA_DEAD;
+        if (replica_p)
+            *replica_p = r;
+        return BATON_TOPO_REMOVED;
+    }
+    baton_topo_event_t ev;
+    if (!r) {
+        //  Reuse the slot of a dead announced replica if the pool is full.
+        if (pool->count < BATON_TOPOLOGY_MAX_REPLICAS)
+            r = &pool->replicas[pool->count++];
+        else {
+            for (size_t i = 0; i < pool->count && !r; i++)
+                if (pool->replicas[i].state == BATON_REPLICA_DEAD && !pool->replicas[i].is_static &&
+                    pool->replicas[i].outstanding == 0)
+                    r = &pool->replicas[i];
+            if (!r)
+                return BATON_TOPO_FULL;
+        }
+        memset (r, 0, sizeof *r);
+        r->function = fn->index;
+        snprintf (r->endpoint, sizeof r->endpoint, "%s", msg->endpoint);
+        ev = BATON_TOPO_ADDED;
+    } else if (r->state == BATON_REPLICA_DEAD || strcmp (r->instance, msg->instance) != 0) {
+        //  Back from the dead, or restarted: a clean slate.
+        ev = BATON_TOPO_REVIVED;
+        r->timeouts_in_row = 0;
+        r->ejected_until_ms = 0;
+    } else
+        ev = BATON_TOPO_REFRESHED;
+    if (ev != BATON_TOPO_REFRESHED || r->state == BATON_REPLICA_DEAD)
+        r->state = BATON_REPLICA_ALIVE;
+    snprintf (r->instance, sizeof r->instance, "%s", msg->instance);
+    snprintf (r->version, sizeof r->version, "%s", msg->version);
+    snprintf (r->host, sizeof r->host, "%s", msg->host);
+    r->pid = msg->pid;
+    r->interval_ms = msg->interval_ms;
+    r->last_seen_ms = now_ms;
+    if (replica_p)
+        *replica_p = r;
+    return ev;
+}
+
+size_t
+baton_topology_tick (baton_topology_t *self, uint64_t now_ms,
+                     void (*on_change) (baton_replica_t *r, void *arg), void *arg)
+{
+    size_t changed = 0;
+    for (size_t f = 0; f < self->fn_count; f++) {
+        s_pool_t *pool = &self->pools[f];
+        for (size_t i = 0; i < pool->count; i++) {
+            baton_replica_t *r = &pool->replicas[i];
+            bool change = false;
+            if (r->state != BATON_REPLICA_DEAD && !r->is_static &&
+                now_ms - r->last_seen_ms > r->interval_ms * self->opts.heartbeat_misses) {
+                r->state = BATON_REPLICA_DEAD;
+                change = true;
+            } else if (r->state == BATON_REPLICA_EJECTED && now_ms >= r->ejected_until_ms) {
+                //  Back in rotation; one more timeout ejects it again.
+                r->state = BATON_REPLICA_ALIVE;
+                r->timeouts_in_row = self->opts.eject_after > 1 ? self->opts.eject_after - 1 : 0;
+                change = true;
+            }
+            if (change) {
+                changed++;
+                if (on_change)
+                    on_change (r, arg);
+            }
+        }
+    }
+    return changed;
+}
+
+baton_replica_t *
+baton_topology_pick (baton_topology_t *self, size_t fn)
+{
+    if (fn >= self->fn_count)
+        return NULL;
+    s_pool_t *pool = &self->pools[fn];
+    baton_replica_t *best = NULL;
+    size_t best_at = 0;
+    for (size_t k = 0; k < pool->count; k++) {
+        size_t i = (pool->next + k) % pool->count;
+        baton_replica_t *r = &pool->replicas[i];
+        if (r->state != BATON_REPLICA_ALIVE)
+            continue;
+        if (!best || r->outstanding < best->outstanding) {
+            best = r;
+            best_at = i;
+        }
+    }
+    if (best)
+        pool->next = (best_at + 1) % pool->count;
+    return best;
+}
+
+void
+baton_topology_acquire (baton_replica_t *r)
+{
+    r->outstanding++;
+    r->routed++;
+}
+
+void
+baton_topology_release (baton_topology_t *self, baton_replica_t *r, bool timed_out, uint64_t now_ms)
+{
+    if (r->outstanding)
+        r->outstanding--;
+    if (!timed_out) {
+        r->timeouts_in_row = 0;
+        return;
+    }
+    if (++r->timeouts_in_row >= self->opts.eject_after && r->state == BATON_REPLICA_ALIVE) {
+        r->state = BATON_REPLICA_EJECTED;
+        r->ejected_until_ms = now_ms + self->opts.eject_for_ms;
+        r->ejections++;
+    }
+}
+
+size_t
+baton_topology_count (const baton_topology_t *self, size_t fn)
+{
+    return fn < self->fn_count ? self->pools[fn].count : 0;
+}
+
+baton_replica_t *
+baton_topology_at (baton_topology_t *self, size_t fn, size_t i)
+{
+    if (fn >= self->fn_count || i >= self->pools[fn].count)
+        return NULL;
+    return &self->pools[fn].replicas[i];
+}

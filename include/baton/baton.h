@@ -1,0 +1,215 @@
+/*  baton.h - libbaton, the Function SDK. A worker takes envelopes from its
+ *  inbox, hands each one to your handler through a baton_ctx_t, then forwards
+ *  it, replies or fails for you: user code never touches a socket.
+ *  Guide, rules and status codes: docs/sdk.md.  */
+#ifndef BATON_H
+#define BATON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "baton/export.h"
+#include "baton/errors.h"
+#include "baton/envelope.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct baton_worker baton_worker_t;
+typedef struct baton_ctx baton_ctx_t;
+
+//  A handler does one hop's work on ctx, then ends the hop with
+//  baton_ctx_next (), baton_ctx_reply () or baton_ctx_fail () and returns 0.
+//  Returning 0 without an ending means next. Returning non-zero without
+//  reply or fail makes the hop fail: 502 "handler returned <n>".
+typedef int baton_handler_fn (baton_ctx_t *ctx, void *arg);
+
+//  Defaults applied to the zero fields of baton_worker_config_t.
+#define BATON_SEND_TIMEOUT_MS_DEFAULT  100
+#define BATON_SEND_HWM_DEFAULT         1000
+#define BATON_RECV_HWM_DEFAULT         1000
+#define BATON_MAX_MESSAGE_SIZE_DEFAULT (8u * 1024u * 1024u)
+#define BATON_LINGER_MS_DEFAULT        1000
+#define BATON_SOCKET_CACHE_DEFAULT     64
+
+//  How to build a worker. Zero or NULL in a field means its default, so
+//  `baton_worker_config_t c = {0}; c.name = "auth";` is a valid start.
+//  Everything is fixed at creation because the inbox options must be set
+//  before the inbox binds.
+typedef struct {
+    const char *name;    //  function name; NULL: $BATON_NAME
+    const char *bind;    //  inbox endpoint to bind; NULL: $BATON_BIND
+    const char *gateway; //  control endpoints, comma-separated; NULL: $BATON_GATEWAY
+    void *zmq_context;   //  NULL: the worker owns one; else borrowed (inproc:// needs a shared one)
+    int send_timeout_ms; //  how long a successor or reply-to may take a message (100)
+    int send_hwm;        //  ZMQ_SNDHWM of every outgoing socket (1000)
+    int recv_hwm;        //  ZMQ_RCVHWM of the inbox (1000)
+    size_t max_message_size; //  ZMQ_MAXMSGSIZE of the inbox and decode limit (8 MiB)
+    int linger_ms;           //  how long unsent messages may delay destroy (1000)
+    size_t socket_cache;     //  open sockets kept per cache: successors, reply-tos (64)
+    bool no_signals;         //  true: baton_worker_run leaves SIGINT/SIGTERM alone
+} baton_worker_config_t;
+
+//  What a worker has done so far: counters that only grow, and the sockets
+//  open now.
+typedef struct {
+    uint64_t received;      //  messages taken from the inbox
+    uint64_t forwarded;     //  envelopes pushed to the next hop
+    uint64_t replied;       //  envelopes pushed to reply-to (responses and errors)
+    uint64_t errors;        //  of those, replies carrying an error (502/503/504/508)
+    uint64_t dropped;       //  messages that could not be answered: not an envelope, no reply-to
+    uint64_t undeliverable; //  replies reply-to did not take within the send timeout
+    uint64_t sockets;       //  outgoing sockets open now
+} baton_worker_stats_t;
+
+//  Runs a whole function: builds a worker from the environment (BATON_NAME,
+//  BATON_BIND, BATON_GATEWAY), serves handler until SIGINT or SIGTERM, then
+//  flushes and returns the process exit code: 0 on a clean stop, 1 otherwise
+//  (the reason is logged on stderr). Meant as `return baton_main (fn, NULL);`.
+BATON_EXPORT int baton_main (baton_handler_fn *handler, void *arg);
+
+//  Creates a worker named name whose inbox (a PULL socket) binds to bind;
+//  NULL takes $BATON_NAME / $BATON_BIND. Returns NULL, with the reason on
+//  stderr, if either is missing or the bind fails.
+//  Caller owns the result; release it with baton_worker_destroy ().
+BATON_EXPORT baton_worker_t *baton_worker_new (const char *name, const char *bind);
+
+//  Same, with every option. config may be NULL (all defaults).
+BATON_EXPORT baton_worker_t *baton_worker_new_config (const baton_worker_config_t *config);
+
+//  Closes the inbox and every socket, waits at most linger_ms for unsent
+//  messages (when the worker owns its ZeroMQ context), frees the worker.
+//  Not while baton_worker_run is running. Safe on NULL; sets *self_p to NULL.
+BATON_EXPORT void baton_worker_destroy (baton_worker_t **self_p);
+
+//  Sets the function the worker calls for each envelope, and its argument.
+BATON_EXPORT void baton_worker_set_handler (baton_worker_t *self, baton_handler_fn *handler,
+                                            void *arg);
+
+//  Serves envelopes until baton_worker_stop () or, unless no_signals, SIGINT
+//  or SIGTERM (handlers installed for the duration of the call; a signal stops
+//  every worker of the process). The envelope in hand is finished and
+//  forwarded before it returns. Returns 0 on a stop, BATON_ESTATE if no
+//  handler is set, BATON_ESYS if ZeroMQ fails.
+BATON_EXPORT int baton_worker_run (baton_worker_t *self);
+
+//  Asks baton_worker_run to return after the envelope in hand. Safe from any
+//  thread and from a signal handler; takes effect within 100 ms.
+BATON_EXPORT void baton_worker_stop (baton_worker_t *self);
+
+//  For users with their own event loop: waits at most timeout_ms (0: not at
+//  all, -1: forever) for one message on the inbox and handles it completely.
+//  Returns 1 if a message was taken (answered or dropped), 0 if none came,
+//  BATON_ESTATE if no handler is set, BATON_ESYS if ZeroMQ fails.
+BATON_EXPORT int baton_worker_process_one (baton_worker_t *self, int timeout_ms);
+
+//  The inbox's ZMQ_FD, to watch for reading in a poll loop. It is
+//  edge-triggered: after each wake-up call baton_worker_process_one (w, 0)
+//  until it returns 0. Returns -1 on failure.
+BATON_EXPORT int baton_worker_fd (baton_worker_t *self);
+
+//  The inbox socket itself (a ZeroMQ PULL socket), for zmq_poll (). Owned by
+//  the worker: do not receive from it, change it or close it.
+BATON_EXPORT void *baton_worker_socket (baton_worker_t *self);
+
+//  The function's name, and the endpoint the inbox is bound to (with the port
+//  filled in if bind asked for tcp://...:* or :0).
+BATON_EXPORT const char *baton_worker_name (const baton_worker_t *self);
+BATON_EXPORT const char *baton_worker_endpoint (const baton_worker_t *self);
+
+//  The gateway control endpoints from config or BATON_GATEWAY, in order.
+//  Kept for the announce protocol of a later release; nothing uses them yet.
+BATON_EXPORT size_t baton_worker_gateway_count (const baton_worker_t *self);
+//  Returns endpoint i, or NULL if i is out of range.
+BATON_EXPORT const char *baton_worker_gateway (const baton_worker_t *self, size_t i);
+
+//  A snapshot of the counters. Safe from any thread while the worker runs.
+BATON_EXPORT baton_worker_stats_t baton_worker_stats (const baton_worker_t *self);
+
+//  --- inside a handler: the request, as received at the edge ----------------
+//  Slices point into the envelope and stay valid until the handler returns.
+
+BATON_EXPORT baton_slice_t baton_ctx_method (const baton_ctx_t *ctx);
+//  The request target as sent ("/users/7?full=1").
+BATON_EXPORT baton_slice_t baton_ctx_target (const baton_ctx_t *ctx);
+//  The target's path ("/users/7") and query without the '?' ("full=1"; empty
+//  if none).
+BATON_EXPORT baton_slice_t baton_ctx_path (const baton_ctx_t *ctx);
+BATON_EXPORT baton_slice_t baton_ctx_query (const baton_ctx_t *ctx);
+//  First request header of that name (ASCII case-insensitive); true if found.
+BATON_EXPORT bool baton_ctx_request_header_find (const baton_ctx_t *ctx, const char *name,
+                                                 baton_slice_t *value);
+//  Every request header, in the order received, duplicates kept.
+BATON_EXPORT size_t baton_ctx_request_header_count (const baton_ctx_t *ctx);
+BATON_EXPORT baton_header_t baton_ctx_request_header (const baton_ctx_t *ctx, size_t i);
+
+//  --- the message that flows and becomes the response ---------------------------
+
+BATON_EXPORT unsigned baton_ctx_status (const baton_ctx_t *ctx);
+//  Returns 0, or BATON_EINVAL if status is outside 100..999.
+BATON_EXPORT int baton_ctx_set_status (baton_ctx_t *ctx, unsigned status);
+BATON_EXPORT baton_slice_t baton_ctx_body (const baton_ctx_t *ctx);
+//  Replaces the body with a copy of body[0..len). Returns 0 or BATON_ENOMEM.
+BATON_EXPORT int baton_ctx_set_body (baton_ctx_t *ctx, const void *body, size_t len);
+//  Same for a NUL-terminated string (the NUL is not sent).
+BATON_EXPORT int baton_ctx_set_body_str (baton_ctx_t *ctx, const char *body);
+BATON_EXPORT size_t baton_ctx_header_count (const baton_ctx_t *ctx);
+BATON_EXPORT baton_header_t baton_ctx_header (const baton_ctx_t *ctx, size_t i);
+BATON_EXPORT bool baton_ctx_header_find (const baton_ctx_t *ctx, const char *name,
+                                         baton_slice_t *value);
+//  Replaces every header of that name (case-insensitive) with one.
+BATON_EXPORT int baton_ctx_set_header (baton_ctx_t *ctx, const char *name, const char *value);
+//  Appends a header (duplicates allowed, order kept).
+BATON_EXPORT int baton_ctx_add_header (baton_ctx_t *ctx, const char *name, const char *value);
+//  Removes every header of that name; returns how many were removed.
+BATON_EXPORT size_t baton_ctx_remove_header (baton_ctx_t *ctx, const char *name);
+
+//  --- meta: string keys to bytes, shared by the hops of one request ---------------
+
+BATON_EXPORT bool baton_ctx_meta_get (const baton_ctx_t *ctx, const char *key,
+                                      baton_slice_t *value);
+//  Sets key to a copy of value[0..len), replacing any previous value.
+BATON_EXPORT int baton_ctx_meta_set (baton_ctx_t *ctx, const char *key, const void *value,
+                                     size_t len);
+BATON_EXPORT bool baton_ctx_meta_remove (baton_ctx_t *ctx, const char *key);
+
+//  --- where this hop stands ---------------------------------------------------------
+
+//  No deadline: what baton_ctx_deadline_left_ms () returns then.
+#define BATON_NO_DEADLINE INT64_MAX
+//  Milliseconds left before the request's deadline (<= 0 once passed), or
+//  BATON_NO_DEADLINE.
+BATON_EXPORT int64_t baton_ctx_deadline_left_ms (const baton_ctx_t *ctx);
+//  This hop's name in the route, its index (0 = first) and the route length.
+BATON_EXPORT baton_slice_t baton_ctx_hop_name (const baton_ctx_t *ctx);
+BATON_EXPORT size_t baton_ctx_hop_index (const baton_ctx_t *ctx);
+BATON_EXPORT size_t baton_ctx_hop_count (const baton_ctx_t *ctx);
+//  The whole envelope (id, traceparent, record...), borrowed. Leave route,
+//  index, budget and record alone: the SDK owns them.
+BATON_EXPORT baton_envelope_t *baton_ctx_envelope (baton_ctx_t *ctx);
+
+//  --- ending the hop: one of three, applied when the handler returns ---------------
+//  Each returns 0, or BATON_ESTATE if the hop was already ended (the first
+//  ending stands), so `return baton_ctx_reply (ctx, 401);` reads naturally.
+
+//  Forward the message to the next hop (or, after the last one, to reply-to
+//  as the response).
+BATON_EXPORT int baton_ctx_next (baton_ctx_t *ctx);
+//  Reply now with the message as it is, skipping the rest of the route.
+//  status 0 keeps the message status; otherwise 100..999 (BATON_EINVAL).
+BATON_EXPORT int baton_ctx_reply (baton_ctx_t *ctx, unsigned status);
+//  Fail the request: status (400..599; 0 means 502) with an
+//  application/problem+json body naming this hop and reason (may be NULL),
+//  and the envelope's error set, sent to reply-to. Replaces the message.
+BATON_EXPORT int baton_ctx_fail (baton_ctx_t *ctx, unsigned status, const char *reason);
+
+//  --- small helpers -------------------------------------------------------------------
+
+//  True if s holds exactly the bytes of the NUL-terminated str.
+BATON_EXPORT bool baton_slice_eq_str (baton_slice_t s, const char *str);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,634 @@
+/*  worker.c - the worker: takes one envelope at a time from its inbox, applies
+ *  the rules that keep every request answered (504 expired, 508 out of budget,
+ *  502 handler failed, 503 successor unreachable), calls the handler, and
+ *  forwards or replies. Single-threaded by design: one envelope in hand.  */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "clock.h"
+#include "ctx.h"
+#include "log.h"
+#include "sockcache.h"
+
+//  Longest wait between two looks at the stop flags while idle.
+#define S_TICK_MS  100
+#define S_MAX_NAME 255
+
+struct baton_worker {
+    char *name;
+    char *endpoint;
+    char *gateway_buf; //  the gateway list, split in place
+    char **gateways;
+    size_t gateway_count;
+    void *zctx;
+    bool own_zctx;
+    void *inbox;
+    baton__sockcache_t *hops;    //  sockets to successors
+    baton__sockcache_t *replies; //  sockets to reply-tos
+    baton_handler_fn *handler;
+    void *arg;
+    baton_limits_t limits;
+    int send_timeout_ms;
+    int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
+    bool signals;
+    char qname[S_MAX_NAME * 4 + 8]; //  name quoted for log lines
+    atomic_int stop;
+    _Atomic uint64_t received, forwarded, replied, errors, dropped, undeliverable, sockets;
+    baton_ratelimit_t rl_drop;
+    baton_ratelimit_t rl_send;
+};
+
+//  --- signals ---------------------------------------------------------------------
+//  The handler only bumps a generation counter (lock-free, so async-signal-safe);
+//  each running worker compares it with the value it started with.
+
+static atomic_uint s_signal_gen;
+static pthread_mutex_t s_signal_lock = PTHREAD_MUTEX_INITIALIZER;
+static int s_signal_users;
+static struct sigaction s_old_int, s_old_term;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    atomic_fetch_add (&s_signal_gen, 1u);
+}
+
+static void
+s_signals_hold (void)
+{
+    pthread_mutex_lock (&s_signal_lock);
+    if (s_signal_users++ == 0) {
+        struct sigaction sa;
+        memset (&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_signal;
+        sigemptyset (&sa.sa_mask);
+        sa.sa_flags = 0; //  no SA_RESTART: a wait in progress returns EINTR at once
+        sigaction (SIGINT, &sa, &s_old_int);
+        sigaction (SIGTERM, &sa, &s_old_term);
+    }
+    pthread_mutex_unlock (&s_signal_lock);
+}
+
+static void
+s_signals_release (void)
+{
+    pthread_mutex_lock (&s_signal_lock);
+    if (--s_signal_users == 0) {
+        sigaction (SIGINT, &s_old_int, NULL);
+        sigaction (SIGTERM, &s_old_term, NULL);
+    }
+    pthread_mutex_unlock (&s_signal_lock);
+}
+
+//  --- creation -----------------------------------------------------------------------
+
+static const char *
+s_env (const char *key)
+{
+    const char *v = getenv (key);
+    return v && *v ? v : NULL;
+}
+
+static char *
+s_strdup (const char *s)
+{
+    size_t len = strlen (s);
+    char *copy = (char *) malloc (len + 1);
+    if (copy)
+        memcpy (copy, s, len + 1);
+    return copy;
+}
+
+//  Splits "a, b,,c" into trimmed, non-empty entries.
+static int
+s_parse_gateways (baton_worker_t *self, const char *list)
+{
+    if (!list)
+        return 0;
+    self->gateway_buf = s_strdup (list);
+    size_t commas = 1;
+    for (const char *p = list; *p; p++)
+        commas += *p == ',';
+    self->gateways = (char **) calloc (commas, sizeof (char *));
+    if (!self->gateway_buf || !self->gateways)
+        return BATON_ENOMEM;
+    char *save = NULL;
+    for (char *tok = strtok_r (self->gateway_buf, ",", &save); tok;
+         tok = strtok_r (NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen (tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (*tok)
+            self->gateways[self->gateway_count++] = tok;
+    }
+    return 0;
+}
+
+baton_worker_t *
+baton_worker_new (const char *name, const char *bind)
+{
+    baton_worker_config_t config;
+    memset (&config, 0, sizeof config);
+    config.name = name;
+    config.bind = bind;
+    return baton_worker_new_config (&config);
+}
+
+baton_worker_t *
+baton_worker_new_config (const baton_worker_config_t *config)
+{
+    baton_worker_config_t c;
+    if (config)
+        c = *config;
+    else
+        memset (&c, 0, sizeof c);
+    const char *name = c.name && *c.name ? c.name : s_env ("BATON_NAME");
+    const char *bind = c.bind && *c.bind ? c.bind : s_env ("BATON_BIND");
+    const char *gateway = c.gateway ? c.gateway : s_env ("BATON_GATEWAY");
+    char qname[S_MAX_NAME * 4 + 8];
+    if (!name) {
+        baton__log (BATON_LOG_ERROR, "sdk",
+                    "no function name: pass one to baton_worker_new or set BATON_NAME", "need=%s",
+                    "BATON_NAME");
+        return NULL;
+    }
+    if (strlen (name) > S_MAX_NAME) {
+        baton__log (BATON_LOG_ERROR, "sdk", "function name longer than 255 bytes", "name=%s",
+                    baton__log_quote (qname, sizeof qname, name, strlen (name)));
+        return NULL;
+    }
+    if (!bind) {
+        baton__log (BATON_LOG_ERROR, "sdk",
+                    "no inbox endpoint: pass one to baton_worker_new or set BATON_BIND "
+                    "(e.g. ipc:///run/baton/fn.sock or tcp://*:5601)",
+                    "name=%s need=%s", baton__log_quote (qname, sizeof qname, name, strlen (name)),
+                    "BATON_BIND");
+        return NULL;
+    }
+    int send_timeout = c.send_timeout_ms > 0 ? c.send_timeout_ms : BATON_SEND_TIMEOUT_MS_DEFAULT;
+    int send_hwm = c.send_hwm > 0 ? c.send_hwm : BATON_SEND_HWM_DEFAULT;
+    int recv_hwm = c.recv_hwm > 0 ? c.recv_hwm : BATON_RECV_HWM_DEFAULT;
+    size_t max_size = c.max_message_size ? c.max_message_size : BATON_MAX_MESSAGE_SIZE_DEFAULT;
+    int linger = c.linger_ms > 0 ? c.linger_ms : BATON_LINGER_MS_DEFAULT;
+    size_t cache = c.socket_cache ? c.socket_cache : BATON_SOCKET_CACHE_DEFAULT;
+
+    baton_worker_t *self = (baton_worker_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->send_timeout_ms = send_timeout;
+    self->recv_timeout_ms = -1;
+    self->signals = !c.no_signals;
+    self->limits = baton_limits_default ();
+    self->limits.max_size = max_size;
+    if (self->limits.max_bin > max_size)
+        self->limits.max_bin = max_size;
+    baton_ratelimit_t rl = BATON_RATELIMIT_INIT (10, 1000);
+    self->rl_drop = rl;
+    self->rl_send = rl;
+    baton__log_quote (self->qname, sizeof self->qname, name, strlen (name));
+    self->name = s_strdup (name);
+    if (!self->name || s_parse_gateways (self, gateway))
+        goto fail;
+
+    self->zctx = c.zmq_context;
+    if (!self->zctx) {
+        self->zctx = zmq_ctx_new ();
+        self->own_zctx = true;
+        if (!self->zctx) {
+            baton__log (BATON_LOG_ERROR, "sdk", "cannot create a ZeroMQ context",
+                        "name=%s err=\"%s\"", self->qname, zmq_strerror (errno));
+            goto fail;
+        }
+    }
+    self->inbox = zmq_socket (self->zctx, ZMQ_PULL);
+    int64_t maxmsg = max_size > (size_t) INT64_MAX ? INT64_MAX : (int64_t) max_size;
+    int zero = 0;
+    if (!self->inbox || zmq_setsockopt (self->inbox, ZMQ_RCVHWM, &recv_hwm, sizeof recv_hwm) ||
+        zmq_setsockopt (self->inbox, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+        zmq_setsockopt (self->inbox, ZMQ_LINGER, &zero, sizeof zero)) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot create the inbox socket", "name=%s err=\"%s\"",
+                    self->qname, zmq_strerror (errno));
+        goto fail;
+    }
+    if (zmq_bind (self->inbox, bind)) {
+        char qb[512];
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot bind the inbox", "name=%s bind=%s err=\"%s\"",
+                    self->qname, baton__log_quote (qb, sizeof qb, bind, strlen (bind)),
+                    zmq_strerror (errno));
+        goto fail;
+    }
+    char last[1024];
+    size_t last_len = sizeof last;
+    if (zmq_getsockopt (self->inbox, ZMQ_LAST_ENDPOINT, last, &last_len) == 0 && last_len > 1)
+        self->endpoint = s_strdup (last);
+    else
+        self->endpoint = s_strdup (bind);
+    baton__sockopts_t opts = {send_timeout, send_hwm, linger};
+    self->hops = baton__sockcache_new (self->zctx, cache, &opts);
+    self->replies = baton__sockcache_new (self->zctx, cache, &opts);
+    if (!self->endpoint || !self->hops || !self->replies)
+        goto fail;
+    return self;
+fail:
+    baton_worker_destroy (&self);
+    return NULL;
+}
+
+void
+baton_worker_destroy (baton_worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    baton_worker_t *self = *self_p;
+    if (self->inbox)
+        zmq_close (self->inbox);
+    baton__sockcache_destroy (&self->hops);
+    baton__sockcache_destroy (&self->replies);
+    //  Term waits (at most each socket's linger) for messages still queued.
+    if (self->own_zctx && self->zctx)
+        while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
+        }
+    free (self->gateways);
+    free (self->gateway_buf);
+    free (self->endpoint);
+    free (self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+baton_worker_set_handler (baton_worker_t *self, baton_handler_fn *handler, void *arg)
+{
+    self->handler = handler;
+    self->arg = arg;
+}
+
+const char *
+baton_worker_name (const baton_worker_t *self)
+{
+    return self->name;
+}
+
+const char *
+baton_worker_endpoint (const baton_worker_t *self)
+{
+    return self->endpoint;
+}
+
+size_t
+baton_worker_gateway_count (const baton_worker_t *self)
+{
+    return self->gateway_count;
+}
+
+const char *
+baton_worker_gateway (const baton_worker_t *self, size_t i)
+{
+    return i < self->gateway_count ? self->gateways[i] : NULL;
+}
+
+void *
+baton_worker_socket (baton_worker_t *self)
+{
+    return self->inbox;
+}
+
+int
+baton_worker_fd (baton_worker_t *self)
+{
+    int fd = -1;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt (self->inbox, ZMQ_FD, &fd, &len))
+        return -1;
+    return fd;
+}
+
+baton_worker_stats_t
+baton_worker_stats (const baton_worker_t *self)
+{
+    baton_worker_t *w = (baton_worker_t *) self; //  atomic loads take non-const in C11
+    baton_worker_stats_t s;
+    s.received = atomic_load_explicit (&w->received, memory_order_relaxed);
+    s.forwarded = atomic_load_explicit (&w->forwarded, memory_order_relaxed);
+    s.replied = atomic_load_explicit (&w->replied, memory_order_relaxed);
+    s.errors = atomic_load_explicit (&w->errors, memory_order_relaxed);
+    s.dropped = atomic_load_explicit (&w->dropped, memory_order_relaxed);
+    s.undeliverable = atomic_load_explicit (&w->undeliverable, memory_order_relaxed);
+    s.sockets = atomic_load_explicit (&w->sockets, memory_order_relaxed);
+    return s;
+}
+
+#define S_COUNT(self, field) atomic_fetch_add_explicit (&(self)->field, 1u, memory_order_relaxed)
+
+//  --- sending --------------------------------------------------------------------------
+
+//  Sends msg, waiting at most the send timeout for a peer to take it. A
+//  signal that interrupts the wait does not cut it short nor extend it.
+static int
+s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
+{
+    int rc = BATON_EUNREACHABLE;
+    bool shortened = false;
+    uint64_t start = baton__mono_us ();
+    for (;;) {
+        if (zmq_msg_send (msg, sock, 0) >= 0) {
+            rc = 0;
+            break;
+        }
+        if (errno == EAGAIN)
+            break;
+        if (errno != EINTR) {
+            rc = BATON_ESYS;
+            break;
+        }
+        uint64_t spent_ms = (baton__mono_us () - start) / 1000u;
+        if (spent_ms >= (uint64_t) self->send_timeout_ms)
+            break;
+        int left = self->send_timeout_ms - (int) spent_ms;
+        zmq_setsockopt (sock, ZMQ_SNDTIMEO, &left, sizeof left);
+        shortened = true;
+    }
+    if (shortened)
+        zmq_setsockopt (sock, ZMQ_SNDTIMEO, &self->send_timeout_ms, sizeof self->send_timeout_ms);
+    return rc;
+}
+
+//  Encodes env straight into a ZeroMQ message (no intermediate copy) and
+//  pushes it to endpoint through cache. Returns 0, BATON_EUNREACHABLE (no peer
+//  took it in time, or the endpoint is unusable), BATON_ENOMEM or BATON_ESYS.
+static int
+s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
+        const baton_envelope_t *env)
+{
+    void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len);
+    atomic_store_explicit (&self->sockets,
+                           baton__sockcache_count (self->hops) +
+                               baton__sockcache_count (self->replies),
+                           memory_order_relaxed);
+    if (!sock)
+        return BATON_EUNREACHABLE;
+    size_t size = baton_envelope_encoded_size (env);
+    zmq_msg_t msg;
+    if (zmq_msg_init_size (&msg, size))
+        return BATON_ENOMEM;
+    baton_envelope_encode_into (env, zmq_msg_data (&msg), size);
+    int rc = s_send_msg (self, sock, &msg);
+    if (rc)
+        zmq_msg_close (&msg);
+    return rc;
+}
+
+//  Pushes env to its reply-to: the response, or an error for the gateway.
+static void
+s_reply (baton_worker_t *self, baton_envelope_t *env)
+{
+    int rc = s_send (self, self->replies, baton_envelope_reply_to (env), env);
+    if (rc == 0) {
+        S_COUNT (self, replied);
+        if (baton_envelope_has_error (env))
+            S_COUNT (self, errors);
+        return;
+    }
+    S_COUNT (self, undeliverable);
+    if (baton__ratelimit_allow (&self->rl_send)) {
+        baton_slice_t to = baton_envelope_reply_to (env), id = baton_envelope_id (env);
+        char qto[256], qid[128];
+        baton__log (BATON_LOG_WARN, "sdk", "reply-to did not take the response",
+                    "fn=%s id=%s reply_to=%s err=%s suppressed=%" PRIu64, self->qname,
+                    baton__log_quote (qid, sizeof qid, id.ptr, id.len),
+                    baton__log_quote (qto, sizeof qto, to.ptr, to.len), baton_errname (rc),
+                    self->rl_send.suppressed);
+    }
+}
+
+//  Ends the hop with an error the SDK detected: the problem response, this
+//  hop's record entry, then reply-to.
+static void
+s_reply_error (baton_worker_t *self, baton_envelope_t *env, unsigned status, const char *text,
+               baton_slice_t hop, uint64_t t_in_us)
+{
+    baton__problem_apply (env, status, text, strlen (text), hop);
+    baton_envelope_record_append (env, hop.ptr, hop.len, t_in_us, baton__wall_us ());
+    s_reply (self, env);
+}
+
+//  Advances the envelope past this hop and pushes it to the next one, or to
+//  reply-to after the last. A successor that takes nothing within the send
+//  timeout turns the envelope into a 503 naming that function.
+static void
+s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx)
+{
+    int rc = baton_envelope_advance (env, ctx->t_in_us, baton__wall_us ());
+    if (rc) {
+        s_reply_error (self, env, rc == BATON_EBUDGET ? 508 : 502,
+                       rc == BATON_EBUDGET ? "hop budget exhausted" : "trace record is full",
+                       ctx->hop_name, ctx->t_in_us);
+        return;
+    }
+    if (baton_envelope_route_done (env)) {
+        s_reply (self, env);
+        return;
+    }
+    baton_hop_t next = baton_envelope_route_hop (env, baton_envelope_index (env));
+    rc = s_send (self, self->hops, next.endpoint, env);
+    if (rc == 0) {
+        S_COUNT (self, forwarded);
+        return;
+    }
+    char text[256];
+    int from_len = ctx->hop_name.len > 64 ? 64 : (int) ctx->hop_name.len;
+    snprintf (text, sizeof text, "function unreachable from hop '%.*s': %s within %d ms", from_len,
+              ctx->hop_name.ptr,
+              rc == BATON_EUNREACHABLE ? "no peer took the envelope" : baton_strerror (rc),
+              self->send_timeout_ms);
+    if (baton__log_enabled (BATON_LOG_DEBUG)) {
+        char qn[128];
+        baton__log (BATON_LOG_DEBUG, "sdk", "successor unreachable", "fn=%s next=%s", self->qname,
+                    baton__log_quote (qn, sizeof qn, next.name.ptr, next.name.len));
+    }
+    baton__problem_apply (env, 503, text, strlen (text), next.name);
+    s_reply (self, env);
+}
+
+//  --- one envelope ------------------------------------------------------------------------
+
+static void
+s_drop (baton_worker_t *self, const char *why, int err, size_t size)
+{
+    S_COUNT (self, dropped);
+    if (baton__ratelimit_allow (&self->rl_drop))
+        baton__log (BATON_LOG_WARN, "sdk", "dropped a message",
+                    "fn=%s reason=\"%s\" err=%s size=%zu suppressed=%" PRIu64, self->qname, why,
+                    err ? baton_errname (err) : "none", size, self->rl_drop.suppressed);
+}
+
+static void
+s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
+{
+    if (baton_envelope_reply_to (env).len == 0) {
+        s_drop (self, "envelope without reply-to", 0, 0);
+        return;
+    }
+    baton_ctx_t ctx;
+    ctx.env = env;
+    ctx.t_in_us = t_in_us;
+    ctx.ending = BATON__END_NONE;
+    ctx.hop_name = baton_envelope_route_hop (env, baton_envelope_index (env)).name;
+    if (ctx.hop_name.len == 0) {
+        ctx.hop_name.ptr = self->name;
+        ctx.hop_name.len = strlen (self->name);
+    }
+    if (baton_envelope_route_done (env)) {
+        s_reply_error (self, env, 502, "envelope arrived with its route already done", ctx.hop_name,
+                       t_in_us);
+        return;
+    }
+    uint64_t deadline = baton_envelope_deadline_ms (env);
+    if (deadline && t_in_us / 1000u >= deadline) {
+        s_reply_error (self, env, 504, "deadline passed before the hop ran", ctx.hop_name, t_in_us);
+        return;
+    }
+    if (baton_envelope_budget (env) == 0) {
+        s_reply_error (self, env, 508, "hop budget exhausted before the hop ran", ctx.hop_name,
+                       t_in_us);
+        return;
+    }
+    int hrc = self->handler (&ctx, self->arg);
+    if (hrc != 0 && ctx.ending != BATON__END_REPLY && ctx.ending != BATON__END_FAIL) {
+        char text[64];
+        snprintf (text, sizeof text, "handler returned %d", hrc);
+        baton__problem_apply (env, 502, text, strlen (text), ctx.hop_name);
+        ctx.ending = BATON__END_FAIL;
+    }
+    if (ctx.ending == BATON__END_REPLY || ctx.ending == BATON__END_FAIL) {
+        baton_envelope_record_append (env, ctx.hop_name.ptr, ctx.hop_name.len, t_in_us,
+                                      baton__wall_us ());
+        s_reply (self, env);
+    } else
+        s_forward (self, env, &ctx);
+}
+
+//  Takes one message from the inbox, waiting at most timeout_ms. Returns 1,
+//  0 if none came (or a signal cut the wait), or BATON_ESYS. A blocking
+//  receive with ZMQ_RCVTIMEO is one wake-up less than zmq_poll + receive.
+static int
+s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
+{
+    int flags = 0;
+    if (timeout_ms < 0)
+        timeout_ms = -1;
+    if (timeout_ms == 0)
+        flags = ZMQ_DONTWAIT;
+    else if (timeout_ms != self->recv_timeout_ms) {
+        if (zmq_setsockopt (self->inbox, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms))
+            return BATON_ESYS;
+        self->recv_timeout_ms = timeout_ms;
+    }
+    if (zmq_msg_recv (msg, self->inbox, flags) >= 0)
+        return 1;
+    return errno == EAGAIN || errno == EINTR ? 0 : BATON_ESYS;
+}
+
+static int
+s_process (baton_worker_t *self, int timeout_ms)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    int rc = s_take (self, &msg, timeout_ms);
+    if (rc <= 0) {
+        zmq_msg_close (&msg);
+        return rc;
+    }
+    uint64_t t_in_us = baton__wall_us ();
+    S_COUNT (self, received);
+    size_t size = zmq_msg_size (&msg);
+    if (zmq_msg_more (&msg)) {
+        //  An envelope is exactly one frame; the rest of this one is here already.
+        while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, self->inbox, ZMQ_DONTWAIT) >= 0)
+            size += zmq_msg_size (&msg);
+        zmq_msg_close (&msg);
+        s_drop (self, "multipart message", 0, size);
+        return 1;
+    }
+    int err = 0;
+    baton_envelope_t *env = baton_envelope_decode (zmq_msg_data (&msg), size, &self->limits, &err);
+    zmq_msg_close (&msg);
+    if (!env) {
+        s_drop (self, "envelope does not decode", err, size);
+        return 1;
+    }
+    s_handle (self, env, t_in_us);
+    baton_envelope_destroy (&env);
+    return 1;
+}
+
+//  --- loops ----------------------------------------------------------------------------------
+
+int
+baton_worker_process_one (baton_worker_t *self, int timeout_ms)
+{
+    if (!self->handler)
+        return BATON_ESTATE;
+    return s_process (self, timeout_ms);
+}
+
+void
+baton_worker_stop (baton_worker_t *self)
+{
+    atomic_store (&self->stop, 1);
+}
+
+int
+baton_worker_run (baton_worker_t *self)
+{
+    if (!self->handler)
+        return BATON_ESTATE;
+    if (self->signals)
+        s_signals_hold ();
+    unsigned gen = atomic_load (&s_signal_gen);
+    int rc = 0;
+    while (!atomic_load (&self->stop) && (!self->signals || atomic_load (&s_signal_gen) == gen)) {
+        rc = s_process (self, S_TICK_MS);
+        if (rc < 0)
+            break;
+        rc = 0;
+    }
+    if (self->signals)
+        s_signals_release ();
+    atomic_store (&self->stop, 0);
+    if (rc)
+        baton__log (BATON_LOG_ERROR, "sdk", "worker stopped on an error", "fn=%s err=\"%s\"",
+                    self->qname, zmq_strerror (errno));
+    else
+        baton__log (BATON_LOG_DEBUG, "sdk", "worker stopped", "fn=%s", self->qname);
+    return rc;
+}
+
+int
+baton_main (baton_handler_fn *handler, void *arg)
+{
+    if (!handler) {
+        baton__log (BATON_LOG_ERROR, "sdk", "baton_main needs a handler", "need=%s", "handler");
+        return 1;
+    }
+    baton_worker_t *worker = baton_worker_new (NULL, NULL);
+    if (!worker)
+        return 1;
+    baton_worker_set_handler (worker, handler, arg);
+    char qe[512];
+    const char *ep = baton_worker_endpoint (worker);
+    baton__log (BATON_LOG_INFO, "sdk", "worker ready", "fn=%s inbox=%s", worker->qname,
+                baton__log_quote (qe, sizeof qe, ep, strlen (ep)));
+    int rc = baton_worker_run (worker);
+    baton_worker_destroy (&worker);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,100 @@
+/*  fn_test.c - a function for the integration tests, built on libbaton. What
+ *  it does comes from BATON_TEST_MODE:
+ *    append   (default) appends "|<name>" to the body and adds X-Hop: <name>
+ *    upper    upper-cases the body, then as append
+ *    reply401 answers 401 at once (an early reply)
+ *    fail     fails the request (502) with the reason "test failure"
+ *    silent   takes envelopes and never answers (a bare PULL socket: the SDK
+ *             always answers, so this one does not use it)
+ *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends  */
+#include <baton/baton.h>
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <zmq.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int
+s_handler (baton_ctx_t *ctx, void *arg)
+{
+    const char *mode = (const char *) arg;
+    baton_slice_t name = baton_ctx_hop_name (ctx);
+    char hop[64];
+    size_t n = name.len < sizeof hop - 1 ? name.len : sizeof hop - 1;
+    memcpy (hop, name.ptr, n);
+    hop[n] = '\0';
+    if (strcmp (mode, "reply401") == 0) {
+        baton_ctx_set_body_str (ctx, "unauthorized\n");
+        return baton_ctx_reply (ctx, 401);
+    }
+    if (strcmp (mode, "fail") == 0)
+        return baton_ctx_fail (ctx, 502, "test failure");
+    if (strcmp (mode, "sleep") == 0) {
+        const char *ms = getenv ("BATON_TEST_SLEEP_MS");
+        long wait = ms ? atol (ms) : 200;
+        struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
+        nanosleep (&ts, NULL);
+    }
+    baton_slice_t body = baton_ctx_body (ctx);
+    size_t len = body.len + 1 + n;
+    char *out = malloc (len + 1);
+    if (!out)
+        return -1;
+    memcpy (out, body.ptr, body.len);
+    if (strcmp (mode, "upper") == 0)
+        for (size_t i = 0; i < body.len; i++)
+            out[i] = (char) toupper ((unsigned char) out[i]);
+    out[body.len] = '|';
+    memcpy (out + body.len + 1, hop, n);
+    int rc = baton_ctx_set_body (ctx, out, len);
+    free (out);
+    baton_ctx_add_header (ctx, "X-Hop", hop);
+    return rc;
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static int
+s_silent (void)
+{
+    const char *bind = getenv ("BATON_BIND");
+    if (!bind) {
+        fputs ("fn_test: BATON_BIND is not set\n", stderr);
+        return 1;
+    }
+    signal (SIGTERM, s_on_signal);
+    signal (SIGINT, s_on_signal);
+    void *ctx = zmq_ctx_new ();
+    void *pull = zmq_socket (ctx, ZMQ_PULL);
+    int zero = 0, timeout = 100;
+    zmq_setsockopt (pull, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    if (zmq_bind (pull, bind) != 0) {
+        fprintf (stderr, "fn_test: cannot bind %s\n", bind);
+        return 1;
+    }
+    char buf[256];
+    while (!s_stop)
+        zmq_recv (pull, buf, sizeof buf, 0);
+    zmq_close (pull);
+    zmq_ctx_term (ctx);
+    return 0;
+}
+
+int
+main (void)
+{
+    const char *mode = getenv ("BATON_TEST_MODE");
+    if (mode && strcmp (mode, "silent") == 0)
+        return s_silent ();
+    return baton_main (s_handler, (void *) (mode ? mode : "append"));
+}

@@ -1,0 +1,1075 @@
+/*  test_sdk.c - libbaton against real ZeroMQ: workers run in threads of the
+ *  test process, the test plays the gateway (binds reply-to, builds envelopes,
+ *  pushes to hop 0, reads the reply). Every receive has a timeout.  */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "baton/baton.h"
+
+#define S_WAIT_MS 5000 //  longest any test waits for one reply
+
+//  --- clocks ----------------------------------------------------------------------
+
+static uint64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+static uint64_t
+s_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+static void
+s_sleep_ms (int ms)
+{
+    struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
+    while (nanosleep (&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+//  --- ipc endpoints under a temp dir ----------------------------------------------------
+
+static char s_dir[64];
+
+static void
+s_tmpdir (void)
+{
+    strcpy (s_dir, "/tmp/baton-sdk-XXXXXX");
+    cr_assert_not_null (mkdtemp (s_dir));
+}
+
+//  Returns "ipc://<tmpdir>/<name>.sock" in a static ring of buffers.
+static const char *
+s_ipc (const char *name)
+{
+    static char bufs[16][128];
+    static int next;
+    char *b = bufs[next++ % 16];
+    snprintf (b, 128, "ipc://%s/%s.sock", s_dir, name);
+    return b;
+}
+
+static void
+s_tmpdir_remove (void)
+{
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    cr_assert_eq (system (cmd), 0);
+}
+
+//  --- handlers --------------------------------------------------------------------------
+
+static atomic_int s_calls[8]; //  by handler tag 'a'.. : s_calls[tag - 'a']
+
+static void
+s_count (const char *tag)
+{
+    atomic_fetch_add (&s_calls[(tag[0] - 'a') & 7], 1);
+}
+
+static int
+s_calls_of (char tag)
+{
+    return atomic_load (&s_calls[(tag - 'a') & 7]);
+}
+
+//  Appends "|<tag>" to the body, <tag> to meta "trail", and an X-Hop header.
+static int
+h_append (baton_ctx_t *ctx, void *arg)
+{
+    const char *tag = (const char *) arg;
+    s_count (tag);
+    char buf[512];
+    baton_slice_t b = baton_ctx_body (ctx);
+    int n = snprintf (buf, sizeof buf, "%.*s|%s", (int) b.len, b.ptr, tag);
+    if (baton_ctx_set_body (ctx, buf, (size_t) n))
+        return -1;
+    baton_slice_t trail = {"", 0};
+    baton_ctx_meta_get (ctx, "trail", &trail);
+    n = snprintf (buf, sizeof buf, "%.*s%s", (int) trail.len, trail.ptr, tag);
+    if (baton_ctx_meta_set (ctx, "trail", buf, (size_t) n))
+        return -1;
+    if (baton_ctx_add_header (ctx, "X-Hop", tag))
+        return -1;
+    return baton_ctx_next (ctx);
+}
+
+static int
+h_deny (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    baton_ctx_set_header (ctx, "WWW-Authenticate", "Bearer");
+    baton_ctx_set_body_str (ctx, "denied");
+    return baton_ctx_reply (ctx, 401);
+}
+
+static int
+h_fail (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    return baton_ctx_fail (ctx, 502, "db \"down\"\n");
+}
+
+static int
+h_return_7 (baton_ctx_t *ctx, void *arg)
+{
+    (void) ctx;
+    s_count ((const char *) arg);
+    return 7;
+}
+
+static int
+h_slow (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    s_sleep_ms (300);
+    return h_append (ctx, arg);
+}
+
+//  Outlasts the short deadline of the in-flight test by a wide margin.
+static int
+h_sleepy (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    s_sleep_ms (1200);
+    return h_append (ctx, arg);
+}
+
+//  Writes what it reads of the request into the body, for the test to check.
+static int
+h_describe (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    baton_slice_t m = baton_ctx_method (ctx), t = baton_ctx_target (ctx);
+    baton_slice_t p = baton_ctx_path (ctx), q = baton_ctx_query (ctx), h = {"-", 1};
+    baton_ctx_request_header_find (ctx, "authorization", &h);
+    baton_header_t last = baton_ctx_request_header (ctx, baton_ctx_request_header_count (ctx) - 1);
+    baton_slice_t hop = baton_ctx_hop_name (ctx);
+    int64_t left = baton_ctx_deadline_left_ms (ctx);
+    char buf[1024];
+    int n = snprintf (buf, sizeof buf,
+                      "%.*s %.*s path=%.*s query=%.*s auth=%.*s n=%zu last=%.*s:%.*s "
+                      "hop=%.*s %zu/%zu left=%s",
+                      (int) m.len, m.ptr, (int) t.len, t.ptr, (int) p.len, p.ptr, (int) q.len,
+                      q.ptr, (int) h.len, h.ptr, baton_ctx_request_header_count (ctx),
+                      (int) last.name.len, last.name.ptr, (int) last.value.len, last.value.ptr,
+                      (int) hop.len, hop.ptr, baton_ctx_hop_index (ctx), baton_ctx_hop_count (ctx),
+                      left == BATON_NO_DEADLINE   ? "none"
+                      : left > 0 && left <= 10000 ? "ok"
+                                                  : "bad");
+    baton_ctx_set_body (ctx, buf, (size_t) n);
+    return 0; //  no ending: means next
+}
+
+//  Tries to end the hop twice; records what the second attempt returned.
+static int
+h_twice (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    int first = baton_ctx_next (ctx);
+    int second = baton_ctx_reply (ctx, 500);
+    char buf[32];
+    int n = snprintf (buf, sizeof buf, "%d,%d", first, second);
+    baton_ctx_meta_set (ctx, "rc", buf, (size_t) n);
+    return 0;
+}
+
+//  Fails with a status that is not an error: refused, so the hop is not
+//  ended and the handler's non-zero return decides.
+static int
+h_bad_fail (baton_ctx_t *ctx, void *arg)
+{
+    s_count ((const char *) arg);
+    return baton_ctx_fail (ctx, 200, "not an error");
+}
+
+//  --- workers in threads --------------------------------------------------------------
+
+typedef struct {
+    baton_worker_t *worker;
+    pthread_t thread;
+    int rc;
+    atomic_int done;
+} s_runner_t;
+
+static void *
+s_run (void *arg)
+{
+    s_runner_t *r = (s_runner_t *) arg;
+    r->rc = baton_worker_run (r->worker);
+    atomic_store (&r->done, 1);
+    return NULL;
+}
+
+//  Creates a worker (signals left alone unless signals) and starts it.
+static void
+s_start_cfg (s_runner_t *r, baton_worker_config_t *c, baton_handler_fn *fn, const char *tag)
+{
+    memset (r, 0, sizeof *r);
+    r->worker = baton_worker_new_config (c);
+    cr_assert_not_null (r->worker, "worker %s did not start", c->name);
+    baton_worker_set_handler (r->worker, fn, (void *) tag);
+    cr_assert_eq (pthread_create (&r->thread, NULL, s_run, r), 0);
+}
+
+static void
+s_start (s_runner_t *r, void *zctx, const char *name, const char *bind, baton_handler_fn *fn,
+         const char *tag)
+{
+    baton_worker_config_t c = {0};
+    c.name = name;
+    c.bind = bind;
+    c.zmq_context = zctx;
+    c.no_signals = true;
+    s_start_cfg (r, &c, fn, tag);
+}
+
+//  Waits (bounded) for the run to end, then destroys the worker.
+static void
+s_join (s_runner_t *r)
+{
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (!atomic_load (&r->done) && s_mono_ms () < until)
+        s_sleep_ms (5);
+    cr_assert (atomic_load (&r->done), "worker did not stop in time");
+    pthread_join (r->thread, NULL);
+    cr_assert_eq (r->rc, 0);
+}
+
+static void
+s_stop (s_runner_t *r)
+{
+    baton_worker_stop (r->worker);
+    s_join (r);
+    baton_worker_destroy (&r->worker);
+}
+
+//  --- the test plays gateway --------------------------------------------------------------
+
+typedef struct {
+    void *zctx;
+    bool own;
+    void *pull; //  bound at reply_to
+    void *push; //  connected to hop 0
+    const char *reply_to;
+} s_gw_t;
+
+static void
+s_gw_open (s_gw_t *gw, void *zctx, const char *reply_to, const char *first_hop)
+{
+    gw->own = zctx == NULL;
+    gw->zctx = zctx ? zctx : zmq_ctx_new ();
+    gw->reply_to = reply_to;
+    gw->pull = zmq_socket (gw->zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (gw->pull, reply_to), 0, "bind %s: %s", reply_to, zmq_strerror (errno));
+    gw->push = zmq_socket (gw->zctx, ZMQ_PUSH);
+    int linger = 1000, timeout = S_WAIT_MS;
+    zmq_setsockopt (gw->push, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt (gw->push, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    cr_assert_eq (zmq_connect (gw->push, first_hop), 0);
+}
+
+static void
+s_gw_close (s_gw_t *gw)
+{
+    zmq_close (gw->pull);
+    zmq_close (gw->push);
+    if (gw->own)
+        zmq_ctx_term (gw->zctx);
+}
+
+static void
+s_gw_send_bytes (s_gw_t *gw, const void *data, size_t len, int flags)
+{
+    cr_assert_eq (zmq_send (gw->push, data, len, flags), (int) len, "send: %s",
+                  zmq_strerror (errno));
+}
+
+static void
+s_gw_send (s_gw_t *gw, const baton_envelope_t *env)
+{
+    void *data;
+    size_t len;
+    cr_assert_eq (baton_envelope_encode (env, &data, &len), 0);
+    s_gw_send_bytes (gw, data, len, 0);
+    free (data);
+}
+
+//  Receives one message within timeout_ms into *msg; false if none came.
+static bool
+s_gw_recv_raw (s_gw_t *gw, zmq_msg_t *msg, int timeout_ms)
+{
+    zmq_pollitem_t item = {gw->pull, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return false;
+    return zmq_msg_recv (msg, gw->pull, ZMQ_DONTWAIT) >= 0;
+}
+
+//  Receives and decodes one reply; fails the test if none comes in time.
+static baton_envelope_t *
+s_gw_recv (s_gw_t *gw)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    cr_assert (s_gw_recv_raw (gw, &msg, S_WAIT_MS), "no reply within %d ms", S_WAIT_MS);
+    int err = 0;
+    baton_envelope_t *env =
+        baton_envelope_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, &err);
+    zmq_msg_close (&msg);
+    cr_assert_not_null (env, "reply does not decode: %s", baton_errname (err));
+    return env;
+}
+
+//  An envelope for route names[i] @ endpoints[i], budget 8, deadline in 10 s,
+//  GET /items/7?q=1&r=2 with two headers, message body "x".
+static baton_envelope_t *
+s_envelope (const char *id, const char *reply_to, size_t hops, const char *const *names,
+            const char *const *endpoints)
+{
+    baton_envelope_t *env = baton_envelope_new ();
+    cr_assert_not_null (env);
+    cr_assert_eq (baton_envelope_set_id (env, id, strlen (id)), 0);
+    cr_assert_eq (baton_envelope_set_reply_to (env, reply_to, strlen (reply_to)), 0);
+    for (size_t i = 0; i < hops; i++)
+        cr_assert_eq (baton_envelope_route_append (env, names[i], strlen (names[i]), endpoints[i],
+                                                   strlen (endpoints[i])),
+                      0);
+    baton_envelope_set_budget (env, 8);
+    baton_envelope_set_deadline_ms (env, s_now_ms () + 10000);
+    cr_assert_eq (baton_envelope_set_request (env, "GET", 3, "/items/7?q=1&r=2", 16), 0);
+    cr_assert_eq (baton_envelope_request_add_header (env, "Authorization", 13, "Bearer t", 8), 0);
+    cr_assert_eq (baton_envelope_request_add_header (env, "Accept", 6, "*/*", 3), 0);
+    cr_assert_eq (baton_envelope_set_body (env, "x", 1), 0);
+    return env;
+}
+
+static void
+s_assert_slice (baton_slice_t s, const char *want)
+{
+    cr_assert (baton_slice_eq_str (s, want), "got \"%.*s\", want \"%s\"", (int) s.len, s.ptr, want);
+}
+
+static void
+s_assert_record (const baton_envelope_t *env, const char *const *names, size_t n)
+{
+    cr_assert_eq (baton_envelope_record_count (env), n, "record holds %zu entries, want %zu",
+                  baton_envelope_record_count (env), n);
+    for (size_t i = 0; i < n; i++) {
+        baton_record_t r = baton_envelope_record (env, i);
+        s_assert_slice (r.name, names[i]);
+        cr_assert (r.t_in_us > 0 && r.t_in_us <= r.t_out_us, "entry %zu: in %llu out %llu", i,
+                   (unsigned long long) r.t_in_us, (unsigned long long) r.t_out_us);
+    }
+}
+
+//  Checks a problem+json error reply: status, error fields and body.
+static void
+s_assert_problem (const baton_envelope_t *env, unsigned status, const char *hop,
+                  const char *body_has)
+{
+    cr_assert_eq (baton_envelope_status (env), status);
+    cr_assert (baton_envelope_has_error (env));
+    cr_assert_eq (baton_envelope_error_code (env), status);
+    s_assert_slice (baton_envelope_error_hop (env), hop);
+    baton_slice_t ct;
+    cr_assert (baton_envelope_header_find (env, "content-type", 12, &ct));
+    s_assert_slice (ct, "application/problem+json");
+    baton_slice_t body = baton_envelope_body (env);
+    char want_hop[128];
+    snprintf (want_hop, sizeof want_hop, "\"hop\":\"%s\"}", hop);
+    char text[2048];
+    snprintf (text, sizeof text, "%.*s", (int) body.len, body.ptr);
+    cr_assert (strstr (text, want_hop), "body %s lacks %s", text, want_hop);
+    char want_status[64];
+    snprintf (want_status, sizeof want_status, "\"status\":%u,", status);
+    cr_assert (strstr (text, want_status), "body %s lacks %s", text, want_status);
+    cr_assert (strncmp (text, "{\"type\":\"about:blank\",\"title\":\"", 31) == 0, "body %s", text);
+    if (body_has)
+        cr_assert (strstr (text, body_has), "body %s lacks %s", text, body_has);
+}
+
+//  --- the chain of three ------------------------------------------------------------------
+
+static const char *const s_abc[] = {"a", "b", "c"};
+
+static void
+s_chain_of_three (void *zctx, const char *const *eps, const char *reply_to)
+{
+    s_runner_t ra, rb, rc;
+    s_start (&ra, zctx, "a", eps[0], h_append, "a");
+    s_start (&rb, zctx, "b", eps[1], h_append, "b");
+    s_start (&rc, zctx, "c", eps[2], h_append, "c");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, reply_to, eps[0]);
+
+    for (int round = 0; round < 3; round++) {
+        char id[16];
+        snprintf (id, sizeof id, "req-%d", round);
+        baton_envelope_t *env = s_envelope (id, reply_to, 3, s_abc, eps);
+        s_gw_send (&gw, env);
+        baton_envelope_destroy (&env);
+
+        baton_envelope_t *rep = s_gw_recv (&gw);
+        s_assert_slice (baton_envelope_id (rep), id);
+        cr_assert_eq (baton_envelope_status (rep), 200);
+        cr_assert_not (baton_envelope_has_error (rep));
+        s_assert_slice (baton_envelope_body (rep), "x|a|b|c");
+        cr_assert_eq (baton_envelope_header_count (rep), 3);
+        for (size_t i = 0; i < 3; i++) {
+            baton_header_t h = baton_envelope_header (rep, i);
+            s_assert_slice (h.name, "X-Hop");
+            s_assert_slice (h.value, s_abc[i]);
+        }
+        baton_slice_t trail;
+        cr_assert (baton_envelope_meta_get (rep, "trail", 5, &trail));
+        s_assert_slice (trail, "abc");
+        s_assert_record (rep, s_abc, 3);
+        cr_assert_eq (baton_envelope_index (rep), 3);
+        cr_assert_eq (baton_envelope_budget (rep), 5);
+        s_assert_slice (baton_envelope_request_target (rep), "/items/7?q=1&r=2");
+        baton_envelope_destroy (&rep);
+    }
+    s_stop (&ra);
+    s_stop (&rb);
+    s_stop (&rc);
+    s_gw_close (&gw);
+    cr_assert_eq (s_calls_of ('a'), 3);
+    cr_assert_eq (s_calls_of ('c'), 3);
+}
+
+Test (sdk, chain_of_three_transforms_in_order_over_inproc, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    const char *eps[] = {"inproc://a", "inproc://b", "inproc://c"};
+    s_chain_of_three (zctx, eps, "inproc://gw");
+    zmq_ctx_term (zctx);
+}
+
+Test (sdk, chain_of_three_transforms_in_order_over_ipc, .timeout = 30)
+{
+    s_tmpdir ();
+    //  NULL context: every worker and the gateway own one, as separate processes would.
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
+    s_chain_of_three (NULL, eps, s_ipc ("gw"));
+    s_tmpdir_remove ();
+}
+
+Test (sdk, handler_reads_method_target_path_query_headers_hop_and_deadline, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    s_runner_t ra;
+    s_start (&ra, zctx, "a", "inproc://a", h_describe, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("r1", "inproc://gw", 1, s_abc, eps);
+    s_gw_send (&gw, env);
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    s_assert_slice (baton_envelope_body (rep),
+                    "GET /items/7?q=1&r=2 path=/items/7 query=q=1&r=2 "
+                    "auth=Bearer t n=2 last=Accept:*/* hop=a 0/1 left=ok");
+    cr_assert_eq (baton_envelope_status (rep), 200);
+    baton_envelope_destroy (&rep);
+
+    //  Absolute-form target, no query, no deadline.
+    cr_assert_eq (baton_envelope_set_request (env, "POST", 4, "http://example.com/x/y", 22), 0);
+    baton_envelope_set_deadline_ms (env, 0);
+    s_gw_send (&gw, env);
+    rep = s_gw_recv (&gw);
+    s_assert_slice (baton_envelope_body (rep),
+                    "POST http://example.com/x/y path=/x/y query= "
+                    "auth=Bearer t n=2 last=Accept:*/* hop=a 0/1 left=none");
+    baton_envelope_destroy (&rep);
+    baton_envelope_destroy (&env);
+    s_stop (&ra);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+//  --- endings ----------------------------------------------------------------------------
+
+//  Runs a -> b -> c with handlers fa, fb, fc over inproc and returns the reply.
+static baton_envelope_t *
+s_run_abc (baton_handler_fn *fa, baton_handler_fn *fb, baton_handler_fn *fc,
+           baton_envelope_t *(*make) (const char *reply_to, const char *const *eps),
+           baton_worker_stats_t *stats_c)
+{
+    void *zctx = zmq_ctx_new ();
+    const char *eps[] = {"inproc://a", "inproc://b", "inproc://c"};
+    s_runner_t ra, rb, rc;
+    s_start (&ra, zctx, "a", eps[0], fa, "a");
+    s_start (&rb, zctx, "b", eps[1], fb, "b");
+    s_start (&rc, zctx, "c", eps[2], fc, "c");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", eps[0]);
+    baton_envelope_t *env =
+        make ? make ("inproc://gw", eps) : s_envelope ("r", "inproc://gw", 3, s_abc, eps);
+    s_gw_send (&gw, env);
+    baton_envelope_destroy (&env);
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    //  Nothing more may come: exactly one response per request.
+    zmq_msg_t extra;
+    zmq_msg_init (&extra);
+    cr_assert_not (s_gw_recv_raw (&gw, &extra, 200), "a second reply came");
+    zmq_msg_close (&extra);
+    baton_worker_stop (rc.worker);
+    s_join (&rc);
+    if (stats_c)
+        *stats_c = baton_worker_stats (rc.worker);
+    baton_worker_destroy (&rc.worker);
+    s_stop (&ra);
+    s_stop (&rb);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+    return rep;
+}
+
+Test (sdk, early_reply_skips_the_remaining_hops, .timeout = 30)
+{
+    baton_worker_stats_t sc;
+    baton_envelope_t *rep = s_run_abc (h_append, h_deny, h_append, NULL, &sc);
+    cr_assert_eq (baton_envelope_status (rep), 401);
+    cr_assert_not (baton_envelope_has_error (rep));
+    s_assert_slice (baton_envelope_body (rep), "denied");
+    baton_slice_t v;
+    cr_assert (baton_envelope_header_find (rep, "www-authenticate", 16, &v));
+    s_assert_slice (v, "Bearer");
+    s_assert_record (rep, s_abc, 2);
+    cr_assert_eq (baton_envelope_index (rep), 1, "the replying hop does not advance");
+    cr_assert_eq (s_calls_of ('b'), 1);
+    cr_assert_eq (s_calls_of ('c'), 0);
+    cr_assert_eq (sc.received, 0);
+    baton_envelope_destroy (&rep);
+}
+
+Test (sdk, fail_replies_502_problem_json_naming_the_hop, .timeout = 30)
+{
+    baton_worker_stats_t sc;
+    baton_envelope_t *rep = s_run_abc (h_append, h_fail, h_append, NULL, &sc);
+    s_assert_problem (rep, 502, "b", NULL);
+    s_assert_slice (baton_envelope_body (rep),
+                    "{\"type\":\"about:blank\",\"title\":\"Bad Gateway\",\"status\":502,"
+                    "\"detail\":\"db \\\"down\\\"\\n\",\"hop\":\"b\"}");
+    s_assert_slice (baton_envelope_error_text (rep), "db \"down\"\n");
+    cr_assert_eq (baton_envelope_header_count (rep), 1, "the failed message's headers are gone");
+    s_assert_record (rep, s_abc, 2);
+    cr_assert_eq (s_calls_of ('c'), 0);
+    cr_assert_eq (sc.received, 0);
+    baton_envelope_destroy (&rep);
+}
+
+Test (sdk, handler_returning_nonzero_fails_502_with_the_code, .timeout = 30)
+{
+    baton_envelope_t *rep = s_run_abc (h_append, h_return_7, h_append, NULL, NULL);
+    s_assert_problem (rep, 502, "b", "\"detail\":\"handler returned 7\"");
+    cr_assert_eq (s_calls_of ('c'), 0);
+    baton_envelope_destroy (&rep);
+}
+
+Test (sdk, second_ending_is_refused_and_the_first_stands, .timeout = 30)
+{
+    baton_envelope_t *rep = s_run_abc (h_twice, h_append, h_append, NULL, NULL);
+    cr_assert_eq (baton_envelope_status (rep), 200);
+    baton_slice_t rc;
+    cr_assert (baton_envelope_meta_get (rep, "rc", 2, &rc));
+    char want[32];
+    snprintf (want, sizeof want, "0,%d", BATON_ESTATE);
+    s_assert_slice (rc, want);
+    s_assert_slice (baton_envelope_body (rep), "x|b|c");
+    s_assert_record (rep, s_abc, 3);
+    baton_envelope_destroy (&rep);
+}
+
+Test (sdk, fail_with_a_non_error_status_is_refused, .timeout = 30)
+{
+    baton_envelope_t *rep = s_run_abc (h_append, h_bad_fail, h_append, NULL, NULL);
+    char want[64];
+    snprintf (want, sizeof want, "\"detail\":\"handler returned %d\"", BATON_EINVAL);
+    s_assert_problem (rep, 502, "b", want);
+    baton_envelope_destroy (&rep);
+}
+
+//  --- the rules that keep every request answered ----------------------------------------------
+
+static baton_envelope_t *
+s_make_expired (const char *reply_to, const char *const *eps)
+{
+    baton_envelope_t *env = s_envelope ("late", reply_to, 3, s_abc, eps);
+    baton_envelope_set_deadline_ms (env, s_now_ms () - 1);
+    return env;
+}
+
+Test (sdk, expired_deadline_replies_504_without_calling_the_handler, .timeout = 30)
+{
+    baton_envelope_t *rep = s_run_abc (h_append, h_append, h_append, s_make_expired, NULL);
+    s_assert_problem (rep, 504, "a", "\"title\":\"Gateway Timeout\"");
+    cr_assert_eq (s_calls_of ('a'), 0);
+    cr_assert_eq (s_calls_of ('b'), 0);
+    s_assert_slice (baton_envelope_id (rep), "late");
+    s_assert_record (rep, s_abc, 1);
+    baton_envelope_destroy (&rep);
+}
+
+static baton_envelope_t *
+s_make_short_deadline (const char *reply_to, const char *const *eps)
+{
+    baton_envelope_t *env = s_envelope ("short", reply_to, 3, s_abc, eps);
+    baton_envelope_set_deadline_ms (env, s_now_ms () + 600);
+    return env;
+}
+
+Test (sdk, deadline_passing_in_flight_replies_504_naming_the_next_hop, .timeout = 30)
+{
+    //  a takes 1.2 s: the deadline (600 ms) passes while it works, so b must not run.
+    baton_envelope_t *rep = s_run_abc (h_sleepy, h_append, h_append, s_make_short_deadline, NULL);
+    s_assert_problem (rep, 504, "b", NULL);
+    cr_assert_eq (s_calls_of ('a'), 2); //  h_sleepy counts, then h_append counts
+    cr_assert_eq (s_calls_of ('b'), 0);
+    s_assert_record (rep, s_abc, 2);
+    baton_envelope_destroy (&rep);
+}
+
+static baton_envelope_t *
+s_make_budget_1 (const char *reply_to, const char *const *eps)
+{
+    baton_envelope_t *env = s_envelope ("loop", reply_to, 3, s_abc, eps);
+    baton_envelope_set_budget (env, 1);
+    return env;
+}
+
+Test (sdk, exhausted_budget_replies_508_naming_the_hop, .timeout = 30)
+{
+    baton_envelope_t *rep = s_run_abc (h_append, h_append, h_append, s_make_budget_1, NULL);
+    s_assert_problem (rep, 508, "b", "\"title\":\"Loop Detected\"");
+    cr_assert_eq (s_calls_of ('a'), 1);
+    cr_assert_eq (s_calls_of ('b'), 0);
+    cr_assert_eq (baton_envelope_budget (rep), 0);
+    s_assert_record (rep, s_abc, 2);
+    baton_envelope_destroy (&rep);
+}
+
+Test (sdk, absent_successor_replies_503_naming_it_within_the_send_timeout, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *names[] = {"a", "ghost", "c"};
+    const char *eps[] = {s_ipc ("a"), s_ipc ("nobody-binds-this"), s_ipc ("c")};
+    const int send_timeout = 100;
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = eps[0];
+    c.no_signals = true;
+    c.send_timeout_ms = send_timeout;
+    s_runner_t ra;
+    s_start_cfg (&ra, &c, h_append, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, NULL, s_ipc ("gw"), eps[0]);
+    baton_envelope_t *env = s_envelope ("r", s_ipc ("gw"), 3, names, eps);
+    uint64_t t0 = s_mono_ms ();
+    s_gw_send (&gw, env);
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    uint64_t elapsed = s_mono_ms () - t0;
+    s_assert_problem (rep, 503, "ghost", "\"title\":\"Service Unavailable\"");
+    s_assert_slice (baton_envelope_error_hop (rep), "ghost");
+    cr_assert (elapsed < (uint64_t) send_timeout + 2000, "503 took %llu ms",
+               (unsigned long long) elapsed);
+    const char *rec[] = {"a"};
+    s_assert_record (rep, rec, 1);
+    cr_assert_eq (s_calls_of ('a'), 1);
+    baton_envelope_destroy (&rep);
+    baton_envelope_destroy (&env);
+    baton_worker_stop (ra.worker);
+    s_join (&ra);
+    baton_worker_stats_t st = baton_worker_stats (ra.worker);
+    cr_assert_eq (st.errors, 1);
+    cr_assert_eq (st.replied, 1);
+    cr_assert_eq (st.forwarded, 0);
+    baton_worker_destroy (&ra.worker);
+    s_gw_close (&gw);
+    s_tmpdir_remove ();
+}
+
+//  --- the envelope as it travels ---------------------------------------------------------
+
+static char *
+s_memmem (char *hay, size_t len, const char *needle, size_t nlen)
+{
+    if (nlen == 0)
+        return hay;
+    for (size_t i = 0; i + nlen <= len; i++)
+        if (memcmp (hay + i, needle, nlen) == 0)
+            return hay + i;
+    return NULL;
+}
+
+//  Inserts one key/value pair (raw msgpack) right after the map header that
+//  follows `key` (a fixstr + fixmap pair) in buf; bumps that map's count.
+static size_t
+s_inject (char *buf, size_t len, const char *key_mp, size_t key_len, const char *pair, size_t plen)
+{
+    char *at = s_memmem (buf, len, key_mp, key_len);
+    cr_assert_not_null (at);
+    char *map = at + key_len;
+    cr_assert ((*map & 0xf0) == 0x80 && (*map & 0x0f) < 15);
+    (*map)++;
+    memmove (map + 1 + plen, map + 1, len - (size_t) (map + 1 - buf));
+    memcpy (map + 1, pair, plen);
+    return len + plen;
+}
+
+Test (sdk, unknown_envelope_keys_survive_a_hop, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    s_runner_t ra;
+    s_start (&ra, zctx, "a", "inproc://a", h_append, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("r", "inproc://gw", 1, s_abc, eps);
+    void *data;
+    size_t len;
+    cr_assert_eq (baton_envelope_encode (env, &data, &len), 0);
+    char buf[4096];
+    cr_assert (len + 64 < sizeof buf);
+    memcpy (buf, data, len);
+    free (data);
+    //  A future top-level key, and one each inside request and message.
+    static const char top[] = "\xa9zz_future\x92\x01\xa3two";
+    static const char in_req[] = "\xa6x-req1\xc3";
+    static const char in_msg[] = "\xa6x-msg1\xcd\x12\x34";
+    len = s_inject (buf, len, "", 0, top, sizeof top - 1); //  the document's own map
+    len = s_inject (buf, len, "\xa7request", 8, in_req, sizeof in_req - 1);
+    len = s_inject (buf, len, "\xa7message", 8, in_msg, sizeof in_msg - 1);
+    baton_envelope_t *check = baton_envelope_decode (buf, len, NULL, NULL);
+    cr_assert_not_null (check);
+    cr_assert_eq (baton_envelope_unknown_count (check), 3);
+    baton_envelope_destroy (&check);
+
+    s_gw_send_bytes (&gw, buf, len, 0);
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    cr_assert (s_gw_recv_raw (&gw, &msg, S_WAIT_MS));
+    const char *out = (const char *) zmq_msg_data (&msg);
+    size_t out_len = zmq_msg_size (&msg);
+    cr_assert_not_null (s_memmem ((char *) out, out_len, top, sizeof top - 1));
+    cr_assert_not_null (s_memmem ((char *) out, out_len, in_req, sizeof in_req - 1));
+    cr_assert_not_null (s_memmem ((char *) out, out_len, in_msg, sizeof in_msg - 1));
+    baton_envelope_t *rep = baton_envelope_decode (out, out_len, NULL, NULL);
+    cr_assert_not_null (rep);
+    cr_assert_eq (baton_envelope_unknown_count (rep), 3);
+    s_assert_slice (baton_envelope_body (rep), "x|a");
+    baton_envelope_destroy (&rep);
+    zmq_msg_close (&msg);
+    baton_envelope_destroy (&env);
+    s_stop (&ra);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+Test (sdk, garbage_on_the_inbox_is_dropped_and_the_worker_goes_on, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    s_runner_t ra;
+    s_start (&ra, zctx, "a", "inproc://a", h_append, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    s_gw_send_bytes (&gw, "hello", 5, 0);                //  not msgpack
+    s_gw_send_bytes (&gw, "\x81\xa1v", 3, 0);            //  truncated
+    s_gw_send_bytes (&gw, "\xdd\xff\xff\xff\xff", 5, 0); //  asks for 4 G elements
+    s_gw_send_bytes (&gw, "\x90", 1, 0);                 //  msgpack, not an envelope
+    s_gw_send_bytes (&gw, "", 0, 0);                     //  empty
+    s_gw_send_bytes (&gw, "part1", 5, ZMQ_SNDMORE);      //  multipart
+    s_gw_send_bytes (&gw, "part2", 5, 0);
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("nobody", "", 1, s_abc, eps); //  no reply-to
+    s_gw_send (&gw, env);
+    baton_envelope_destroy (&env);
+
+    env = s_envelope ("good", "inproc://gw", 1, s_abc, eps);
+    s_gw_send (&gw, env);
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    s_assert_slice (baton_envelope_id (rep), "good");
+    s_assert_slice (baton_envelope_body (rep), "x|a");
+    cr_assert_eq (baton_envelope_status (rep), 200);
+    baton_envelope_destroy (&rep);
+    baton_envelope_destroy (&env);
+
+    baton_worker_stop (ra.worker);
+    s_join (&ra);
+    baton_worker_stats_t st = baton_worker_stats (ra.worker);
+    cr_assert_eq (st.dropped, 7, "dropped %llu", (unsigned long long) st.dropped);
+    cr_assert_eq (st.received, 8);
+    cr_assert_eq (st.replied, 1);
+    cr_assert_eq (s_calls_of ('a'), 1);
+    baton_worker_destroy (&ra.worker);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+Test (sdk, message_over_the_size_limit_is_refused_and_the_worker_goes_on, .timeout = 30)
+{
+    s_tmpdir ();
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = s_ipc ("a");
+    c.no_signals = true;
+    c.max_message_size = 2048;
+    s_runner_t ra;
+    s_start_cfg (&ra, &c, h_append, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, NULL, s_ipc ("gw"), s_ipc ("a"));
+    const char *eps[] = {s_ipc ("a")};
+    baton_envelope_t *big = s_envelope ("big", s_ipc ("gw"), 1, s_abc, eps);
+    static char body[4096];
+    memset (body, 'z', sizeof body);
+    cr_assert_eq (baton_envelope_set_body (big, body, sizeof body), 0);
+    s_gw_send (&gw, big);
+    baton_envelope_destroy (&big);
+    //  ZeroMQ drops the connection that carried the oversized message (and
+    //  whatever else was in flight on it): send small ones until one is answered.
+    baton_envelope_t *small = s_envelope ("small", s_ipc ("gw"), 1, s_abc, eps);
+    baton_envelope_t *rep = NULL;
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (!rep && s_mono_ms () < until) {
+        s_gw_send (&gw, small);
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (s_gw_recv_raw (&gw, &msg, 200))
+            rep = baton_envelope_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, NULL);
+        zmq_msg_close (&msg);
+    }
+    cr_assert_not_null (rep, "no reply to a small envelope after a big one");
+    s_assert_slice (baton_envelope_id (rep), "small");
+    baton_envelope_destroy (&rep);
+    baton_envelope_destroy (&small);
+    s_stop (&ra);
+    s_gw_close (&gw);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, socket_cache_is_bounded, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = "inproc://a";
+    c.zmq_context = zctx;
+    c.no_signals = true;
+    c.socket_cache = 2;
+    s_runner_t ra, rb[3];
+    s_start_cfg (&ra, &c, h_append, "a");
+    const char *bnames[] = {"b1", "b2", "b3"};
+    const char *beps[] = {"inproc://b1", "inproc://b2", "inproc://b3"};
+    for (int i = 0; i < 3; i++)
+        s_start (&rb[i], zctx, bnames[i], beps[i], h_append, "b");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    //  a forwards to b1, b2, b3, then b1 again (evicted by then, reconnected).
+    for (int i = 0; i < 4; i++) {
+        const char *names[] = {"a", bnames[i % 3]};
+        const char *eps[] = {"inproc://a", beps[i % 3]};
+        baton_envelope_t *env = s_envelope ("r", "inproc://gw", 2, names, eps);
+        s_gw_send (&gw, env);
+        baton_envelope_destroy (&env);
+        baton_envelope_t *rep = s_gw_recv (&gw);
+        cr_assert_eq (baton_envelope_status (rep), 200, "round %d", i);
+        s_assert_slice (baton_envelope_body (rep), "x|a|b");
+        s_assert_record (rep, names, 2);
+        baton_envelope_destroy (&rep);
+    }
+    baton_worker_stop (ra.worker);
+    s_join (&ra); //  counters are final once run has returned
+    baton_worker_stats_t st = baton_worker_stats (ra.worker);
+    cr_assert_eq (st.sockets, 2, "a keeps %llu sockets", (unsigned long long) st.sockets);
+    cr_assert_eq (st.forwarded, 4);
+    baton_worker_destroy (&ra.worker);
+    for (int i = 0; i < 3; i++)
+        s_stop (&rb[i]);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+//  --- running and stopping ----------------------------------------------------------------
+
+Test (sdk, sigterm_finishes_and_forwards_the_current_envelope_then_run_returns_0, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = "inproc://a";
+    c.zmq_context = zctx; //  no_signals stays false: run handles SIGTERM
+    s_runner_t ra;
+    s_start_cfg (&ra, &c, h_slow, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("first", "inproc://gw", 1, s_abc, eps);
+    s_gw_send (&gw, env);
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (s_calls_of ('a') == 0 && s_mono_ms () < until)
+        s_sleep_ms (2);
+    cr_assert_geq (s_calls_of ('a'), 1, "handler never started");
+    //  The handler sleeps 300 ms: SIGTERM and a second envelope land meanwhile.
+    cr_assert_eq (kill (getpid (), SIGTERM), 0);
+    cr_assert_eq (baton_envelope_set_id (env, "second", 6), 0);
+    s_gw_send (&gw, env);
+    baton_envelope_destroy (&env);
+
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    s_assert_slice (baton_envelope_id (rep), "first");
+    s_assert_slice (baton_envelope_body (rep), "x|a");
+    baton_envelope_destroy (&rep);
+    s_join (&ra); //  run returned 0 on its own
+    baton_worker_stats_t st = baton_worker_stats (ra.worker);
+    cr_assert_eq (st.received, 1, "took %llu envelopes after SIGTERM",
+                  (unsigned long long) st.received - 1);
+    baton_worker_destroy (&ra.worker);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+Test (sdk, process_one_serves_a_user_event_loop, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = "inproc://a";
+    c.zmq_context = zctx;
+    baton_worker_t *w = baton_worker_new_config (&c);
+    cr_assert_not_null (w);
+    cr_assert_eq (baton_worker_process_one (w, 0), BATON_ESTATE, "no handler yet");
+    baton_worker_set_handler (w, h_append, (void *) "a");
+    cr_assert_not_null (baton_worker_socket (w));
+    int fd = baton_worker_fd (w);
+    cr_assert_geq (fd, 0);
+    uint64_t t0 = s_mono_ms ();
+    cr_assert_eq (baton_worker_process_one (w, 100), 0);
+    cr_assert_geq (s_mono_ms () - t0, 90, "process_one returned before its timeout");
+
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("r", "inproc://gw", 1, s_abc, eps);
+    s_gw_send (&gw, env);
+    s_gw_send (&gw, env);
+    baton_envelope_destroy (&env);
+    //  The user's loop: poll the edge-triggered fd, then drain with process_one.
+    int handled = 0;
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (handled < 2 && s_mono_ms () < until) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        poll (&pfd, 1, 100);
+        int rc;
+        while ((rc = baton_worker_process_one (w, 0)) > 0)
+            handled += rc;
+        cr_assert_geq (rc, 0);
+    }
+    cr_assert_eq (handled, 2);
+    for (int i = 0; i < 2; i++) {
+        baton_envelope_t *rep = s_gw_recv (&gw);
+        s_assert_slice (baton_envelope_body (rep), "x|a");
+        baton_envelope_destroy (&rep);
+    }
+    baton_worker_destroy (&w);
+    cr_assert_null (w);
+    baton_worker_destroy (&w); //  idempotent
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+Test (sdk, stop_before_run_makes_run_return_at_once, .timeout = 30)
+{
+    baton_worker_t *w = baton_worker_new ("a", "inproc://a");
+    cr_assert_not_null (w);
+    cr_assert_eq (baton_worker_run (w), BATON_ESTATE, "no handler");
+    baton_worker_set_handler (w, h_append, (void *) "a");
+    baton_worker_stop (w);
+    uint64_t t0 = s_mono_ms ();
+    cr_assert_eq (baton_worker_run (w), 0);
+    cr_assert_lt (s_mono_ms () - t0, 1000);
+    baton_worker_destroy (&w);
+}
+
+//  --- creation ------------------------------------------------------------------------------
+
+Test (sdk, worker_takes_name_bind_and_gateway_from_the_environment, .timeout = 30)
+{
+    setenv ("BATON_NAME", "envfn", 1);
+    setenv ("BATON_BIND", "tcp://127.0.0.1:*", 1);
+    setenv ("BATON_GATEWAY", " tcp://10.0.0.1:5600 ,,tcp://10.0.0.2:5600", 1);
+    baton_worker_t *w = baton_worker_new (NULL, NULL);
+    cr_assert_not_null (w);
+    cr_assert_str_eq (baton_worker_name (w), "envfn");
+    const char *ep = baton_worker_endpoint (w);
+    cr_assert (strncmp (ep, "tcp://127.0.0.1:", 16) == 0 && strchr (ep, '*') == NULL, "endpoint %s",
+               ep);
+    cr_assert_eq (baton_worker_gateway_count (w), 2);
+    cr_assert_str_eq (baton_worker_gateway (w, 0), "tcp://10.0.0.1:5600");
+    cr_assert_str_eq (baton_worker_gateway (w, 1), "tcp://10.0.0.2:5600");
+    cr_assert_null (baton_worker_gateway (w, 2));
+    baton_worker_destroy (&w);
+
+    //  Arguments win over the environment.
+    w = baton_worker_new ("argfn", "inproc://argfn");
+    cr_assert_not_null (w);
+    cr_assert_str_eq (baton_worker_name (w), "argfn");
+    cr_assert_str_eq (baton_worker_endpoint (w), "inproc://argfn");
+    baton_worker_destroy (&w);
+}
+
+//  Runs fn with stderr (fd 2) going to a temp file; returns what it wrote.
+static const char *
+s_capture_stderr (void (*fn) (void))
+{
+    static char buf[8192];
+    char path[] = "/tmp/baton-sdk-stderr-XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0);
+    unlink (path);
+    fflush (stderr);
+    int saved = dup (2);
+    dup2 (fd, 2);
+    fn ();
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+    ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
+    close (fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+static void
+s_bad_workers (void)
+{
+    unsetenv ("BATON_NAME");
+    unsetenv ("BATON_BIND");
+    unsetenv ("BATON_LOG");
+    cr_assert_null (baton_worker_new (NULL, NULL));
+    cr_assert_null (baton_worker_new ("fn", NULL));
+    cr_assert_null (baton_worker_new ("fn", "bogus://nowhere"));
+    cr_assert_eq (baton_main (h_append, NULL), 1);
+}
+
+Test (sdk, worker_without_name_or_bind_fails_saying_what_is_missing, .timeout = 30)
+{
+    const char *err = s_capture_stderr (s_bad_workers);
+    cr_assert (strstr (err, "BATON_NAME"), "stderr: %s", err);
+    cr_assert (strstr (err, "BATON_BIND"), "stderr: %s", err);
+    cr_assert (strstr (err, "cannot bind the inbox"), "stderr: %s", err);
+}

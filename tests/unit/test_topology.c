@@ -1,0 +1,196 @@
+#define _GNU_SOURCE
+/*  test_topology.c - control messages and the gateway's replica table:
+ *  announce, heartbeat expiry, goodbye, least-outstanding pick, ejection.  */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "baton/errors.h"
+#include "config.h"
+#include "control.h"
+#include "topology.h"
+
+static const char *s_yaml = "functions:\n"
+                            "  a:\n"
+                            "    endpoints: [inproc://a0, inproc://a1]\n"
+                            "  b:\n"
+                            "routes:\n"
+                            "  - path: /x\n"
+                            "    chain: [a, b]\n";
+
+static baton_config_t *s_config;
+static baton_topology_t *s_topo;
+
+static void
+setup (void)
+{
+    char err[BATON_CONFIG_MAX_ERROR];
+    s_config = baton_config_parse (s_yaml, strlen (s_yaml), "t.yaml", err, sizeof err);
+    cr_assert_not_null (s_config, "%s", err);
+    baton_topology_opts_t opts = {3, 2, 1000};
+    s_topo = baton_topology_new (s_config, &opts);
+}
+
+static void
+teardown (void)
+{
+    baton_topology_destroy (&s_topo);
+    baton_config_destroy (&s_config);
+}
+
+static baton_control_msg_t
+msg (baton_control_type_t type, const char *fn, const char *ep, const char *instance)
+{
+    baton_control_msg_t m;
+    memset (&m, 0, sizeof m);
+    m.type = type;
+    snprintf (m.function, sizeof m.function, "%s", fn);
+    snprintf (m.endpoint, sizeof m.endpoint, "%s", ep);
+    snprintf (m.instance, sizeof m.instance, "%s", instance);
+    snprintf (m.host, sizeof m.host, "box");
+    m.pid = 42;
+    m.interval_ms = 100;
+    return m;
+}
+
+TestSuite (topology, .init = setup, .fini = teardown);
+
+Test (topology, static_endpoints_are_alive_replicas)
+{
+    cr_assert_eq (baton_topology_count (s_topo, 0), 2);
+    cr_assert_eq (baton_topology_count (s_topo, 1), 0);
+    cr_assert_null (baton_topology_pick (s_topo, 1), "b has no replica yet");
+}
+
+Test (topology, pick_prefers_fewest_outstanding_then_round_robin)
+{
+    baton_replica_t *first = baton_topology_pick (s_topo, 0);
+    baton_replica_t *second = baton_topology_pick (s_topo, 0);
+    cr_assert_neq (first, second, "equals alternate");
+    baton_topology_acquire (first);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq (baton_topology_pick (s_topo, 0), second, "the idle one wins");
+    baton_topology_release (s_topo, first, false, 0);
+    int seen_first = 0;
+    for (int i = 0; i < 10; i++)
+        seen_first += baton_topology_pick (s_topo, 0) == first;
+    cr_assert_eq (seen_first, 5);
+}
+
+Test (topology, announce_adds_and_heartbeats_keep_alive)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i1");
+    baton_replica_t *r;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 1000, &r), BATON_TOPO_ADDED);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), r);
+    cr_assert_str_eq (r->host, "box");
+    m.type = BATON_CONTROL_HEARTBEAT;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 1250, NULL), BATON_TOPO_REFRESHED);
+    cr_assert_eq (baton_topology_tick (s_topo, 1500, NULL, NULL), 0, "heard 250 ms ago");
+    cr_assert_eq (baton_topology_tick (s_topo, 1551, NULL, NULL), 1, "3 intervals of silence");
+    cr_assert_eq (r->state, BATON_REPLICA_DEAD);
+    cr_assert_null (baton_topology_pick (s_topo, 1));
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 1600, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), r);
+}
+
+Test (topology, goodbye_removes_only_the_instance_that_says_it)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "old");
+    baton_topology_apply (s_topo, &m, 0, NULL);
+    m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "new"); //  restarted
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 10, NULL), BATON_TOPO_REVIVED);
+    m = msg (BATON_CONTROL_GOODBYE, "b", "ipc:///tmp/b0", "old");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 20, NULL), BATON_TOPO_IGNORED);
+    cr_assert_not_null (baton_topology_pick (s_topo, 1));
+    m = msg (BATON_CONTROL_GOODBYE, "b", "ipc:///tmp/b0", "new");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 30, NULL), BATON_TOPO_REMOVED);
+    cr_assert_null (baton_topology_pick (s_topo, 1));
+}
+
+Test (topology, unknown_functions_are_ignored)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "zzz", "ipc:///tmp/z", "i");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_IGNORED);
+}
+
+Test (topology, timeouts_in_a_row_eject_for_a_while)
+{
+    baton_replica_t *r = baton_topology_at (s_topo, 0, 0);
+    baton_topology_acquire (r);
+    baton_topology_release (s_topo, r, true, 100);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE, "one timeout is not enough");
+    baton_topology_acquire (r);
+    baton_topology_release (s_topo, r, false, 110);
+    baton_topology_acquire (r);
+    baton_topology_release (s_topo, r, true, 120);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE, "a success in between resets the count");
+    baton_topology_acquire (r);
+    baton_topology_release (s_topo, r, true, 130);
+    cr_assert_eq (r->state, BATON_REPLICA_EJECTED);
+    cr_assert_eq (r->ejections, 1);
+    for (int i = 0; i < 4; i++)
+        cr_assert_neq (baton_topology_pick (s_topo, 0), r);
+    cr_assert_eq (baton_topology_tick (s_topo, 1129, NULL, NULL), 0);
+    cr_assert_eq (baton_topology_tick (s_topo, 1130, NULL, NULL), 1);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+    //  On probation: the next timeout ejects it again at once.
+    baton_topology_acquire (r);
+    baton_topology_release (s_topo, r, true, 1200);
+    cr_assert_eq (r->state, BATON_REPLICA_EJECTED);
+}
+
+Test (topology, a_full_pool_refuses_more_replicas)
+{
+    char ep[64];
+    for (int i = 0; i < BATON_TOPOLOGY_MAX_REPLICAS; i++) {
+        snprintf (ep, sizeof ep, "ipc:///tmp/b%d", i);
+        baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", ep, "i");
+        cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_ADDED);
+    }
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/extra", "i");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_FULL);
+    //  Once one is dead its slot is reused.
+    baton_topology_tick (s_topo, 10000, NULL, NULL);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, 10000, NULL), BATON_TOPO_ADDED);
+}
+
+Test (control, round_trip)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "enrich", "tcp://10.0.0.1:5702", "abc");
+    snprintf (m.version, sizeof m.version, "1.2.3");
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    size_t n = baton__control_encode (&m, buf, sizeof buf);
+    cr_assert_gt (n, 0);
+    baton_control_msg_t d;
+    cr_assert_eq (baton__control_decode (buf, n, &d), 0);
+    cr_assert_eq (d.type, BATON_CONTROL_HEARTBEAT);
+    cr_assert_str_eq (d.function, "enrich");
+    cr_assert_str_eq (d.endpoint, "tcp://10.0.0.1:5702");
+    cr_assert_str_eq (d.instance, "abc");
+    cr_assert_str_eq (d.version, "1.2.3");
+    cr_assert_eq (d.pid, 42);
+    cr_assert_eq (d.interval_ms, 100);
+    //  Every truncation fails cleanly.
+    for (size_t cut = 0; cut < n; cut++)
+        cr_assert_neq (baton__control_decode (buf, cut, &d), 0, "prefix %zu accepted", cut);
+}
+
+Test (control, rejects_hostile_and_incomplete_messages)
+{
+    baton_control_msg_t d;
+    const unsigned char lie[] = {0xdf, 0xff, 0xff, 0xff, 0xff};
+    cr_assert_eq (baton__control_decode (lie, sizeof lie, &d), BATON_ECOUNT);
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "f", "inproc://f", "i");
+    m.interval_ms = 0;
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    cr_assert_eq (baton__control_encode (&m, buf, sizeof buf), 0, "interval is required");
+    m.interval_ms = 5;
+    size_t n = baton__control_encode (&m, buf, sizeof buf);
+    cr_assert_eq (baton__control_encode (&m, buf, n - 1), 0, "short buffer");
+    //  A control byte in a name would reach logs and JSON.
+    unsigned char *box = memmem (buf, n, "box", 3);
+    cr_assert_not_null (box);
+    box[1] = 0x01;
+    cr_assert_neq (baton__control_decode (buf, n, &d), 0);
+}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "routes.h"
+#include "topology.h"
 
 #define S_COMP "gateway"
 //  Read buffers start small (idle keep-alive connections are cheap) and grow
@@ -36,18 +38,13 @@
 
 typedef struct s_conn s_conn_t;
 
-//  One ZeroMQ PUSH socket per endpoint a chain may start at or pass through.
-typedef struct {
-    const char *endpoint;
+//  One ZeroMQ PUSH socket per replica endpoint a chain may start at, kept
+//  while the gateway runs (a dead replica may come back on the same one).
+typedef struct s_peer {
+    struct s_peer *next;
     void *sock;
+    char endpoint[];
 } s_peer_t;
-
-//  Per function: its static endpoints, their sockets, and the next to use.
-typedef struct {
-    const baton_config_function_t *fn;
-    s_peer_t **peers;
-    size_t next;
-} s_fn_t;
 
 struct baton_gateway {
     const baton_config_t *config;
@@ -64,14 +61,17 @@ struct baton_gateway {
     void *reply_sock;
     uv_poll_t reply_poll;
     s_peer_t *peers;
-    size_t peer_count;
-    s_fn_t *fns;
+    baton_topology_t *topo;
+    void *control_sock;
+    uv_poll_t control_poll;
+    uv_timer_t topo_timer;
     uv_timer_t drain_timer;
     uv_signal_t sigint, sigterm;
     bool signals;
     bool draining;
     bool closed;
-    char tag[9]; //  random per instance: ids are "<tag>-<seq>"
+    char tag[9];        //  random per instance: ids are "<tag>-<seq>"
+    char reply_to[300]; //  the reply endpoint as hops must connect to it
     uint64_t seq;
     uint64_t inflight;
     uint64_t connections;
@@ -121,6 +121,9 @@ struct s_conn {
     uint64_t deadline_ms;      //  route deadline, for the timer
     baton_route_match_t match;
     const baton_config_route_t *route;
+    baton_replica_t *hops[BATON_CONFIG_MAX_CHAIN]; //  the replicas picked, held until the answer
+    size_t hop_count;
+    const char *no_replica; //  the function that had no live replica
     baton_envelope_t *env;
     char *body;
     size_t body_len, body_cap;
@@ -325,6 +328,14 @@ s_text_put (s_text_t *t, const char *s, size_t n)
     t->data[t->len] = '\0';
 }
 
+#define s_text_lit(t, lit) s_text_put ((t), lit, sizeof (lit) - 1)
+
+static void
+s_text_str (s_text_t *t, const char *str)
+{
+    s_text_put (t, str, strlen (str));
+}
+
 static void s_text_fmt (s_text_t *t, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 static void
@@ -344,9 +355,9 @@ s_text_header (s_text_t *t, baton_slice_t name, baton_slice_t value)
 {
     s_text_reserve (t, name.len + value.len + 5);
     s_text_put (t, name.ptr, name.len);
-    s_text_put (t, ": ", 2);
+    s_text_lit (t, ": ");
     s_text_put (t, value.ptr, value.len);
-    s_text_put (t, "\r\n", 2);
+    s_text_lit (t, "\r\n");
 }
 
 static void
@@ -391,6 +402,26 @@ s_pending_remove (baton_gateway_t *gw, s_conn_t *c)
             gw->inflight--;
             return;
         }
+}
+
+//  Gives back the replicas a request held; timed_out counts against them
+//  (outlier ejection).
+static void s_log_replica (const baton_gateway_t *gw, const baton_replica_t *r, const char *what,
+                           baton_log_level_t level);
+
+static void
+s_release_hops (s_conn_t *c, bool timed_out)
+{
+    uint64_t now = s_mono_ms ();
+    for (size_t i = 0; i < c->hop_count; i++) {
+        baton_replica_t *r = c->hops[i];
+        baton_replica_state_t before = r->state;
+        baton_topology_release (c->gw->topo, r, timed_out, now);
+        if (before != BATON_REPLICA_EJECTED && r->state == BATON_REPLICA_EJECTED)
+            s_log_replica (c->gw, r, "replica ejected (requests through it time out)",
+                           BATON_LOG_WARN);
+    }
+    c->hop_count = 0;
 }
 
 static s_conn_t *
@@ -452,6 +483,7 @@ s_close (s_conn_t *c)
         //  The client left while its request was pending: forget it. A reply
         //  that still comes finds no one and is counted as late.
         s_pending_remove (gw, c);
+        s_release_hops (c, false);
         baton_metrics_client_gone (gw->metrics);
     }
     c->state = S_CLOSING;
@@ -540,7 +572,7 @@ s_head_begin (s_conn_t *c, s_text_t *t, unsigned status)
                 c->served + 1 < c->gw->lcfg->requests_per_connection;
     if (!more) {
         c->close_after = true;
-        s_text_put (t, "Connection: close\r\n", 19);
+        s_text_lit (t, "Connection: close\r\n");
     }
 }
 
@@ -584,7 +616,7 @@ s_respond_error (s_conn_t *c, unsigned status, const char *detail, bool close,
         else
             s_text_put (&body, (const char *) &ch, 1);
     }
-    s_text_put (&body, "\"}\n", 3);
+    s_text_lit (&body, "\"}\n");
     s_text_t head = {NULL, 0, 0};
     s_head_begin (c, &head, status);
     s_text_fmt (&head, "Content-Type: application/problem+json\r\nContent-Length: %zu\r\n%s\r\n",
@@ -637,7 +669,7 @@ s_respond_envelope (s_conn_t *c, baton_envelope_t *env)
     //  Server-Timing from the record: one entry per hop, in order.
     size_t hops = baton_envelope_record_count (env);
     if (hops) {
-        s_text_put (&head, "Server-Timing: ", 15);
+        s_text_lit (&head, "Server-Timing: ");
         for (size_t i = 0; i < hops; i++) {
             baton_record_t r = baton_envelope_record (env, i);
             uint64_t dur = r.t_out_us >= r.t_in_us ? r.t_out_us - r.t_in_us : 0;
@@ -653,7 +685,7 @@ s_respond_envelope (s_conn_t *c, baton_envelope_t *env)
             if (fn)
                 baton_metrics_hop (gw->metrics, fn->index, dur);
         }
-        s_text_put (&head, "\r\n", 2);
+        s_text_lit (&head, "\r\n");
     }
     baton_slice_t tp = baton_envelope_traceparent (env);
     if (tp.len == 55 && s_is_field_value (tp))
@@ -663,7 +695,7 @@ s_respond_envelope (s_conn_t *c, baton_envelope_t *env)
     bool no_body = status == 204 || status == 304;
     if (!no_body)
         s_text_fmt (&head, "Content-Length: %zu\r\n", body.len);
-    s_text_put (&head, "\r\n", 2);
+    s_text_lit (&head, "\r\n");
     baton_metrics_request (gw->metrics, c->route->index, status, baton__wall_us () - c->t_start_us);
     s_log_access (c, status, hops);
     c->wenv = env;
@@ -676,7 +708,7 @@ s_respond_envelope (s_conn_t *c, baton_envelope_t *env)
 static void
 s_json_str (s_text_t *t, const char *s)
 {
-    s_text_put (t, "\"", 1);
+    s_text_lit (t, "\"");
     for (; *s; s++) {
         unsigned char ch = (unsigned char) *s;
         if (ch == '"' || ch == '\\')
@@ -686,7 +718,80 @@ s_json_str (s_text_t *t, const char *s)
         else
             s_text_put (t, (const char *) &ch, 1);
     }
-    s_text_put (t, "\"", 1);
+    s_text_lit (t, "\"");
+}
+
+//  /-/topology: every function's replicas and their state, as JSON.
+static char *
+s_topology_json (baton_gateway_t *gw, size_t *len)
+{
+    s_text_t t = {NULL, 0, 0};
+    uint64_t now = s_mono_ms ();
+    s_text_lit (&t, "{\"functions\":[");
+    for (size_t f = 0; f < baton_config_function_count (gw->config); f++) {
+        s_text_str (&t, f ? ",{\"name\":" : "{\"name\":");
+        s_json_str (&t, baton_config_function (gw->config, f)->name);
+        s_text_lit (&t, ",\"replicas\":[");
+        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
+            const baton_replica_t *r = baton_topology_at (gw->topo, f, i);
+            s_text_str (&t, i ? ",{\"endpoint\":" : "{\"endpoint\":");
+            s_json_str (&t, r->endpoint);
+            s_text_lit (&t, ",\"state\":");
+            s_json_str (&t, baton_replica_state_name (r->state));
+            s_text_lit (&t, ",\"source\":");
+            s_json_str (&t, r->is_static ? "config" : "announce");
+            s_text_lit (&t, ",\"instance\":");
+            s_json_str (&t, r->instance);
+            s_text_lit (&t, ",\"version\":");
+            s_json_str (&t, r->version);
+            s_text_lit (&t, ",\"host\":");
+            s_json_str (&t, r->host);
+            s_text_fmt (&t,
+                        ",\"pid\":%" PRIu64 ",\"outstanding\":%" PRIu64 ",\"routed\":%" PRIu64
+                        ",\"heartbeat_interval_ms\":%" PRIu64,
+                        r->pid, r->outstanding, r->routed, r->interval_ms);
+            if (r->is_static)
+                s_text_lit (&t, ",\"last_heartbeat_ms_ago\":null");
+            else
+                s_text_fmt (&t, ",\"last_heartbeat_ms_ago\":%" PRIu64, now - r->last_seen_ms);
+            s_text_fmt (&t, ",\"ejections\":%" PRIu64 ",\"timeouts_in_row\":%u}", r->ejections,
+                        r->timeouts_in_row);
+        }
+        s_text_lit (&t, "]}");
+    }
+    s_text_lit (&t, "]}\n");
+    *len = t.len;
+    return t.data;
+}
+
+//  Topology gauges appended to /-/metrics.
+static void
+s_topology_metrics (baton_gateway_t *gw, s_text_t *t)
+{
+    s_text_lit (t, "# HELP baton_replicas Replicas per function and state.\n"
+                   "# TYPE baton_replicas gauge\n");
+    for (size_t f = 0; f < baton_config_function_count (gw->config); f++) {
+        uint64_t by_state[3] = {0, 0, 0};
+        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++)
+            by_state[baton_topology_at (gw->topo, f, i)->state]++;
+        for (int st = 0; st < 3; st++)
+            s_text_fmt (t, "baton_replicas{function=\"%s\",state=\"%s\"} %" PRIu64 "\n",
+                        baton_config_function (gw->config, f)->name,
+                        baton_replica_state_name ((baton_replica_state_t) st), by_state[st]);
+    }
+    s_text_lit (t, "# HELP baton_replica_outstanding Requests routed through a replica and not yet "
+                   "answered.\n# TYPE baton_replica_outstanding gauge\n");
+    for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
+        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
+            const baton_replica_t *r = baton_topology_at (gw->topo, f, i);
+            s_text_fmt (t, "baton_replica_outstanding{function=\"%s\",endpoint=\"",
+                        baton_config_function (gw->config, f)->name);
+            //  Endpoints come from announcements: keep label values clean.
+            for (const char *p = r->endpoint; *p; p++)
+                if (*p != '"' && *p != '\\' && *p != '\n')
+                    s_text_put (t, p, 1);
+            s_text_fmt (t, "\"} %" PRIu64 "\n", r->outstanding);
+        }
 }
 
 static void
@@ -710,33 +815,40 @@ s_admin (s_conn_t *c, baton_slice_t path)
     } else if (s_slice_is (path, "/-/metrics")) {
         size_t len;
         text = baton_metrics_render (gw->metrics, gw->inflight, gw->connections, &len);
-        s_respond_plain (c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+        s_text_t t = {text, len, len};
+        s_topology_metrics (gw, &t);
+        s_respond_plain (c, 200, "text/plain; version=0.0.4; charset=utf-8", t.data, t.len);
+    } else if (s_slice_is (path, "/-/topology")) {
+        size_t len;
+        text = s_topology_json (gw, &len);
+        s_respond_plain (c, 200, "application/json", text, len);
     } else if (s_slice_is (path, "/-/routes")) {
         s_text_t t = {NULL, 0, 0};
-        s_text_put (&t, "{\"routes\":[", 11);
+        s_text_lit (&t, "{\"routes\":[");
         for (size_t i = 0; i < baton_routes_count (gw->routes); i++) {
             const baton_config_route_t *r = baton_routes_at (gw->routes, i);
-            s_text_put (&t, i ? ",{\"path\":" : "{\"path\":", i ? 9 : 8);
+            s_text_str (&t, i ? ",{\"path\":" : "{\"path\":");
             s_json_str (&t, r->path);
-            s_text_put (&t, ",\"methods\":[", 12);
+            s_text_lit (&t, ",\"methods\":[");
             for (size_t m = 0; m < r->method_count; m++) {
                 if (m)
-                    s_text_put (&t, ",", 1);
+                    s_text_lit (&t, ",");
                 s_json_str (&t, r->methods[m]);
             }
-            s_text_put (&t, "],\"chain\":[", 11);
+            s_text_lit (&t, "],\"chain\":[");
             for (size_t f = 0; f < r->chain_len; f++) {
                 if (f)
-                    s_text_put (&t, ",", 1);
+                    s_text_lit (&t, ",");
                 s_json_str (&t, r->chain[f]->name);
             }
             s_text_fmt (&t, "],\"deadline_ms\":%" PRIu64 "}", r->deadline_ms);
         }
-        s_text_put (&t, "]}\n", 3);
+        s_text_lit (&t, "]}\n");
         s_respond_plain (c, 200, "application/json", t.data, t.len);
     } else
-        s_respond_error (c, 404, "admin endpoints: /-/health /-/ready /-/metrics /-/routes", false,
-                         NULL);
+        s_respond_error (c, 404,
+                         "admin endpoints: /-/health /-/ready /-/metrics /-/routes /-/topology",
+                         false, NULL);
 }
 
 //  --- building and sending the envelope -------------------------------------------------
@@ -798,6 +910,7 @@ s_send_envelope (s_conn_t *c)
         s_timer (c, S_SEND_RETRY_MS);
     } else {
         s_pending_remove (gw, c);
+        s_release_hops (c, true);
         baton_metrics_reject (gw->metrics, BATON_REJECT_UNREACHABLE);
         char detail[160];
         snprintf (detail, sizeof detail, "function %s did not take the request (no live replica)",
@@ -830,7 +943,8 @@ s_dispatch (s_conn_t *c)
 }
 
 //  Builds the envelope from the parsed head (copying what it needs, so the
-//  head's bytes can go) and picks the replica of each hop.
+//  head's bytes can go) and picks the replica of each hop. Returns 0, -1 when
+//  out of memory, -2 when a function has no live replica (c->no_replica).
 static int
 s_envelope_begin (s_conn_t *c)
 {
@@ -843,14 +957,25 @@ s_envelope_begin (s_conn_t *c)
     char id[32];
     int n = snprintf (id, sizeof id, "%s-%" PRIu64, gw->tag, c->seq);
     baton_envelope_set_id (e, id, (size_t) n);
-    baton_envelope_set_reply_to (e, gw->gcfg->reply, strlen (gw->gcfg->reply));
+    baton_envelope_set_reply_to (e, gw->reply_to, strlen (gw->reply_to));
+    //  One live replica per hop, least outstanding first: the route the
+    //  envelope carries is concrete, so no hop has to look anything up.
+    c->hop_count = 0;
     for (size_t i = 0; i < r->chain_len; i++) {
-        s_fn_t *f = &gw->fns[r->chain[i]->index];
-        s_peer_t *p = f->peers[f->next++ % f->fn->endpoint_count];
+        const baton_config_function_t *fn = r->chain[i];
+        baton_replica_t *rep = baton_topology_pick (gw->topo, fn->index);
+        if (!rep) {
+            s_release_hops (c, false);
+            baton_envelope_destroy (&e);
+            c->no_replica = fn->name;
+            return -2;
+        }
+        baton_topology_acquire (rep);
+        c->hops[c->hop_count++] = rep;
         if (i == 0)
-            c->out_sock = p->sock;
-        baton_envelope_route_append (e, f->fn->name, strlen (f->fn->name), p->endpoint,
-                                     strlen (p->endpoint));
+            c->out_sock = ((s_peer_t *) rep->user)->sock;
+        baton_envelope_route_append (e, fn->name, strlen (fn->name), rep->endpoint,
+                                     strlen (rep->endpoint));
     }
     baton_envelope_set_budget (e, r->chain_len);
     c->deadline_ms = s_mono_ms () + r->deadline_ms;
@@ -1002,7 +1127,17 @@ s_route_head (s_conn_t *c)
         s_respond_error (c, 503, "too many requests in flight", false, "Retry-After: 1\r\n");
         return;
     }
-    if (s_envelope_begin (c) < 0) {
+    int rc = s_envelope_begin (c);
+    if (rc == -2) {
+        baton_metrics_reject (gw->metrics, BATON_REJECT_UNREACHABLE);
+        if (has_body)
+            c->keep_alive = false;
+        char detail[160];
+        snprintf (detail, sizeof detail, "function %s has no live replica", c->no_replica);
+        s_respond_error (c, 503, detail, false, "Retry-After: 1\r\n");
+        return;
+    }
+    if (rc < 0) {
         s_respond_error (c, 500, "out of memory", true, NULL);
         return;
     }
@@ -1196,6 +1331,7 @@ s_on_timer (uv_timer_t *t)
         break;
     case S_WAITING: {
         s_pending_remove (gw, c);
+        s_release_hops (c, true);
         baton_metrics_timeout (gw->metrics);
         char detail[160];
         snprintf (detail, sizeof detail, "no reply from the chain within %" PRIu64 " ms",
@@ -1213,7 +1349,10 @@ static void
 s_on_connection (uv_stream_t *server, int status)
 {
     baton_gateway_t *gw = (baton_gateway_t *) server->data;
-    if (status < 0 || gw->draining)
+    //  While draining, the public listener is closed but the admin one still
+    //  accepts, so /-/ready can answer 503. (A connection left unaccepted would
+    //  also make libuv stop watching the listener: every later probe hangs.)
+    if (status < 0 || (gw->draining && server != (uv_stream_t *) &gw->admin))
         return;
     s_conn_t *c = (s_conn_t *) calloc (1, sizeof *c);
     if (!c)
@@ -1279,6 +1418,7 @@ s_on_reply (baton_gateway_t *gw, zmq_msg_t *msg)
         return;
     }
     s_pending_remove (gw, c);
+    s_release_hops (c, false);
     s_respond_envelope (c, env);
 }
 
@@ -1359,6 +1499,118 @@ s_push_socket (baton_gateway_t *gw, const char *endpoint)
     return sock;
 }
 
+//  The socket for a replica's endpoint: one per distinct endpoint, created on
+//  first use and connected at once, so the first request does not wait for
+//  the handshake. NULL if the endpoint does not connect.
+static s_peer_t *
+s_peer (baton_gateway_t *gw, const char *endpoint)
+{
+    for (s_peer_t *p = gw->peers; p; p = p->next)
+        if (strcmp (p->endpoint, endpoint) == 0)
+            return p;
+    void *sock = s_push_socket (gw, endpoint);
+    if (!sock)
+        return NULL;
+    size_t n = strlen (endpoint);
+    s_peer_t *p = (s_peer_t *) s_alloc (sizeof (s_peer_t) + n + 1);
+    memcpy (p->endpoint, endpoint, n + 1);
+    p->sock = sock;
+    p->next = gw->peers;
+    gw->peers = p;
+    return p;
+}
+
+static void
+s_log_replica (const baton_gateway_t *gw, const baton_replica_t *r, const char *what,
+               baton_log_level_t level)
+{
+    const baton_config_function_t *fn = baton_config_function (gw->config, r->function);
+    char ep[300];
+    baton__log (level, S_COMP, what, "fn=%s endpoint=%s instance=%s pid=%" PRIu64 " host=%s",
+                fn->name, baton__log_quote (ep, sizeof ep, r->endpoint, strlen (r->endpoint)),
+                r->instance[0] ? r->instance : "static", r->pid, r->host[0] ? r->host : "-");
+}
+
+static void
+s_on_control (baton_gateway_t *gw, const void *data, size_t len)
+{
+    static baton_ratelimit_t rl = BATON_RATELIMIT_INIT (5, 1000);
+    baton_control_msg_t m;
+    int rc = baton__control_decode (data, len, &m);
+    if (rc) {
+        if (baton__ratelimit_allow (&rl))
+            baton__log (BATON_LOG_WARN, S_COMP, "control message dropped", "error=%s size=%zu",
+                        baton_errname (rc), len);
+        return;
+    }
+    baton_replica_t *r;
+    baton_topo_event_t ev = baton_topology_apply (gw->topo, &m, s_mono_ms (), &r);
+    if (ev == BATON_TOPO_ADDED || ev == BATON_TOPO_REVIVED) {
+        s_peer_t *p = s_peer (gw, r->endpoint);
+        if (!p) {
+            //  An endpoint we cannot even connect to is no replica.
+            r->state = BATON_REPLICA_DEAD;
+            s_log_replica (gw, r, "announced endpoint does not connect", BATON_LOG_WARN);
+            return;
+        }
+        r->user = p;
+        s_log_replica (gw, r, ev == BATON_TOPO_ADDED ? "replica joined" : "replica back",
+                       BATON_LOG_INFO);
+    } else if (ev == BATON_TOPO_REMOVED)
+        s_log_replica (gw, r, "replica left (goodbye)", BATON_LOG_INFO);
+    else if (ev == BATON_TOPO_FULL && baton__ratelimit_allow (&rl))
+        baton__log (BATON_LOG_WARN, S_COMP, "announce refused: too many replicas", "fn=%s max=%d",
+                    m.function, BATON_TOPOLOGY_MAX_REPLICAS);
+    else if (ev == BATON_TOPO_IGNORED && m.type == BATON_CONTROL_ANNOUNCE &&
+             baton__ratelimit_allow (&rl))
+        baton__log (BATON_LOG_WARN, S_COMP, "announce ignored: no such function in the config",
+                    "fn=%s", m.function);
+}
+
+static void
+s_drain_control (baton_gateway_t *gw)
+{
+    while (gw->control_sock) {
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt (gw->control_sock, ZMQ_EVENTS, &events, &size) < 0 ||
+            !(events & ZMQ_POLLIN))
+            return;
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, gw->control_sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&msg);
+            return;
+        }
+        s_on_control (gw, zmq_msg_data (&msg), zmq_msg_size (&msg));
+        zmq_msg_close (&msg);
+    }
+}
+
+static void
+s_on_control_ready (uv_poll_t *p, int status, int events)
+{
+    (void) status;
+    (void) events;
+    s_drain_control ((baton_gateway_t *) p->data);
+}
+
+static void
+s_on_replica_change (baton_replica_t *r, void *arg)
+{
+    s_log_replica ((baton_gateway_t *) arg, r,
+                   r->state == BATON_REPLICA_DEAD ? "replica dead (missed heartbeats)"
+                                                  : "replica back in rotation",
+                   BATON_LOG_INFO);
+}
+
+static void
+s_on_topo_tick (uv_timer_t *t)
+{
+    baton_gateway_t *gw = (baton_gateway_t *) t->data;
+    baton_topology_tick (gw->topo, s_mono_ms (), s_on_replica_change, gw);
+}
+
 static int
 s_setup_zmq (baton_gateway_t *gw, char *err, size_t errlen)
 {
@@ -1374,48 +1626,54 @@ s_setup_zmq (baton_gateway_t *gw, char *err, size_t errlen)
                   zmq_strerror (errno));
         return -1;
     }
-    //  One PUSH socket per distinct endpoint, connected now so the first
-    //  request does not wait for the handshake.
-    size_t nfn = baton_config_function_count (gw->config), total = 0;
-    for (size_t i = 0; i < nfn; i++)
-        total += baton_config_function (gw->config, i)->endpoint_count;
-    gw->peers = (s_peer_t *) calloc (total ? total : 1, sizeof (s_peer_t));
-    gw->fns = (s_fn_t *) calloc (nfn ? nfn : 1, sizeof (s_fn_t));
-    if (!gw->peers || !gw->fns)
-        abort ();
-    for (size_t i = 0; i < nfn; i++) {
-        const baton_config_function_t *fn = baton_config_function (gw->config, i);
-        s_fn_t *f = &gw->fns[i];
-        f->fn = fn;
-        f->peers =
-            (s_peer_t **) calloc (fn->endpoint_count ? fn->endpoint_count : 1, sizeof (s_peer_t *));
-        if (!f->peers)
-            abort ();
-        for (size_t k = 0; k < fn->endpoint_count; k++) {
-            s_peer_t *p = NULL;
-            for (size_t j = 0; j < gw->peer_count && !p; j++)
-                if (strcmp (gw->peers[j].endpoint, fn->endpoints[k]) == 0)
-                    p = &gw->peers[j];
+    //  What we bound, with a wildcard port filled in; a wildcard host is no
+    //  address to send to, so it is written as loopback (set gateway.reply
+    //  to a routable address when hops run on other hosts).
+    char bound[256];
+    size_t blen = sizeof bound;
+    if (zmq_getsockopt (gw->reply_sock, ZMQ_LAST_ENDPOINT, bound, &blen) != 0 || blen < 2)
+        snprintf (bound, sizeof bound, "%s", gw->gcfg->reply);
+    const char *any = strstr (bound, "0.0.0.0");
+    if (any)
+        snprintf (gw->reply_to, sizeof gw->reply_to, "%.*s127.0.0.1%s", (int) (any - bound), bound,
+                  any + 7);
+    else
+        snprintf (gw->reply_to, sizeof gw->reply_to, "%s", bound);
+    //  The static replicas of the config, connected now.
+    for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
+        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
+            baton_replica_t *r = baton_topology_at (gw->topo, f, i);
+            s_peer_t *p = s_peer (gw, r->endpoint);
             if (!p) {
-                p = &gw->peers[gw->peer_count];
-                p->endpoint = fn->endpoints[k];
-                p->sock = s_push_socket (gw, p->endpoint);
-                if (!p->sock) {
-                    snprintf (err, errlen, "function %s: cannot connect to %s: %s", fn->name,
-                              p->endpoint, zmq_strerror (errno));
-                    return -1;
-                }
-                gw->peer_count++;
+                snprintf (err, errlen, "function %s: cannot connect to %s: %s",
+                          baton_config_function (gw->config, f)->name, r->endpoint,
+                          zmq_strerror (errno));
+                return -1;
             }
-            f->peers[k] = p;
+            r->user = p;
         }
-    }
     int fd;
     size_t fdlen = sizeof fd;
     zmq_getsockopt (gw->reply_sock, ZMQ_FD, &fd, &fdlen);
     uv_poll_init (gw->loop, &gw->reply_poll, fd);
     gw->reply_poll.data = gw;
     uv_poll_start (&gw->reply_poll, UV_READABLE, s_on_reply_ready);
+    if (gw->gcfg->control) {
+        gw->control_sock = zmq_socket (gw->zctx, ZMQ_PULL);
+        int64_t max_control = BATON_CONTROL_MAX_SIZE;
+        zmq_setsockopt (gw->control_sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt (gw->control_sock, ZMQ_MAXMSGSIZE, &max_control, sizeof max_control);
+        if (zmq_bind (gw->control_sock, gw->gcfg->control) != 0) {
+            snprintf (err, errlen, "cannot bind the control socket at %s: %s", gw->gcfg->control,
+                      zmq_strerror (errno));
+            return -1;
+        }
+        zmq_getsockopt (gw->control_sock, ZMQ_FD, &fd, &fdlen);
+        uv_poll_init (gw->loop, &gw->control_poll, fd);
+        gw->control_poll.data = gw;
+        uv_poll_start (&gw->control_poll, UV_READABLE, s_on_control_ready);
+    }
+    uv_timer_start (&gw->topo_timer, s_on_topo_tick, 50, 50);
     return 0;
 }
 
@@ -1427,6 +1685,10 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
         abort ();
     gw->config = config;
     gw->loop = loop ? loop : uv_default_loop ();
+    //  libuv writes to sockets with write (2), not send (MSG_NOSIGNAL): a
+    //  client that resets while its response is being written would kill the
+    //  process with SIGPIPE. Ignored, the write fails with EPIPE instead.
+    signal (SIGPIPE, SIG_IGN);
     gw->gcfg = baton_config_gateway (config);
     gw->lcfg = baton_config_limits (config);
     gw->http_limits = baton_http_limits_default ();
@@ -1434,16 +1696,19 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     gw->http_limits.max_header_bytes = gw->lcfg->header_block;
     gw->http_limits.max_headers = gw->lcfg->header_count;
     gw->http_limits.max_body = gw->lcfg->body;
-    //  Routes without a static endpoint cannot be served until topology
-    //  arrives (announcements): refuse the config rather than 503 forever.
-    for (size_t i = 0; i < baton_config_route_count (config); i++) {
+    //  Without a control endpoint no replica can announce itself: a route
+    //  whose function has no static endpoint could only ever answer 503.
+    for (size_t i = 0;
+         !baton_config_gateway (config)->control && i < baton_config_route_count (config); i++) {
         const baton_config_route_t *r = baton_config_route (config, i);
         for (size_t k = 0; k < r->chain_len; k++)
             if (r->chain[k]->endpoint_count == 0) {
-                snprintf (err, errlen,
-                          "%s:%zu: route %s: function %s has no endpoints (functions.%s.endpoints)",
-                          baton_config_name (config), r->line, r->path, r->chain[k]->name,
-                          r->chain[k]->name);
+                snprintf (
+                    err, errlen,
+                    "%s:%zu: route %s: function %s has no endpoints (set functions.%s.endpoints, "
+                    "or gateway.control for replicas to announce themselves)",
+                    baton_config_name (config), r->line, r->path, r->chain[k]->name,
+                    r->chain[k]->name);
                 free (gw);
                 return NULL;
             }
@@ -1465,6 +1730,9 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     gw->pending_mask = slots - 1;
     gw->routes = baton_routes_new (config);
     gw->metrics = baton_metrics_new (config);
+    gw->topo = baton_topology_new (config, NULL);
+    uv_timer_init (gw->loop, &gw->topo_timer);
+    gw->topo_timer.data = gw;
     uv_timer_init (gw->loop, &gw->drain_timer);
     gw->drain_timer.data = gw;
     if (s_setup_zmq (gw, err, errlen) < 0 ||
@@ -1475,9 +1743,10 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
         baton_gateway_destroy (&gw);
         return NULL;
     }
-    baton__log (BATON_LOG_INFO, S_COMP, "listening", "http=%s:%d admin=%s:%d reply=%s id=%s",
-                gw->gcfg->listen.host, gw->port, gw->gcfg->admin.host, gw->admin_port,
-                gw->gcfg->reply, gw->tag);
+    baton__log (BATON_LOG_INFO, S_COMP, "listening",
+                "http=%s:%d admin=%s:%d reply=%s control=%s id=%s", gw->gcfg->listen.host, gw->port,
+                gw->gcfg->admin.host, gw->admin_port, gw->reply_to,
+                gw->gcfg->control ? gw->gcfg->control : "-", gw->tag);
     return gw;
 }
 
@@ -1519,6 +1788,9 @@ s_maybe_finish (baton_gateway_t *gw)
     s_close_handle ((uv_handle_t *) &gw->drain_timer);
     s_close_handle ((uv_handle_t *) &gw->admin);
     s_close_handle ((uv_handle_t *) &gw->reply_poll);
+    s_close_handle ((uv_handle_t *) &gw->control_poll);
+    uv_timer_stop (&gw->topo_timer);
+    s_close_handle ((uv_handle_t *) &gw->topo_timer);
     if (gw->signals) {
         s_close_handle ((uv_handle_t *) &gw->sigint);
         s_close_handle ((uv_handle_t *) &gw->sigterm);
@@ -1578,17 +1850,18 @@ baton_gateway_destroy (baton_gateway_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton_gateway_t *gw = *self_p;
-    for (size_t i = 0; i < gw->peer_count; i++)
-        zmq_close (gw->peers[i].sock);
+    for (s_peer_t *p = gw->peers, *next; p; p = next) {
+        next = p->next;
+        zmq_close (p->sock);
+        free (p);
+    }
     if (gw->reply_sock)
         zmq_close (gw->reply_sock);
+    if (gw->control_sock)
+        zmq_close (gw->control_sock);
     if (gw->zctx)
         zmq_ctx_term (gw->zctx);
-    if (gw->fns)
-        for (size_t i = 0; i < baton_config_function_count (gw->config); i++)
-            free (gw->fns[i].peers);
-    free (gw->fns);
-    free (gw->peers);
+    baton_topology_destroy (&gw->topo);
     free (gw->pending);
     baton_routes_destroy (&gw->routes);
     baton_metrics_destroy (&gw->metrics);

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <zmq.h>
 #include "clock.h"
+#include "control.h"
 #include "ctx.h"
 #include "log.h"
 #include "sockcache.h"
@@ -26,6 +29,14 @@ struct baton_worker {
     char *gateway_buf; //  the gateway list, split in place
     char **gateways;
     size_t gateway_count;
+    void **control; //  one PUSH per gateway control endpoint
+    int heartbeat_ms;
+    uint64_t next_beat_ms; //  monotonic
+    bool announced;
+    char instance[17];
+    char version[65];
+    char host[256];
+    char *advertise;
     void *zctx;
     bool own_zctx;
     void *inbox;
@@ -133,6 +144,113 @@ s_parse_gateways (baton_worker_t *self, const char *list)
     return 0;
 }
 
+//  --- the control channel: announce, heartbeat, goodbye ---------------------------
+
+//  Sends one control message to every gateway, never blocking: a gateway
+//  that is away gets what fits its small queue, then the next heartbeats.
+static void
+s_control_send (baton_worker_t *self, baton_control_type_t type)
+{
+    baton_control_msg_t m;
+    memset (&m, 0, sizeof m);
+    m.type = type;
+    snprintf (m.function, sizeof m.function, "%s", self->name);
+    snprintf (m.endpoint, sizeof m.endpoint, "%s", self->advertise);
+    snprintf (m.instance, sizeof m.instance, "%s", self->instance);
+    snprintf (m.version, sizeof m.version, "%s", self->version);
+    snprintf (m.host, sizeof m.host, "%s", self->host);
+    m.pid = (uint64_t) getpid ();
+    m.interval_ms = (uint64_t) self->heartbeat_ms;
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    size_t n = baton__control_encode (&m, buf, sizeof buf);
+    for (size_t i = 0; n && i < self->gateway_count; i++)
+        zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
+}
+
+//  Announces or heartbeats when it is time. Cheap when it is not.
+static void
+s_control_beat (baton_worker_t *self)
+{
+    if (!self->gateway_count)
+        return;
+    uint64_t now = baton__mono_us () / 1000u;
+    if (self->announced && now < self->next_beat_ms)
+        return;
+    s_control_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
+    self->announced = true;
+    self->next_beat_ms = now + (uint64_t) self->heartbeat_ms;
+}
+
+static int
+s_control_open (baton_worker_t *self, const char *advertise, const char *version)
+{
+    uint64_t r = 0;
+    if (getrandom (&r, sizeof r, 0) != (ssize_t) sizeof r)
+        r = baton__wall_us () ^ ((uint64_t) getpid () << 32);
+    snprintf (self->instance, sizeof self->instance, "%016" PRIx64, r);
+    snprintf (self->version, sizeof self->version, "%s", version ? version : "");
+    if (gethostname (self->host, sizeof self->host) != 0)
+        self->host[0] = '\0';
+    self->host[sizeof self->host - 1] = '\0';
+    if (advertise)
+        self->advertise = s_strdup (advertise);
+    else {
+        //  A wildcard bind is no address to send to: say loopback instead.
+        const char *any = strstr (self->endpoint, "0.0.0.0");
+        size_t n = strlen (self->endpoint);
+        self->advertise = (char *) malloc (n + 3);
+        if (self->advertise && any) {
+            size_t pre = (size_t) (any - self->endpoint);
+            snprintf (self->advertise, n + 3, "%.*s127.0.0.1%s", (int) pre, self->endpoint,
+                      any + 7);
+        } else if (self->advertise)
+            memcpy (self->advertise, self->endpoint, n + 1);
+    }
+    if (!self->advertise)
+        return -1;
+    if (!self->gateway_count)
+        return 0;
+    self->control = (void **) calloc (self->gateway_count, sizeof (void *));
+    if (!self->control)
+        return -1;
+    for (size_t i = 0; i < self->gateway_count; i++) {
+        void *sock = zmq_socket (self->zctx, ZMQ_PUSH);
+        //  Not ZMQ_IMMEDIATE: the announce waits (a little queue) for the
+        //  connection instead of being lost to it.
+        int hwm = 16, linger = 200;
+        if (!sock)
+            return -1;
+        self->control[i] = sock;
+        zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect (sock, self->gateways[i])) {
+            char qg[512];
+            baton__log (
+                BATON_LOG_ERROR, "sdk", "cannot connect to the gateway control endpoint",
+                "fn=%s gateway=%s err=\"%s\"", self->qname,
+                baton__log_quote (qg, sizeof qg, self->gateways[i], strlen (self->gateways[i])),
+                zmq_strerror (errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Says goodbye (if it ever said hello) and closes the control sockets.
+static void
+s_control_close (baton_worker_t *self)
+{
+    if (!self->control)
+        return;
+    if (self->announced)
+        s_control_send (self, BATON_CONTROL_GOODBYE);
+    for (size_t i = 0; i < self->gateway_count; i++)
+        if (self->control[i])
+            zmq_close (self->control[i]);
+    free (self->control);
+    self->control = NULL;
+}
+
 baton_worker_t *
 baton_worker_new (const char *name, const char *bind)
 {
@@ -180,6 +298,15 @@ baton_worker_new_config (const baton_worker_config_t *config)
     size_t max_size = c.max_message_size ? c.max_message_size : BATON_MAX_MESSAGE_SIZE_DEFAULT;
     int linger = c.linger_ms > 0 ? c.linger_ms : BATON_LINGER_MS_DEFAULT;
     size_t cache = c.socket_cache ? c.socket_cache : BATON_SOCKET_CACHE_DEFAULT;
+    const char *beat = s_env ("BATON_HEARTBEAT_MS");
+    int heartbeat = c.heartbeat_ms > 0 ? c.heartbeat_ms : beat ? atoi (beat) : 1000;
+    if (heartbeat < 10 || heartbeat > 3600000) {
+        baton__log (BATON_LOG_ERROR, "sdk", "heartbeat interval out of range (10 ms .. 1 h)",
+                    "heartbeat_ms=%d", heartbeat);
+        return NULL;
+    }
+    const char *advertise = c.advertise ? c.advertise : s_env ("BATON_ADVERTISE");
+    const char *version = c.version ? c.version : s_env ("BATON_VERSION");
 
     baton_worker_t *self = (baton_worker_t *) calloc (1, sizeof *self);
     if (!self)
@@ -237,6 +364,9 @@ baton_worker_new_config (const baton_worker_config_t *config)
     self->replies = baton__sockcache_new (self->zctx, cache, &opts);
     if (!self->endpoint || !self->hops || !self->replies)
         goto fail;
+    self->heartbeat_ms = heartbeat;
+    if (s_control_open (self, advertise, version))
+        goto fail;
     return self;
 fail:
     baton_worker_destroy (&self);
@@ -249,6 +379,7 @@ baton_worker_destroy (baton_worker_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton_worker_t *self = *self_p;
+    s_control_close (self);
     if (self->inbox)
         zmq_close (self->inbox);
     baton__sockcache_destroy (&self->hops);
@@ -260,6 +391,7 @@ baton_worker_destroy (baton_worker_t **self_p)
     free (self->gateways);
     free (self->gateway_buf);
     free (self->endpoint);
+    free (self->advertise);
     free (self->name);
     free (self);
     *self_p = NULL;
@@ -541,6 +673,7 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
 static int
 s_process (baton_worker_t *self, int timeout_ms)
 {
+    s_control_beat (self);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);

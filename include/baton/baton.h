@@ -49,6 +49,10 @@ typedef struct {
     int linger_ms;           //  how long unsent messages may delay destroy (1000)
     size_t socket_cache;     //  open sockets kept per cache: successors, reply-tos (64)
     bool no_signals;         //  true: baton_worker_run leaves SIGINT/SIGTERM alone
+    int heartbeat_ms; //  announce/heartbeat interval to the gateways (1000); $BATON_HEARTBEAT_MS
+    const char *advertise; //  inbox endpoint announced to gateways; NULL: $BATON_ADVERTISE,
+                           //  else the bound endpoint (0.0.0.0 written as 127.0.0.1)
+    const char *version;   //  version announced; NULL: $BATON_VERSION, else ""
 } baton_worker_config_t;
 
 //  What a worker has done so far: counters that only grow, and the sockets
@@ -118,8 +122,11 @@ BATON_EXPORT void *baton_worker_socket (baton_worker_t *self);
 BATON_EXPORT const char *baton_worker_name (const baton_worker_t *self);
 BATON_EXPORT const char *baton_worker_endpoint (const baton_worker_t *self);
 
-//  The gateway control endpoints from config or BATON_GATEWAY, in order.
-//  Kept for the announce protocol of a later release; nothing uses them yet.
+//  The gateway control endpoints from config or BATON_GATEWAY, in order. The
+//  worker announces itself to each (function, inbox endpoint, instance id,
+//  version, host, pid), heartbeats every heartbeat_ms while it runs, and says
+//  goodbye when destroyed. Users of baton_worker_process_one () must call it
+//  at least once per interval for the heartbeats to go out.
 BATON_EXPORT size_t baton_worker_gateway_count (const baton_worker_t *self);
 //  Returns endpoint i, or NULL if i is out of range.
 BATON_EXPORT const char *baton_worker_gateway (const baton_worker_t *self, size_t i);

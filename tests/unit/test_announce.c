@@ -1,0 +1,147 @@
+/*  test_announce.c - a worker announces itself to every gateway control
+ *  endpoint, heartbeats while it runs and says goodbye when destroyed. The
+ *  test binds the control PULL sockets itself and decodes what arrives.  */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "baton/baton.h"
+#include "control.h"
+
+static int
+s_handler (baton_ctx_t *ctx, void *arg)
+{
+    (void) arg;
+    return baton_ctx_next (ctx);
+}
+
+static uint64_t
+s_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+//  Receives one control message within wait_ms; returns 0 on success.
+static int
+s_recv (void *pull, int wait_ms, baton_control_msg_t *m)
+{
+    zmq_setsockopt (pull, ZMQ_RCVTIMEO, &wait_ms, sizeof wait_ms);
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    int n = zmq_recv (pull, buf, sizeof buf, 0);
+    if (n < 0)
+        return -1;
+    return baton__control_decode (buf, (size_t) n, m);
+}
+
+static void *
+s_run (void *w)
+{
+    baton_worker_run ((baton_worker_t *) w);
+    return NULL;
+}
+
+Test (announce, worker_announces_heartbeats_and_says_goodbye_to_each_gateway)
+{
+    void *zctx = zmq_ctx_new ();
+    void *g1 = zmq_socket (zctx, ZMQ_PULL), *g2 = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (g1, "inproc://gw1-control"), 0);
+    cr_assert_eq (zmq_bind (g2, "inproc://gw2-control"), 0);
+    baton_worker_config_t c;
+    memset (&c, 0, sizeof c);
+    c.name = "enrich";
+    c.bind = "inproc://enrich-inbox";
+    c.gateway = "inproc://gw1-control,inproc://gw2-control";
+    c.zmq_context = zctx;
+    c.heartbeat_ms = 50;
+    c.version = "1.2.3";
+    c.no_signals = true;
+    baton_worker_t *w = baton_worker_new_config (&c);
+    cr_assert_not_null (w);
+    baton_worker_set_handler (w, s_handler, NULL);
+    pthread_t t;
+    pthread_create (&t, NULL, s_run, w);
+
+    baton_control_msg_t m1, m2;
+    cr_assert_eq (s_recv (g1, 2000, &m1), 0);
+    cr_assert_eq (s_recv (g2, 2000, &m2), 0);
+    cr_assert_eq (m1.type, BATON_CONTROL_ANNOUNCE);
+    cr_assert_eq (m2.type, BATON_CONTROL_ANNOUNCE);
+    cr_assert_str_eq (m1.function, "enrich");
+    cr_assert_str_eq (m1.endpoint, "inproc://enrich-inbox");
+    cr_assert_str_eq (m1.version, "1.2.3");
+    cr_assert_eq (m1.pid, (uint64_t) getpid ());
+    cr_assert_eq (m1.interval_ms, 50);
+    cr_assert_eq (strlen (m1.instance), 16);
+    cr_assert_str_eq (m1.instance, m2.instance, "one instance id for every gateway");
+
+    //  Heartbeats follow at the interval (bounds are generous: a shared machine).
+    uint64_t t0 = s_mono_ms ();
+    int beats = 0;
+    while (beats < 4) {
+        cr_assert_eq (s_recv (g1, 2000, &m1), 0, "heartbeat %d missing", beats);
+        cr_assert_eq (m1.type, BATON_CONTROL_HEARTBEAT);
+        beats++;
+    }
+    uint64_t took = s_mono_ms () - t0;
+    cr_assert (took >= 3 * 50 - 20, "4 heartbeats of a 50 ms interval came in %llu ms",
+               (unsigned long long) took);
+
+    baton_worker_stop (w);
+    pthread_join (t, NULL);
+    baton_worker_destroy (&w);
+    //  Drain to the goodbye (heartbeats may still be queued before it).
+    bool bye = false;
+    for (int i = 0; i < 100 && !bye; i++) {
+        if (s_recv (g1, 2000, &m1) != 0)
+            break;
+        bye = m1.type == BATON_CONTROL_GOODBYE;
+    }
+    cr_assert (bye, "no goodbye");
+    cr_assert_str_eq (m1.instance, m2.instance);
+    zmq_close (g1);
+    zmq_close (g2);
+    zmq_ctx_term (zctx);
+}
+
+Test (announce, wildcard_bind_is_announced_as_loopback)
+{
+    void *zctx = zmq_ctx_new ();
+    void *g = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (g, "inproc://gw-control"), 0);
+    baton_worker_config_t c;
+    memset (&c, 0, sizeof c);
+    c.name = "f";
+    c.bind = "tcp://0.0.0.0:*";
+    c.gateway = "inproc://gw-control";
+    c.zmq_context = zctx;
+    c.no_signals = true;
+    baton_worker_t *w = baton_worker_new_config (&c);
+    cr_assert_not_null (w);
+    baton_worker_set_handler (w, s_handler, NULL);
+    baton_worker_process_one (w, 0); //  the first call announces
+    baton_control_msg_t m;
+    cr_assert_eq (s_recv (g, 2000, &m), 0);
+    cr_assert (strncmp (m.endpoint, "tcp://127.0.0.1:", 16) == 0, "announced %s", m.endpoint);
+    baton_worker_destroy (&w);
+    zmq_close (g);
+    zmq_ctx_term (zctx);
+}
+
+Test (announce, no_gateway_means_no_control_traffic)
+{
+    baton_worker_config_t c;
+    memset (&c, 0, sizeof c);
+    c.name = "f";
+    c.bind = "inproc://lonely";
+    c.gateway = "";
+    c.no_signals = true;
+    baton_worker_t *w = baton_worker_new_config (&c);
+    cr_assert_not_null (w);
+    cr_assert_eq (baton_worker_gateway_count (w), 0);
+    baton_worker_destroy (&w);
+}

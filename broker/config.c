@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
+#include "baton/errors.h"
 #include "config.h"
 #include "routes.h"
 
@@ -813,6 +814,7 @@ s_defaults (baton_config_t *cfg)
         .listen = {"127.0.0.1:8080", "127.0.0.1", 8080},
         .admin = {"127.0.0.1:9090", "127.0.0.1", 9090},
         .reply = "tcp://127.0.0.1:5600",
+        .reply_default = true,
         .control = NULL,
         .deadline_ms = 5000,
         .max_inflight = 10000,
@@ -836,6 +838,15 @@ s_wildcard_host (const char *host)
     return !strcmp (host, "0.0.0.0") || !strcmp (host, "::") || !strcmp (host, "0:0:0:0:0:0:0:0");
 }
 
+//  Port 0 asks the system for a free port, which never collides.
+static bool
+s_listeners_collide (const baton_config_gateway_t *g)
+{
+    return g->listen.port == g->admin.port && g->listen.port != 0 &&
+           (!strcmp (g->listen.host, g->admin.host) || s_wildcard_host (g->listen.host) ||
+            s_wildcard_host (g->admin.host));
+}
+
 static int
 s_gateway (s_ctx_t *ctx, const s_node_t *node)
 {
@@ -853,6 +864,8 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
         return -1;
     if (v[REPLY] && s_endpoint (ctx, v[REPLY], "gateway.reply", true, &g->reply) < 0)
         return -1;
+    if (v[REPLY])
+        g->reply_default = false;
     if (v[CONTROL] && s_endpoint (ctx, v[CONTROL], "gateway.control", true, &g->control) < 0)
         return -1;
     if (v[DEADLINE] && s_duration (ctx, v[DEADLINE], "gateway.deadline", 1, &g->deadline_ms) < 0)
@@ -865,10 +878,7 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
     if (v[DRAIN] && s_duration (ctx, v[DRAIN], "gateway.drain", 0, &g->drain_ms) < 0)
         return -1;
 
-    //  Port 0 asks the system for a free port, which never collides.
-    if (g->listen.port == g->admin.port && g->listen.port != 0 &&
-        (!strcmp (g->listen.host, g->admin.host) || s_wildcard_host (g->listen.host) ||
-         s_wildcard_host (g->admin.host))) {
+    if (s_listeners_collide (g)) {
         const s_node_t *at_node = v[ADMIN] ? v[ADMIN] : v[LISTEN];
         return s_fail (ctx, at_node, v[ADMIN] ? "gateway.admin" : "gateway.listen",
                        "the admin listener (%s) must differ from the public one (%s)",
@@ -1432,4 +1442,71 @@ baton_config_route (const baton_config_t *self, size_t index)
 {
     assert (self);
     return index < self->route_count ? &self->routes[index] : NULL;
+}
+
+int
+baton_config_function_set_endpoints (baton_config_t *self, size_t index, const char *const *eps,
+                                     size_t n)
+{
+    assert (self);
+    assert (eps || n == 0);
+    if (index >= self->function_count || n > BATON_CONFIG_MAX_ENDPOINTS)
+        return BATON_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!eps[i] || s_endpoint_why (eps[i], strlen (eps[i]), false))
+            return BATON_EINVAL;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp (eps[k], eps[i]))
+                return BATON_EINVAL; //  listed twice, as the file may not
+    }
+    const char **list = s_alloc (&self->arena, (n ? n : 1) * sizeof *list);
+    for (size_t i = 0; i < n; i++)
+        list[i] = s_strndup (&self->arena, eps[i], strlen (eps[i]));
+    self->functions[index].endpoints = list;
+    self->functions[index].endpoint_count = n;
+    return 0;
+}
+
+int
+baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint)
+{
+    assert (self);
+    if (!endpoint || s_endpoint_why (endpoint, strlen (endpoint), true))
+        return BATON_EINVAL;
+    if (self->gateway.control && !strcmp (self->gateway.control, endpoint))
+        return BATON_EINVAL;
+    self->gateway.reply = s_strndup (&self->arena, endpoint, strlen (endpoint));
+    self->gateway.reply_default = false;
+    return 0;
+}
+
+//  Rewrites addr's text for its host and a new port ("[::1]:0" for IPv6).
+static void
+s_set_port (s_arena_t *arena, baton_config_addr_t *addr, uint16_t port)
+{
+    char text[INET6_ADDRSTRLEN + 256];
+    bool v6 = strchr (addr->host, ':') != NULL;
+    int n = snprintf (text, sizeof text, v6 ? "[%s]:%u" : "%s:%u", addr->host, (unsigned) port);
+    addr->text = s_strndup (arena, text, n > 0 ? (size_t) n : 0);
+    addr->port = port;
+}
+
+int
+baton_config_gateway_set_ports (baton_config_t *self, int listen, int admin)
+{
+    assert (self);
+    if (listen < -1 || listen > 65535 || admin < -1 || admin > 65535)
+        return BATON_EINVAL;
+    baton_config_gateway_t g = self->gateway;
+    if (listen >= 0)
+        g.listen.port = (uint16_t) listen;
+    if (admin >= 0)
+        g.admin.port = (uint16_t) admin;
+    if (s_listeners_collide (&g))
+        return BATON_EINVAL;
+    if (listen >= 0)
+        s_set_port (&self->arena, &self->gateway.listen, (uint16_t) listen);
+    if (admin >= 0)
+        s_set_port (&self->arena, &self->gateway.admin, (uint16_t) admin);
+    return 0;
 }

@@ -44,6 +44,7 @@ typedef struct {
     baton_config_addr_t listen; //  public HTTP listener
     baton_config_addr_t admin;  //  admin HTTP listener
     const char *reply;          //  ZeroMQ endpoint the reply PULL binds
+    bool reply_default;         //  true when reply is the default, not from the file
     const char *control;        //  ZeroMQ endpoint for announcements; NULL if none
     uint64_t deadline_ms;       //  default per-request deadline
     uint32_t max_inflight;      //  requests in flight before a fast 503
@@ -120,6 +121,25 @@ const baton_config_function_t *baton_config_function_find (const baton_config_t 
 size_t baton_config_route_count (const baton_config_t *self);
 //  Returns NULL if index >= baton_config_route_count ().
 const baton_config_route_t *baton_config_route (const baton_config_t *self, size_t index);
+
+//  --- for baton dev, before a gateway is created -------------------------------
+//  These change a loaded configuration in place: nothing may be using it
+//  yet. What they store lives until baton_config_destroy ().
+
+//  Replaces the endpoints of function index with copies of eps[0..n).
+//  Returns 0, or BATON_EINVAL if index is out of range, n is above
+//  BATON_CONFIG_MAX_ENDPOINTS, or an endpoint is not one to connect to.
+int baton_config_function_set_endpoints (baton_config_t *self, size_t index, const char *const *eps,
+                                         size_t n);
+
+//  Replaces gateway.reply with a copy of endpoint. Returns 0, or BATON_EINVAL
+//  if it is not an endpoint to bind or equals gateway.control.
+int baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint);
+
+//  Replaces the port of gateway.listen (listen >= 0) and of gateway.admin
+//  (admin >= 0), hosts kept; -1 keeps a port. Returns 0, or BATON_EINVAL if a
+//  port is above 65535 or the two listeners would be the same.
+int baton_config_gateway_set_ports (baton_config_t *self, int listen, int admin);
 
 //  Writes ms as the largest unit that is exact ("250ms", "10s", "2m") into
 //  buf (cap bytes, NUL-terminated). Returns buf.

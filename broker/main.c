@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli_check.h"
+#include "dev.h"
 #include "gateway.h"
 
 #ifndef BATON_VERSION
@@ -17,6 +18,8 @@ s_usage (FILE *out)
            "request into an envelope that carries its own route through the functions.\n"
            "\n"
            "commands:\n"
+           "  dev [-c FILE]     run a whole chain here: the gateway and every function\n"
+           "                    (default: the pipeline example)\n"
            "  gateway -c FILE   run the edge gateway (HTTP in, envelopes out)\n"
            "  check -c FILE     validate a configuration and print its route table\n"
            "  version           print the version\n"
@@ -34,6 +37,10 @@ main (int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp (cmd, "dev") == 0)
+        return baton__cmd_dev (argc - 1, argv + 1);
+    if (strcmp (cmd, "__child") == 0) //  internal: what baton dev spawns
+        return baton__cmd_dev_child (argc - 1, argv + 1);
     if (strcmp (cmd, "gateway") == 0)
         return baton__cmd_gateway (argc - 1, argv + 1);
     if (strcmp (cmd, "check") == 0)

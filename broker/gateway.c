@@ -504,6 +504,9 @@ static void s_on_timer (uv_timer_t *t);
 static void
 s_timer (s_conn_t *c, uint64_t ms)
 {
+    //  libuv counts from the loop time cached when this iteration began: a
+    //  busy iteration would make every timeout fire early by its length.
+    uv_update_time (c->gw->loop);
     uv_timer_start (&c->timer, s_on_timer, ms, 0);
 }
 
@@ -978,7 +981,7 @@ s_envelope_begin (s_conn_t *c)
                                      strlen (rep->endpoint));
     }
     baton_envelope_set_budget (e, r->chain_len);
-    c->deadline_ms = s_mono_ms () + r->deadline_ms;
+    c->deadline_ms = (baton__mono_us () + 999) / 1000 + r->deadline_ms; //  never before it
     baton_envelope_set_deadline_ms (e, baton__wall_ms () + r->deadline_ms);
     char tp[56];
     s_traceparent (gw, &c->req, tp);
@@ -1330,6 +1333,11 @@ s_on_timer (uv_timer_t *t)
         s_send_envelope (c);
         break;
     case S_WAITING: {
+        uint64_t now = s_mono_ms ();
+        if (now < c->deadline_ms) {
+            s_timer (c, c->deadline_ms - now); //  a 504 never comes before the deadline
+            break;
+        }
         s_pending_remove (gw, c);
         s_release_hops (c, true);
         baton_metrics_timeout (gw->metrics);

@@ -1,17 +1,24 @@
 /*  fn_test.c - a function for the integration tests, built on libbaton. What
  *  it does comes from BATON_TEST_MODE:
  *    append   (default) appends "|<name>" to the body and adds X-Hop: <name>
+ *             and X-Replica: <its BATON_BIND>
  *    upper    upper-cases the body, then as append
  *    reply401 answers 401 at once (an early reply)
  *    fail     fails the request (502) with the reason "test failure"
  *    silent   takes envelopes and never answers (a bare PULL socket: the SDK
- *             always answers, so this one does not use it)
- *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends  */
+ *             always answers, so this one does not use it); with
+ *             BATON_GATEWAY set it still announces and heartbeats (every
+ *             BATON_HEARTBEAT_MS, default 1000): alive, but useless
+ *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends
+ *  BATON_TEST_FUNCTION, if set, replaces BATON_NAME (so replicas of one
+ *  function can be started by helpers that name the endpoint after BATON_NAME).  */
 #include <baton/baton.h>
 #include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <zmq.h>
+#include "control.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +58,10 @@ s_handler (baton_ctx_t *ctx, void *arg)
     int rc = baton_ctx_set_body (ctx, out, len);
     free (out);
     baton_ctx_add_header (ctx, "X-Hop", hop);
+    //  Which replica served: its inbox endpoint.
+    const char *bind = getenv ("BATON_BIND");
+    if (bind)
+        baton_ctx_add_header (ctx, "X-Replica", bind);
     return rc;
 }
 
@@ -82,9 +93,36 @@ s_silent (void)
         fprintf (stderr, "fn_test: cannot bind %s\n", bind);
         return 1;
     }
+    //  Heartbeats, when there is a gateway to tell, say we are alive.
+    const char *gateway = getenv ("BATON_GATEWAY"), *beat = getenv ("BATON_HEARTBEAT_MS");
+    void *control = NULL;
+    baton_control_msg_t m;
+    memset (&m, 0, sizeof m);
+    if (gateway) {
+        control = zmq_socket (ctx, ZMQ_PUSH);
+        zmq_setsockopt (control, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_connect (control, gateway);
+        snprintf (m.function, sizeof m.function, "%s", getenv ("BATON_NAME"));
+        snprintf (m.endpoint, sizeof m.endpoint, "%s", bind);
+        snprintf (m.instance, sizeof m.instance, "silent%d", (int) getpid ());
+        m.pid = (uint64_t) getpid ();
+        m.interval_ms = beat ? (uint64_t) atoi (beat) : 1000;
+        m.type = BATON_CONTROL_ANNOUNCE;
+        timeout = (int) m.interval_ms;
+        zmq_setsockopt (pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    }
     char buf[256];
-    while (!s_stop)
+    while (!s_stop) {
+        if (control) {
+            unsigned char msg[BATON_CONTROL_MAX_SIZE];
+            size_t n = baton__control_encode (&m, msg, sizeof msg);
+            zmq_send (control, msg, n, ZMQ_DONTWAIT);
+            m.type = BATON_CONTROL_HEARTBEAT;
+        }
         zmq_recv (pull, buf, sizeof buf, 0);
+    }
+    if (control)
+        zmq_close (control);
     zmq_close (pull);
     zmq_ctx_term (ctx);
     return 0;
@@ -94,6 +132,9 @@ int
 main (void)
 {
     const char *mode = getenv ("BATON_TEST_MODE");
+    const char *function = getenv ("BATON_TEST_FUNCTION");
+    if (function && setenv ("BATON_NAME", function, 1) != 0)
+        return 1;
     if (mode && strcmp (mode, "silent") == 0)
         return s_silent ();
     return baton_main (s_handler, (void *) (mode ? mode : "append"));

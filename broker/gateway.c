@@ -33,8 +33,11 @@
 //  How long the first hop may take to accept an envelope (ZMQ_IMMEDIATE: only
 //  a connected peer counts), and how often we retry within that time.
 #define S_SEND_TIMEOUT_MS 100
-#define S_SEND_RETRY_MS   2
-#define S_MAX_HEADERS_CAP 1024
+//  The same for a peer that never took a message yet: its handshake may
+//  still be under way (at start, or just after it announced itself).
+#define S_SEND_FIRST_TIMEOUT_MS 1000
+#define S_SEND_RETRY_MS         2
+#define S_MAX_HEADERS_CAP       1024
 
 typedef struct s_conn s_conn_t;
 
@@ -43,6 +46,7 @@ typedef struct s_conn s_conn_t;
 typedef struct s_peer {
     struct s_peer *next;
     void *sock;
+    bool took_one; //  a send to it has succeeded once
     char endpoint[];
 } s_peer_t;
 
@@ -132,7 +136,7 @@ struct s_conn {
     uint64_t content_length;
     zmq_msg_t out;
     bool out_live;
-    void *out_sock;
+    s_peer_t *out_peer;
     //  The response being written.
     uv_write_t wreq;
     char *whead;
@@ -901,9 +905,10 @@ static void
 s_send_envelope (s_conn_t *c)
 {
     baton_gateway_t *gw = c->gw;
-    int rc = zmq_msg_send (&c->out, c->out_sock, ZMQ_DONTWAIT);
+    int rc = zmq_msg_send (&c->out, c->out_peer->sock, ZMQ_DONTWAIT);
     int why = errno;
     if (rc >= 0) {
+        c->out_peer->took_one = true;
         c->out_live = false; //  zmq owns it now
         c->state = S_WAITING;
         uint64_t now = s_mono_ms ();
@@ -941,7 +946,8 @@ s_dispatch (s_conn_t *c)
     baton_envelope_destroy (&c->env);
     s_pending_add (gw, c);
     c->state = S_SENDING;
-    c->send_give_up_ms = s_mono_ms () + S_SEND_TIMEOUT_MS;
+    c->send_give_up_ms =
+        s_mono_ms () + (c->out_peer->took_one ? S_SEND_TIMEOUT_MS : S_SEND_FIRST_TIMEOUT_MS);
     s_send_envelope (c);
 }
 
@@ -976,7 +982,7 @@ s_envelope_begin (s_conn_t *c)
         baton_topology_acquire (rep);
         c->hops[c->hop_count++] = rep;
         if (i == 0)
-            c->out_sock = ((s_peer_t *) rep->user)->sock;
+            c->out_peer = (s_peer_t *) rep->user;
         baton_envelope_route_append (e, fn->name, strlen (fn->name), rep->endpoint,
                                      strlen (rep->endpoint));
     }

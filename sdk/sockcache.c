@@ -81,10 +81,12 @@ s_connect (baton__sockcache_t *self, const char *endpoint)
     void *sock = zmq_socket (self->zctx, ZMQ_PUSH);
     if (!sock)
         return NULL;
-    //  IMMEDIATE: queue only to a peer that is connected, so a send to an
-    //  absent successor times out (503) instead of waiting in a pipe forever.
-    int one = 1;
-    if (zmq_setsockopt (sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
+    //  IMMEDIATE (successors): queue only to a peer that is connected, so a
+    //  send to an absent successor times out (503) instead of waiting in a
+    //  pipe forever. Reply-to sockets go without: a reply queues while the
+    //  connection is made, rather than being lost to the handshake.
+    int immediate = self->opts.immediate ? 1 : 0;
+    if (zmq_setsockopt (sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) ||
         zmq_setsockopt (sock, ZMQ_SNDTIMEO, &self->opts.send_timeout_ms, sizeof (int)) ||
         zmq_setsockopt (sock, ZMQ_SNDHWM, &self->opts.send_hwm, sizeof (int)) ||
         zmq_setsockopt (sock, ZMQ_LINGER, &self->opts.linger_ms, sizeof (int)) ||
@@ -96,8 +98,10 @@ s_connect (baton__sockcache_t *self, const char *endpoint)
 }
 
 void *
-baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len)
+baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len, bool *fresh)
 {
+    if (fresh)
+        *fresh = false;
     if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || memchr (endpoint, '\0', len))
         return NULL;
     uint64_t hash = s_hash (endpoint, len);
@@ -121,6 +125,8 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
             free (copy);
             return NULL;
         }
+        if (fresh)
+            *fresh = true;
         if (self->count == self->cap) //  evict the least recently used
             s_entry_close (&self->entries[--self->count]);
         hit.hash = hash;

@@ -4,6 +4,7 @@
 #ifndef BATON_SOCKCACHE_H
 #define BATON_SOCKCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct baton__sockcache baton__sockcache_t;
@@ -13,6 +14,7 @@ typedef struct {
     int send_timeout_ms; //  ZMQ_SNDTIMEO
     int send_hwm;        //  ZMQ_SNDHWM
     int linger_ms;       //  ZMQ_LINGER
+    bool immediate;      //  ZMQ_IMMEDIATE: queue only to a connected peer
 } baton__sockopts_t;
 
 //  Creates an empty cache of at most cap sockets in the ZeroMQ context zctx
@@ -27,7 +29,9 @@ void baton__sockcache_destroy (baton__sockcache_t **self_p);
 //  one (and closing the least recently used if the cache is full) on a miss.
 //  The endpoint comes from the network: returns NULL if it is empty, holds a
 //  NUL, is too long, or ZeroMQ refuses it. The socket stays owned by the cache.
-void *baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len);
+//  *fresh (if not NULL) tells whether it was connected just now.
+void *baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len,
+                            bool *fresh);
 
 //  Number of sockets open now.
 size_t baton__sockcache_count (const baton__sockcache_t *self);

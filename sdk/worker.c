@@ -22,6 +22,8 @@
 //  Longest wait between two looks at the stop flags while idle.
 #define S_TICK_MS  100
 #define S_MAX_NAME 255
+//  The send timeout of the first message through a socket connected just now.
+#define S_CONNECT_GRACE_MS 1000
 
 struct baton_worker {
     char *name;
@@ -359,8 +361,9 @@ baton_worker_new_config (const baton_worker_config_t *config)
         self->endpoint = s_strdup (last);
     else
         self->endpoint = s_strdup (bind);
-    baton__sockopts_t opts = {send_timeout, send_hwm, linger};
+    baton__sockopts_t opts = {send_timeout, send_hwm, linger, true};
     self->hops = baton__sockcache_new (self->zctx, cache, &opts);
+    opts.immediate = false;
     self->replies = baton__sockcache_new (self->zctx, cache, &opts);
     if (!self->endpoint || !self->hops || !self->replies)
         goto fail;
@@ -501,7 +504,8 @@ static int
 s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
         const baton_envelope_t *env)
 {
-    void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len);
+    bool fresh;
+    void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len, &fresh);
     atomic_store_explicit (&self->sockets,
                            baton__sockcache_count (self->hops) +
                                baton__sockcache_count (self->replies),
@@ -513,7 +517,19 @@ s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
     if (zmq_msg_init_size (&msg, size))
         return BATON_ENOMEM;
     baton_envelope_encode_into (env, zmq_msg_data (&msg), size);
+    //  A socket connected just now has a handshake to finish before an
+    //  IMMEDIATE send can go: give the first send that much more time.
+    int timeout = self->send_timeout_ms;
+    if (fresh && timeout < S_CONNECT_GRACE_MS) {
+        int grace = S_CONNECT_GRACE_MS;
+        zmq_setsockopt (sock, ZMQ_SNDTIMEO, &grace, sizeof grace);
+        self->send_timeout_ms = grace;
+    }
     int rc = s_send_msg (self, sock, &msg);
+    if (self->send_timeout_ms != timeout) {
+        self->send_timeout_ms = timeout;
+        zmq_setsockopt (sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+    }
     if (rc)
         zmq_msg_close (&msg);
     return rc;

@@ -33,8 +33,9 @@
 //  How long the first hop may take to accept an envelope (ZMQ_IMMEDIATE: only
 //  a connected peer counts), and how often we retry within that time.
 #define S_SEND_TIMEOUT_MS 100
-//  The same for a peer that never took a message yet: its handshake may
-//  still be under way (at start, or just after it announced itself).
+//  Within this long after the gateway connected to a peer, the handshake may
+//  still be under way (at start, or just after a replica announced itself):
+//  the send window reaches to its end.
 #define S_SEND_FIRST_TIMEOUT_MS 1000
 #define S_SEND_RETRY_MS         2
 #define S_MAX_HEADERS_CAP       1024
@@ -46,7 +47,7 @@ typedef struct s_conn s_conn_t;
 typedef struct s_peer {
     struct s_peer *next;
     void *sock;
-    bool took_one; //  a send to it has succeeded once
+    uint64_t connected_ms; //  when the connect began (monotonic)
     char endpoint[];
 } s_peer_t;
 
@@ -137,6 +138,8 @@ struct s_conn {
     zmq_msg_t out;
     bool out_live;
     s_peer_t *out_peer;
+    baton_replica_t *tried[8]; //  first-hop replicas that did not take the envelope
+    size_t tried_count;
     //  The response being written.
     uv_write_t wreq;
     char *whead;
@@ -901,15 +904,59 @@ s_traceparent (baton_gateway_t *gw, const baton_http_request_t *req, char out[56
     snprintf (out, 56, "00-%.32s-%s-%.2s", trace, span, flags);
 }
 
+static void s_send_envelope (s_conn_t *c);
+
+//  When to stop trying to hand an envelope to peer and answer 503.
+static uint64_t
+s_give_up_ms (const s_peer_t *peer)
+{
+    uint64_t now = s_mono_ms ();
+    uint64_t handshake_end = peer->connected_ms + S_SEND_FIRST_TIMEOUT_MS;
+    return now + S_SEND_TIMEOUT_MS > handshake_end ? now + S_SEND_TIMEOUT_MS : handshake_end;
+}
+
+//  The first hop's replica did not take the envelope at once (gone, not yet
+//  connected, or full): if another replica of that function is alive, route
+//  the envelope to it instead and send again. Returns true if it did.
+static bool
+s_failover (s_conn_t *c)
+{
+    baton_gateway_t *gw = c->gw;
+    if (!c->env || c->tried_count >= sizeof c->tried / sizeof c->tried[0])
+        return false;
+    baton_replica_t *failed = c->hops[0];
+    c->tried[c->tried_count++] = failed;
+    baton_replica_t *alt =
+        baton_topology_pick_except (gw->topo, failed->function, c->tried, c->tried_count);
+    if (!alt)
+        return false;
+    //  Not taking a message is no verdict on a replica (it may be reconnecting
+    //  after a restart); a dead one is found by its missing heartbeats.
+    baton_topology_abandon (failed);
+    baton_topology_acquire (alt);
+    c->hops[0] = alt;
+    c->out_peer = (s_peer_t *) alt->user;
+    baton_envelope_route_set_endpoint (c->env, 0, alt->endpoint, strlen (alt->endpoint));
+    size_t len = baton_envelope_encoded_size (c->env);
+    zmq_msg_close (&c->out);
+    zmq_msg_init_size (&c->out, len);
+    baton_envelope_encode_into (c->env, zmq_msg_data (&c->out), len);
+    c->send_give_up_ms = s_give_up_ms (c->out_peer);
+    s_send_envelope (c);
+    return true;
+}
+
 static void
 s_send_envelope (s_conn_t *c)
 {
     baton_gateway_t *gw = c->gw;
     int rc = zmq_msg_send (&c->out, c->out_peer->sock, ZMQ_DONTWAIT);
     int why = errno;
+    if (rc < 0 && why == EAGAIN && s_failover (c))
+        return;
     if (rc >= 0) {
-        c->out_peer->took_one = true;
         c->out_live = false; //  zmq owns it now
+        baton_envelope_destroy (&c->env);
         c->state = S_WAITING;
         uint64_t now = s_mono_ms ();
         s_timer (c, c->deadline_ms > now ? c->deadline_ms - now : 0);
@@ -943,11 +990,12 @@ s_dispatch (s_conn_t *c)
     zmq_msg_init_size (&c->out, len);
     c->out_live = true;
     baton_envelope_encode_into (e, zmq_msg_data (&c->out), len);
-    baton_envelope_destroy (&c->env);
+    //  The envelope is kept until the first hop takes it: another replica
+    //  may have to be written into its route.
+    c->tried_count = 0;
     s_pending_add (gw, c);
     c->state = S_SENDING;
-    c->send_give_up_ms =
-        s_mono_ms () + (c->out_peer->took_one ? S_SEND_TIMEOUT_MS : S_SEND_FIRST_TIMEOUT_MS);
+    c->send_give_up_ms = s_give_up_ms (c->out_peer);
     s_send_envelope (c);
 }
 
@@ -1506,6 +1554,11 @@ s_push_socket (baton_gateway_t *gw, const char *endpoint)
     zmq_setsockopt (sock, ZMQ_IMMEDIATE, &one, sizeof one);
     zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    //  A replica that restarts on its endpoint is reconnected within 10 ms,
+    //  backing off to 1 s while it stays away.
+    int ivl = 10, ivl_max = 1000;
+    zmq_setsockopt (sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt (sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
     if (zmq_connect (sock, endpoint) != 0) {
         zmq_close (sock);
         return NULL;
@@ -1529,6 +1582,7 @@ s_peer (baton_gateway_t *gw, const char *endpoint)
     s_peer_t *p = (s_peer_t *) s_alloc (sizeof (s_peer_t) + n + 1);
     memcpy (p->endpoint, endpoint, n + 1);
     p->sock = sock;
+    p->connected_ms = s_mono_ms ();
     p->next = gw->peers;
     gw->peers = p;
     return p;

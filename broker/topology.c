@@ -173,6 +173,22 @@ baton_topology_tick (baton_topology_t *self, uint64_t now_ms,
 baton_replica_t *
 baton_topology_pick (baton_topology_t *self, size_t fn)
 {
+    return baton_topology_pick_except (self, fn, NULL, 0);
+}
+
+static bool
+s_skipped (const baton_replica_t *r, baton_replica_t *const *skip, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (skip[i] == r)
+            return true;
+    return false;
+}
+
+baton_replica_t *
+baton_topology_pick_except (baton_topology_t *self, size_t fn, baton_replica_t *const *skip,
+                            size_t n)
+{
     if (fn >= self->fn_count)
         return NULL;
     s_pool_t *pool = &self->pools[fn];
@@ -181,7 +197,7 @@ baton_topology_pick (baton_topology_t *self, size_t fn)
     for (size_t k = 0; k < pool->count; k++) {
         size_t i = (pool->next + k) % pool->count;
         baton_replica_t *r = &pool->replicas[i];
-        if (r->state != BATON_REPLICA_ALIVE)
+        if (r->state != BATON_REPLICA_ALIVE || s_skipped (r, skip, n))
             continue;
         if (!best || r->outstanding < best->outstanding) {
             best = r;
@@ -198,6 +214,15 @@ baton_topology_acquire (baton_replica_t *r)
 {
     r->outstanding++;
     r->routed++;
+}
+
+void
+baton_topology_abandon (baton_replica_t *r)
+{
+    if (r->outstanding)
+        r->outstanding--;
+    if (r->routed)
+        r->routed--;
 }
 
 void

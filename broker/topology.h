@@ -80,9 +80,15 @@ size_t baton_topology_tick (baton_topology_t *self, uint64_t now_ms,
 //  Picks the replica of function fn for the next request: alive, fewest
 //  outstanding, round robin among equals. NULL if none is alive.
 baton_replica_t *baton_topology_pick (baton_topology_t *self, size_t fn);
+//  The same, never returning one of the n replicas in skip (tried already).
+baton_replica_t *baton_topology_pick_except (baton_topology_t *self, size_t fn,
+                                             baton_replica_t *const *skip, size_t n);
 
 //  A request was routed through r / its outcome is known.
 void baton_topology_acquire (baton_replica_t *r);
+//  A request acquired on r never reached it (r did not take it): gives it
+//  back without counting anything for or against r.
+void baton_topology_abandon (baton_replica_t *r);
 void baton_topology_release (baton_topology_t *self, baton_replica_t *r, bool timed_out,
                              uint64_t now_ms);
 

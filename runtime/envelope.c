@@ -875,6 +875,16 @@ baton_envelope_route_append (baton_envelope_t *self, const char *name, size_t na
     return s_push_pair (self, &self->route, name, name_len, endpoint, endpoint_len);
 }
 
+int
+baton_envelope_route_set_endpoint (baton_envelope_t *self, size_t i, const char *endpoint,
+                                   size_t endpoint_len)
+{
+    if (i >= self->route.count)
+        return BATON_EROUTE;
+    baton_header_t *h = (baton_header_t *) self->route.items + i;
+    return s_dup (&self->arena, &h->value, endpoint, endpoint_len);
+}
+
 size_t
 baton_envelope_index (const baton_envelope_t *self)
 {

@@ -62,148 +62,157 @@ typedef struct {
 } baton_limits_t;
 
 //  Returns the default limits.
-BATON_EXPORT baton_limits_t baton_limits_default(void);
+BATON_EXPORT baton_limits_t baton_limits_default (void);
 
 //  Creates an empty envelope: version 1, no route, budget 0, deadline 0,
 //  message status 200. Returns NULL only if memory runs out.
-BATON_EXPORT baton_envelope_t *baton_envelope_new(void);
+BATON_EXPORT baton_envelope_t *baton_envelope_new (void);
 
 //  Safe on NULL; sets *self_p to NULL.
-BATON_EXPORT void baton_envelope_destroy(baton_envelope_t **self_p);
+BATON_EXPORT void baton_envelope_destroy (baton_envelope_t **self_p);
 
 //  Decodes one envelope from data. Never reads past len, never trusts a count
 //  or length inside it: every one is checked against limits (NULL: defaults)
 //  and against the bytes that remain before any memory is reserved. The bytes
 //  are copied; data may be freed afterwards. Returns NULL and sets *err (if
 //  not NULL) to a BATON_E... code on bad input. Caller owns the result.
-BATON_EXPORT baton_envelope_t *baton_envelope_decode(const void *data, size_t len,
-                                                     const baton_limits_t *limits, int *err);
+BATON_EXPORT baton_envelope_t *baton_envelope_decode (const void *data, size_t len,
+                                                      const baton_limits_t *limits, int *err);
 
 //  Checks that data is one well-formed msgpack document within limits,
 //  without decoding it. Returns 0 or a BATON_E... code.
-BATON_EXPORT int baton_msgpack_validate(const void *data, size_t len, const baton_limits_t *limits);
+BATON_EXPORT int baton_msgpack_validate (const void *data, size_t len,
+                                         const baton_limits_t *limits);
 
 //  Returns the exact number of bytes baton_envelope_encode_into () writes.
-BATON_EXPORT size_t baton_envelope_encoded_size(const baton_envelope_t *self);
+BATON_EXPORT size_t baton_envelope_encoded_size (const baton_envelope_t *self);
 
 //  Encodes into dst, which holds cap bytes. Returns the bytes written, or 0 if
 //  cap is smaller than baton_envelope_encoded_size ().
-BATON_EXPORT size_t baton_envelope_encode_into(const baton_envelope_t *self, void *dst, size_t cap);
+BATON_EXPORT size_t baton_envelope_encode_into (const baton_envelope_t *self, void *dst,
+                                                size_t cap);
 
 //  Encodes into a new buffer. Caller owns *data_p and frees it with free ().
 //  Returns 0 or BATON_ENOMEM.
-BATON_EXPORT int baton_envelope_encode(const baton_envelope_t *self, void **data_p, size_t *len_p);
+BATON_EXPORT int baton_envelope_encode (const baton_envelope_t *self, void **data_p, size_t *len_p);
 
 //  --- identity -----------------------------------------------------------
-BATON_EXPORT uint64_t baton_envelope_version(const baton_envelope_t *self);
-BATON_EXPORT baton_slice_t baton_envelope_id(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_id(baton_envelope_t *self, const char *id, size_t len);
-BATON_EXPORT baton_slice_t baton_envelope_reply_to(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_reply_to(baton_envelope_t *self, const char *ep, size_t len);
+BATON_EXPORT uint64_t baton_envelope_version (const baton_envelope_t *self);
+BATON_EXPORT baton_slice_t baton_envelope_id (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_id (baton_envelope_t *self, const char *id, size_t len);
+BATON_EXPORT baton_slice_t baton_envelope_reply_to (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_reply_to (baton_envelope_t *self, const char *ep, size_t len);
 
 //  --- route ----------------------------------------------------------------
-BATON_EXPORT size_t baton_envelope_route_count(const baton_envelope_t *self);
+BATON_EXPORT size_t baton_envelope_route_count (const baton_envelope_t *self);
 //  Returns hop i, or an empty hop if i is out of range.
-BATON_EXPORT baton_hop_t baton_envelope_route_hop(const baton_envelope_t *self, size_t i);
+BATON_EXPORT baton_hop_t baton_envelope_route_hop (const baton_envelope_t *self, size_t i);
 //  Appends a hop. Returns 0, BATON_EROUTE past the hop limit, or BATON_ENOMEM.
-BATON_EXPORT int baton_envelope_route_append(baton_envelope_t *self, const char *name,
-                                             size_t name_len, const char *endpoint,
-                                             size_t endpoint_len);
+BATON_EXPORT int baton_envelope_route_append (baton_envelope_t *self, const char *name,
+                                              size_t name_len, const char *endpoint,
+                                              size_t endpoint_len);
+//  Replaces the endpoint of hop i (the edge re-routing a hop that has not
+//  been sent yet). Returns 0, BATON_EROUTE if i is out of range, BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_route_set_endpoint (baton_envelope_t *self, size_t i,
+                                                    const char *endpoint, size_t endpoint_len);
 //  Index of the current hop (0 = first). Equal to route_count once the last
 //  hop is done.
-BATON_EXPORT size_t baton_envelope_index(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_index(baton_envelope_t *self, size_t index);
+BATON_EXPORT size_t baton_envelope_index (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_index (baton_envelope_t *self, size_t index);
 //  Hops that may still be taken (NSH TTL). Never reset along the way.
-BATON_EXPORT uint64_t baton_envelope_budget(const baton_envelope_t *self);
-BATON_EXPORT void baton_envelope_set_budget(baton_envelope_t *self, uint64_t budget);
+BATON_EXPORT uint64_t baton_envelope_budget (const baton_envelope_t *self);
+BATON_EXPORT void baton_envelope_set_budget (baton_envelope_t *self, uint64_t budget);
 //  Absolute deadline in milliseconds since the Unix epoch; 0 means none.
-BATON_EXPORT uint64_t baton_envelope_deadline_ms(const baton_envelope_t *self);
-BATON_EXPORT void baton_envelope_set_deadline_ms(baton_envelope_t *self, uint64_t deadline_ms);
+BATON_EXPORT uint64_t baton_envelope_deadline_ms (const baton_envelope_t *self);
+BATON_EXPORT void baton_envelope_set_deadline_ms (baton_envelope_t *self, uint64_t deadline_ms);
 
 //  The forwarding step a hop takes after its work: appends its record entry
 //  (current hop's name, t_in_us, t_out_us), moves the index to the next hop
 //  and spends one hop of budget. Returns 0, BATON_EBUDGET if the budget is
 //  already 0 (nothing changed), BATON_EROUTE if the route is already done.
-BATON_EXPORT int baton_envelope_advance(baton_envelope_t *self, uint64_t t_in_us,
-                                        uint64_t t_out_us);
+BATON_EXPORT int baton_envelope_advance (baton_envelope_t *self, uint64_t t_in_us,
+                                         uint64_t t_out_us);
 //  True once the index is past the last hop: the message is the response.
-BATON_EXPORT bool baton_envelope_route_done(const baton_envelope_t *self);
+BATON_EXPORT bool baton_envelope_route_done (const baton_envelope_t *self);
 
 //  --- trace ----------------------------------------------------------------
 //  W3C traceparent header value; empty if none.
-BATON_EXPORT baton_slice_t baton_envelope_traceparent(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_traceparent(baton_envelope_t *self, const char *tp, size_t len);
-BATON_EXPORT size_t baton_envelope_record_count(const baton_envelope_t *self);
-BATON_EXPORT baton_record_t baton_envelope_record(const baton_envelope_t *self, size_t i);
-BATON_EXPORT int baton_envelope_record_append(baton_envelope_t *self, const char *name,
-                                              size_t name_len, uint64_t t_in_us, uint64_t t_out_us);
+BATON_EXPORT baton_slice_t baton_envelope_traceparent (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_traceparent (baton_envelope_t *self, const char *tp,
+                                                 size_t len);
+BATON_EXPORT size_t baton_envelope_record_count (const baton_envelope_t *self);
+BATON_EXPORT baton_record_t baton_envelope_record (const baton_envelope_t *self, size_t i);
+BATON_EXPORT int baton_envelope_record_append (baton_envelope_t *self, const char *name,
+                                               size_t name_len, uint64_t t_in_us,
+                                               uint64_t t_out_us);
 
 //  --- meta: string keys to bytes -------------------------------------------
-BATON_EXPORT size_t baton_envelope_meta_count(const baton_envelope_t *self);
+BATON_EXPORT size_t baton_envelope_meta_count (const baton_envelope_t *self);
 //  Entry i as key (name) and value.
-BATON_EXPORT baton_header_t baton_envelope_meta_at(const baton_envelope_t *self, size_t i);
+BATON_EXPORT baton_header_t baton_envelope_meta_at (const baton_envelope_t *self, size_t i);
 //  Looks up a key (exact match). Returns true and sets *value if present.
-BATON_EXPORT bool baton_envelope_meta_get(const baton_envelope_t *self, const char *key,
-                                          size_t key_len, baton_slice_t *value);
+BATON_EXPORT bool baton_envelope_meta_get (const baton_envelope_t *self, const char *key,
+                                           size_t key_len, baton_slice_t *value);
 //  Sets key to value, replacing an existing entry of that key.
-BATON_EXPORT int baton_envelope_meta_set(baton_envelope_t *self, const char *key, size_t key_len,
-                                         const void *value, size_t value_len);
+BATON_EXPORT int baton_envelope_meta_set (baton_envelope_t *self, const char *key, size_t key_len,
+                                          const void *value, size_t value_len);
 //  Removes key; returns true if it was there.
-BATON_EXPORT bool baton_envelope_meta_remove(baton_envelope_t *self, const char *key,
-                                             size_t key_len);
+BATON_EXPORT bool baton_envelope_meta_remove (baton_envelope_t *self, const char *key,
+                                              size_t key_len);
 
 //  --- request: as received at the edge ----------------------------------------
-BATON_EXPORT baton_slice_t baton_envelope_request_method(const baton_envelope_t *self);
-BATON_EXPORT baton_slice_t baton_envelope_request_target(const baton_envelope_t *self);
-BATON_EXPORT size_t baton_envelope_request_header_count(const baton_envelope_t *self);
-BATON_EXPORT baton_header_t baton_envelope_request_header(const baton_envelope_t *self, size_t i);
+BATON_EXPORT baton_slice_t baton_envelope_request_method (const baton_envelope_t *self);
+BATON_EXPORT baton_slice_t baton_envelope_request_target (const baton_envelope_t *self);
+BATON_EXPORT size_t baton_envelope_request_header_count (const baton_envelope_t *self);
+BATON_EXPORT baton_header_t baton_envelope_request_header (const baton_envelope_t *self, size_t i);
 //  First header of that name (ASCII case-insensitive); true if found.
-BATON_EXPORT bool baton_envelope_request_header_find(const baton_envelope_t *self, const char *name,
-                                                     size_t name_len, baton_slice_t *value);
+BATON_EXPORT bool baton_envelope_request_header_find (const baton_envelope_t *self,
+                                                      const char *name, size_t name_len,
+                                                      baton_slice_t *value);
 //  The request body, if the edge carried it separately (usually empty: the
 //  body travels once, as the first message body).
-BATON_EXPORT baton_slice_t baton_envelope_request_body(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_request(baton_envelope_t *self, const char *method,
-                                            size_t method_len, const char *target,
-                                            size_t target_len);
-BATON_EXPORT int baton_envelope_request_add_header(baton_envelope_t *self, const char *name,
-                                                   size_t name_len, const char *value,
-                                                   size_t value_len);
-BATON_EXPORT int baton_envelope_set_request_body(baton_envelope_t *self, const void *body,
-                                                 size_t len);
+BATON_EXPORT baton_slice_t baton_envelope_request_body (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_request (baton_envelope_t *self, const char *method,
+                                             size_t method_len, const char *target,
+                                             size_t target_len);
+BATON_EXPORT int baton_envelope_request_add_header (baton_envelope_t *self, const char *name,
+                                                    size_t name_len, const char *value,
+                                                    size_t value_len);
+BATON_EXPORT int baton_envelope_set_request_body (baton_envelope_t *self, const void *body,
+                                                  size_t len);
 
 //  --- message: what flows and becomes the response ----------------------------
-BATON_EXPORT unsigned baton_envelope_status(const baton_envelope_t *self);
-BATON_EXPORT void baton_envelope_set_status(baton_envelope_t *self, unsigned status);
-BATON_EXPORT size_t baton_envelope_header_count(const baton_envelope_t *self);
-BATON_EXPORT baton_header_t baton_envelope_header(const baton_envelope_t *self, size_t i);
-BATON_EXPORT bool baton_envelope_header_find(const baton_envelope_t *self, const char *name,
-                                             size_t name_len, baton_slice_t *value);
+BATON_EXPORT unsigned baton_envelope_status (const baton_envelope_t *self);
+BATON_EXPORT void baton_envelope_set_status (baton_envelope_t *self, unsigned status);
+BATON_EXPORT size_t baton_envelope_header_count (const baton_envelope_t *self);
+BATON_EXPORT baton_header_t baton_envelope_header (const baton_envelope_t *self, size_t i);
+BATON_EXPORT bool baton_envelope_header_find (const baton_envelope_t *self, const char *name,
+                                              size_t name_len, baton_slice_t *value);
 //  Appends a header (duplicates allowed, order kept).
-BATON_EXPORT int baton_envelope_add_header(baton_envelope_t *self, const char *name,
-                                           size_t name_len, const char *value, size_t value_len);
+BATON_EXPORT int baton_envelope_add_header (baton_envelope_t *self, const char *name,
+                                            size_t name_len, const char *value, size_t value_len);
 //  Replaces every header of that name (case-insensitive) with one.
-BATON_EXPORT int baton_envelope_set_header(baton_envelope_t *self, const char *name,
-                                           size_t name_len, const char *value, size_t value_len);
+BATON_EXPORT int baton_envelope_set_header (baton_envelope_t *self, const char *name,
+                                            size_t name_len, const char *value, size_t value_len);
 //  Removes every header of that name; returns how many were removed.
-BATON_EXPORT size_t baton_envelope_remove_header(baton_envelope_t *self, const char *name,
-                                                 size_t name_len);
-BATON_EXPORT void baton_envelope_clear_headers(baton_envelope_t *self);
-BATON_EXPORT baton_slice_t baton_envelope_body(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_body(baton_envelope_t *self, const void *body, size_t len);
+BATON_EXPORT size_t baton_envelope_remove_header (baton_envelope_t *self, const char *name,
+                                                  size_t name_len);
+BATON_EXPORT void baton_envelope_clear_headers (baton_envelope_t *self);
+BATON_EXPORT baton_slice_t baton_envelope_body (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_body (baton_envelope_t *self, const void *body, size_t len);
 
 //  --- error: set when a hop fails ---------------------------------------------
-BATON_EXPORT bool baton_envelope_has_error(const baton_envelope_t *self);
-BATON_EXPORT unsigned baton_envelope_error_code(const baton_envelope_t *self);
-BATON_EXPORT baton_slice_t baton_envelope_error_text(const baton_envelope_t *self);
-BATON_EXPORT baton_slice_t baton_envelope_error_hop(const baton_envelope_t *self);
-BATON_EXPORT int baton_envelope_set_error(baton_envelope_t *self, unsigned code, const char *text,
-                                          size_t text_len, const char *hop, size_t hop_len);
+BATON_EXPORT bool baton_envelope_has_error (const baton_envelope_t *self);
+BATON_EXPORT unsigned baton_envelope_error_code (const baton_envelope_t *self);
+BATON_EXPORT baton_slice_t baton_envelope_error_text (const baton_envelope_t *self);
+BATON_EXPORT baton_slice_t baton_envelope_error_hop (const baton_envelope_t *self);
+BATON_EXPORT int baton_envelope_set_error (baton_envelope_t *self, unsigned code, const char *text,
+                                           size_t text_len, const char *hop, size_t hop_len);
 
 //  --- unknown keys --------------------------------------------------------------
 //  Number of key/value pairs this reader did not know, kept verbatim (at the
 //  top level and inside request, message and error) and written back by encode.
-BATON_EXPORT size_t baton_envelope_unknown_count(const baton_envelope_t *self);
+BATON_EXPORT size_t baton_envelope_unknown_count (const baton_envelope_t *self);
 
 #ifdef __cplusplus
 }

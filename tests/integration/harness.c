@@ -377,12 +377,21 @@ s_is_socket (const char *path)
 pid_t
 h_fn (const char *name, const char *mode, const char *extra_env)
 {
+    const char *extra[] = {extra_env, NULL};
+    return h_fn_env (name, mode, extra);
+}
+
+pid_t
+h_fn_env (const char *name, const char *mode, const char *const extra_env[])
+{
     char env_name[96], env_bind[256], env_mode[96], log[64];
     snprintf (env_name, sizeof env_name, "BATON_NAME=%s", name);
     snprintf (env_bind, sizeof env_bind, "BATON_BIND=ipc://%s/%s", s_h.dir, name);
     snprintf (env_mode, sizeof env_mode, "BATON_TEST_MODE=%s", mode);
     snprintf (log, sizeof log, "fn-%s.log", name);
-    const char *env[] = {env_name, env_bind, env_mode, extra_env, NULL};
+    const char *env[8] = {env_name, env_bind, env_mode};
+    for (size_t i = 0; extra_env[i] && i < 4; i++)
+        env[3 + i] = extra_env[i];
     const char *argv[] = {BATON_FN_TEST_PATH, NULL};
     pid_t pid = s_spawn (name, argv, env, h_path (log), NULL);
     //  Bound means the ipc socket file exists; the gateway starts after, so
@@ -418,25 +427,28 @@ s_log_port (const char *line, const char *key)
     return colon ? atoi (colon + 1) : -1;
 }
 
-pid_t
-h_gateway (const char *yaml)
+//  Starts "baton gateway -c <dir>/<name>.yaml" logging to <dir>/<log> and
+//  waits for its listening line and /-/health.
+static pid_t
+s_gateway (const char *name, const char *log_name, const char *yaml, int *port, int *admin_port)
 {
-    const char *config = h_write_file ("gateway.yaml", yaml);
+    char file[80];
+    snprintf (file, sizeof file, "%s.yaml", name);
+    const char *config = h_write_file (file, yaml);
     const char *argv[] = {BATON_CLI_PATH, "gateway", "-c", config, NULL};
     //  The ports come from the "listening" line, an info line: whatever
     //  BATON_LOG the caller has, the gateway logs at info.
     const char *env[] = {"BATON_LOG=info", NULL};
-    pid_t pid = s_spawn ("gateway", argv, env, h_path ("gateway.log"), NULL);
-    s_h.gateway = pid;
+    pid_t pid = s_spawn (name, argv, env, h_path (log_name), NULL);
     //  Port 0 in the config: the gateway logs the ports it got.
     uint64_t end = h_mono_ms () + H_WAIT_MS;
     while (true) {
-        const char *log = h_read_file ("gateway.log");
+        const char *log = h_read_file (log_name);
         const char *line = strstr (log, "msg=listening");
         if (line) {
-            s_h.port = s_log_port (line, " http=");
-            s_h.admin_port = s_log_port (line, " admin=");
-            cr_assert (s_h.port > 0 && s_h.admin_port > 0, "bad listening line:\n%s", log);
+            *port = s_log_port (line, " http=");
+            *admin_port = s_log_port (line, " admin=");
+            cr_assert (*port > 0 && *admin_port > 0, "bad listening line:\n%s", log);
             break;
         }
         int status = 0;
@@ -446,9 +458,24 @@ h_gateway (const char *yaml)
             cr_assert_fail ("the gateway did not listen within %d ms:\n%s", H_WAIT_MS, log);
         h_sleep_ms (2);
     }
-    h_resp_t r = h_request (s_h.admin_port, "GET", "/-/health", NULL);
+    h_resp_t r = h_request (*admin_port, "GET", "/-/health", NULL);
     cr_assert_eq (r.status, 200, "/-/health answered %d", r.status);
     return pid;
+}
+
+pid_t
+h_gateway (const char *yaml)
+{
+    s_h.gateway = s_gateway ("gateway", "gateway.log", yaml, &s_h.port, &s_h.admin_port);
+    return s_h.gateway;
+}
+
+pid_t
+h_gateway_more (const char *name, const char *yaml, int *port, int *admin_port)
+{
+    char log[80];
+    snprintf (log, sizeof log, "fn-%s.log", name);
+    return s_gateway (name, log, yaml, port, admin_port);
 }
 
 int
@@ -831,7 +858,13 @@ h_request (int port, const char *method, const char *path, const char *body)
 double
 h_metric (const char *series)
 {
-    h_resp_t r = h_request (s_h.admin_port, "GET", "/-/metrics", NULL);
+    return h_metric_at (s_h.admin_port, series);
+}
+
+double
+h_metric_at (int admin_port, const char *series)
+{
+    h_resp_t r = h_request (admin_port, "GET", "/-/metrics", NULL);
     cr_assert_eq (r.status, 200);
     size_t n = strlen (series);
     for (const char *line = r.body; line && *line;) {

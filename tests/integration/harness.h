@@ -47,6 +47,8 @@ void *h_alloc (size_t size);
 //  (BATON_TEST_MODE), with extra_env ("KEY=VALUE", may be NULL) too. Returns
 //  once the endpoint is bound. Its log is <dir>/fn-<name>.log.
 pid_t h_fn (const char *name, const char *mode, const char *extra_env);
+//  Same with up to four extra "KEY=VALUE" entries, NULL-terminated.
+pid_t h_fn_env (const char *name, const char *mode, const char *const extra_env[]);
 
 //  Writes yaml to <dir>/gateway.yaml, "@D" replaced by the temp dir, starts
 //  "baton gateway -c" on it and returns once it listens and its /-/health
@@ -54,6 +56,10 @@ pid_t h_fn (const char *name, const char *mode, const char *extra_env);
 //  the ports the system picked are read from the log's "listening" line, so
 //  parallel tests never race for a port.
 pid_t h_gateway (const char *yaml);
+//  Starts one more gateway (its config <dir>/<name>.yaml, its log
+//  <dir>/fn-<name>.log) and returns once its /-/health answers; sets its ports.
+//  Stopped by h_stop_all () after the first gateway, before the functions.
+pid_t h_gateway_more (const char *name, const char *yaml, int *port, int *admin_port);
 int h_port (void);
 int h_admin_port (void);
 pid_t h_gateway_pid (void);
@@ -147,6 +153,8 @@ h_resp_t h_request (int port, const char *method, const char *path, const char *
 //  The value of the metric line that starts with series (exactly, then a
 //  space) in /-/metrics, or -1 if absent.
 double h_metric (const char *series);
+//  The same from the admin listener at admin_port (another gateway's).
+double h_metric_at (int admin_port, const char *series);
 //  Polls h_metric () until it equals value or timeout_ms passes; returns the
 //  last value seen.
 double h_metric_wait (const char *series, double value, int timeout_ms);

@@ -521,3 +521,21 @@ Test (envelope, destroy_is_safe_on_null)
     baton_envelope_destroy (&e);
     baton_envelope_destroy (NULL);
 }
+
+Test (envelope, route_set_endpoint_reroutes_one_hop)
+{
+    baton_envelope_t *e = fixture_envelope ();
+    cr_assert_eq (baton_envelope_route_set_endpoint (e, 0, S ("ipc:///run/auth-1")), 0);
+    cr_assert_eq (baton_envelope_route_set_endpoint (e, 3, S ("x")), BATON_EROUTE);
+    size_t len;
+    void *buf = encode (e, &len);
+    int err;
+    baton_envelope_t *d = baton_envelope_decode (buf, len, NULL, &err);
+    cr_assert_not_null (d);
+    assert_slice (baton_envelope_route_hop (d, 0).endpoint, "ipc:///run/auth-1");
+    assert_slice (baton_envelope_route_hop (d, 0).name, "auth");
+    assert_slice (baton_envelope_route_hop (d, 1).endpoint, "tcp://127.0.0.1:5702");
+    free (buf);
+    baton_envelope_destroy (&e);
+    baton_envelope_destroy (&d);
+}

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "status.h"
 #include "baton/envelope.h"
 #include "clock.h"
 #include "gateway.h"
@@ -184,75 +185,6 @@ s_rand (baton_gateway_t *gw)
     s1 ^= s1 << 23;
     gw->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
     return gw->rng[1] + s0;
-}
-
-static const char *
-s_reason (unsigned status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 301:
-        return "Moved Permanently";
-    case 302:
-        return "Found";
-    case 304:
-        return "Not Modified";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 413:
-        return "Content Too Large";
-    case 414:
-        return "URI Too Long";
-    case 415:
-        return "Unsupported Media Type";
-    case 417:
-        return "Expectation Failed";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 505:
-        return "HTTP Version Not Supported";
-    case 508:
-        return "Loop Detected";
-    default:
-        break;
-    }
-    return status < 300   ? "OK"
-           : status < 400 ? "Redirect"
-           : status < 500 ? "Client Error"
-                          : "Server Error";
 }
 
 static bool
@@ -577,7 +509,7 @@ s_head_begin (s_conn_t *c, s_text_t *t, unsigned status)
 {
     char date[40];
     s_http_date (date, sizeof date);
-    s_text_fmt (t, "HTTP/1.1 %u %s\r\nDate: %s\r\n", status, s_reason (status), date);
+    s_text_fmt (t, "HTTP/1.1 %u %s\r\nDate: %s\r\n", status, baton__http_reason (status), date);
     bool more = c->keep_alive && !c->close_after && !c->gw->draining &&
                 c->served + 1 < c->gw->lcfg->requests_per_connection;
     if (!more) {
@@ -615,7 +547,7 @@ s_respond_error (s_conn_t *c, unsigned status, const char *detail, bool close,
         c->close_after = true;
     s_text_t body = {NULL, 0, 0};
     s_text_fmt (&body, "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%u,\"detail\":\"",
-                s_reason (status), status);
+                baton__http_reason (status), status);
     //  The detail may hold bytes of the request: escape them for JSON.
     for (const char *p = detail; *p && body.len < 400; p++) {
         unsigned char ch = (unsigned char) *p;
@@ -1484,26 +1416,32 @@ s_on_reply (baton_gateway_t *gw, zmq_msg_t *msg)
     s_respond_envelope (c, env);
 }
 
+//  Takes every message waiting on sock and hands each to on_msg. ZMQ_FD is
+//  edge-triggered: after a wake-up (or a send) everything must be drained,
+//  or no wake-up comes for what is left.
 static void
-s_drain_replies (baton_gateway_t *gw)
+s_drain (baton_gateway_t *gw, void *sock, void (*on_msg) (baton_gateway_t *, zmq_msg_t *))
 {
-    if (!gw->reply_sock)
-        return;
-    while (true) {
+    while (sock) {
         int events = 0;
         size_t size = sizeof events;
-        if (zmq_getsockopt (gw->reply_sock, ZMQ_EVENTS, &events, &size) < 0 ||
-            !(events & ZMQ_POLLIN))
+        if (zmq_getsockopt (sock, ZMQ_EVENTS, &events, &size) < 0 || !(events & ZMQ_POLLIN))
             return;
         zmq_msg_t msg;
         zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, gw->reply_sock, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv (&msg, sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&msg);
             return;
         }
-        s_on_reply (gw, &msg);
+        on_msg (gw, &msg);
         zmq_msg_close (&msg);
     }
+}
+
+static void
+s_drain_replies (baton_gateway_t *gw)
+{
+    s_drain (gw, gw->reply_sock, s_on_reply);
 }
 
 static void
@@ -1600,8 +1538,10 @@ s_log_replica (const baton_gateway_t *gw, const baton_replica_t *r, const char *
 }
 
 static void
-s_on_control (baton_gateway_t *gw, const void *data, size_t len)
+s_on_control (baton_gateway_t *gw, zmq_msg_t *msg)
 {
+    const void *data = zmq_msg_data (msg);
+    size_t len = zmq_msg_size (msg);
     static baton_ratelimit_t rl = BATON_RATELIMIT_INIT (5, 1000);
     baton_control_msg_t m;
     int rc = baton__control_decode (data, len, &m);
@@ -1638,21 +1578,7 @@ s_on_control (baton_gateway_t *gw, const void *data, size_t len)
 static void
 s_drain_control (baton_gateway_t *gw)
 {
-    while (gw->control_sock) {
-        int events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt (gw->control_sock, ZMQ_EVENTS, &events, &size) < 0 ||
-            !(events & ZMQ_POLLIN))
-            return;
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        if (zmq_msg_recv (&msg, gw->control_sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&msg);
-            return;
-        }
-        s_on_control (gw, zmq_msg_data (&msg), zmq_msg_size (&msg));
-        zmq_msg_close (&msg);
-    }
+    s_drain (gw, gw->control_sock, s_on_control);
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "status.h"
 #include "clock.h"
 #include "ctx.h"
 
@@ -275,51 +276,6 @@ baton_slice_eq_str (baton_slice_t s, const char *str)
 
 //  --- problem+json -------------------------------------------------------------------
 
-static const char *
-s_title (unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 408:
-        return "Request Timeout";
-    case 409:
-        return "Conflict";
-    case 410:
-        return "Gone";
-    case 413:
-        return "Content Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    case 508:
-        return "Loop Detected";
-    default:
-        return status < 500 ? "Client Error" : "Server Error";
-    }
-}
-
 //  Length of the valid UTF-8 sequence at p (n bytes available), or 0.
 static size_t
 s_utf8_len (const unsigned char *p, size_t n)
@@ -406,7 +362,7 @@ s_problem (s_json_t *o, unsigned status, const char *detail, size_t detail_len, 
 {
     char num[16];
     int n = snprintf (num, sizeof num, "%u", status);
-    const char *title = s_title (status);
+    const char *title = baton__http_reason (status);
     S_PUT_LIT (o, "{\"type\":\"about:blank\",\"title\":\"");
     s_put (o, title, strlen (title));
     S_PUT_LIT (o, "\",\"status\":");

@@ -468,6 +468,13 @@ baton_worker_stats (const baton_worker_t *self)
 
 //  Sends msg, waiting at most the send timeout for a peer to take it. A
 //  signal that interrupts the wait does not cut it short nor extend it.
+static void
+s_free_buf (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
 static int
 s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
 {
@@ -512,11 +519,16 @@ s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
                            memory_order_relaxed);
     if (!sock)
         return BATON_EUNREACHABLE;
-    size_t size = baton_envelope_encoded_size (env);
-    zmq_msg_t msg;
-    if (zmq_msg_init_size (&msg, size))
+    //  One encoding pass into a buffer the message then owns (no copy).
+    void *buf;
+    size_t size;
+    if (baton_envelope_encode (env, &buf, &size))
         return BATON_ENOMEM;
-    baton_envelope_encode_into (env, zmq_msg_data (&msg), size);
+    zmq_msg_t msg;
+    if (zmq_msg_init_data (&msg, buf, size, s_free_buf, NULL)) {
+        free (buf);
+        return BATON_ENOMEM;
+    }
     //  A socket connected just now has a handshake to finish before an
     //  IMMEDIATE send can go: give the first send that much more time.
     int timeout = self->send_timeout_ms;

@@ -107,7 +107,8 @@ s_read (conn_t *c)
         s_fail (c, "status other than 200");
         return 0;
     }
-    if (strcasestr (c->buf, "\r\nconnection: close") && strcasestr (c->buf, "\r\nconnection: close") < end) {
+    if (strcasestr (c->buf, "\r\nconnection: close") &&
+        strcasestr (c->buf, "\r\nconnection: close") < end) {
         s_fail (c, "server announced Connection: close");
         return 0;
     }
@@ -144,9 +145,9 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    s_req_len = (size_t) snprintf (s_req, sizeof s_req,
-                                   "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: baton-conns\r\n\r\n",
-                                   path, host, port);
+    s_req_len = (size_t) snprintf (
+        s_req, sizeof s_req, "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: baton-conns\r\n\r\n",
+        path, host, port);
     struct sockaddr_in addr;
     memset (&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -248,8 +249,8 @@ main (int argc, char **argv)
     for (long i = 0; i < n; i++)
         if (conns[i].state == C_SENT)
             s_fail (&conns[i], "no second answer in time");
-    printf ("DONE connections=%ld held=%ld answered_again=%ld errors=%lu non200=%lu%s%s\n", n,
-            open, again, s_errors, s_non200, s_first_error ? " first_error=" : "",
+    printf ("DONE connections=%ld held=%ld answered_again=%ld errors=%lu non200=%lu%s%s\n", n, open,
+            again, s_errors, s_non200, s_first_error ? " first_error=" : "",
             s_first_error ? s_first_error : "");
     for (long i = 0; i < n; i++)
         if (conns[i].fd > 0)

@@ -33,8 +33,8 @@ main (int argc, char **argv)
         size_t size = zmq_msg_size (&msg);
         const char *sender, *conn;
         size_t sender_len, conn_len;
-        if (s_parse (data, size, &sender, &sender_len, &conn, &conn_len) < 0
-            || sender_len + conn_len + 32 > sizeof head) {
+        if (s_parse (data, size, &sender, &sender_len, &conn, &conn_len) < 0 ||
+            sender_len + conn_len + 32 > sizeof head) {
             bad++;
             zmq_msg_close (&msg);
             continue;
@@ -43,8 +43,8 @@ main (int argc, char **argv)
             zmq_msg_close (&msg);
             continue;
         }
-        int n = snprintf (head, sizeof head, "%.*s %zu:%.*s, ", (int) sender_len, sender,
-                          conn_len, (int) conn_len, conn);
+        int n = snprintf (head, sizeof head, "%.*s %zu:%.*s, ", (int) sender_len, sender, conn_len,
+                          (int) conn_len, conn);
         zmq_msg_t rep;
         zmq_msg_init_size (&rep, (size_t) n + sizeof resp - 1);
         memcpy (zmq_msg_data (&rep), head, (size_t) n);

@@ -45,8 +45,8 @@ s_netstring (const char *p, const char *end, size_t *len, const char **next)
 
 //  Splits a request frame. Returns 0 and the sender and connection id, or -1.
 static int
-s_parse (const char *data, size_t size, const char **sender, size_t *sender_len,
-         const char **conn, size_t *conn_len)
+s_parse (const char *data, size_t size, const char **sender, size_t *sender_len, const char **conn,
+         size_t *conn_len)
 {
     const char *end = data + size;
     const char *sp1 = memchr (data, ' ', size);

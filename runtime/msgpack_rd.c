@@ -83,20 +83,68 @@ s_tag (const uint8_t *p, const uint8_t *end, s_tag_t *t)
     }
     int lenbytes = 0;
     switch (b) {
-    case 0xcc: case 0xd0: t->kind = S_SCALAR; t->head = 2; break;
-    case 0xcd: case 0xd1: t->kind = S_SCALAR; t->head = 3; break;
-    case 0xca: case 0xce: case 0xd2: t->kind = S_SCALAR; t->head = 5; break;
-    case 0xcb: case 0xcf: case 0xd3: t->kind = S_SCALAR; t->head = 9; break;
-    case 0xd9: t->kind = S_STR; lenbytes = 1; break;
-    case 0xda: t->kind = S_STR; lenbytes = 2; break;
-    case 0xdb: t->kind = S_STR; lenbytes = 4; break;
-    case 0xc4: t->kind = S_BIN; lenbytes = 1; break;
-    case 0xc5: t->kind = S_BIN; lenbytes = 2; break;
-    case 0xc6: t->kind = S_BIN; lenbytes = 4; break;
-    case 0xdc: t->kind = S_ARRAY; lenbytes = 2; break;
-    case 0xdd: t->kind = S_ARRAY; lenbytes = 4; break;
-    case 0xde: t->kind = S_MAP; lenbytes = 2; break;
-    case 0xdf: t->kind = S_MAP; lenbytes = 4; break;
+    case 0xcc:
+    case 0xd0:
+        t->kind = S_SCALAR;
+        t->head = 2;
+        break;
+    case 0xcd:
+    case 0xd1:
+        t->kind = S_SCALAR;
+        t->head = 3;
+        break;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+        t->kind = S_SCALAR;
+        t->head = 5;
+        break;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+        t->kind = S_SCALAR;
+        t->head = 9;
+        break;
+    case 0xd9:
+        t->kind = S_STR;
+        lenbytes = 1;
+        break;
+    case 0xda:
+        t->kind = S_STR;
+        lenbytes = 2;
+        break;
+    case 0xdb:
+        t->kind = S_STR;
+        lenbytes = 4;
+        break;
+    case 0xc4:
+        t->kind = S_BIN;
+        lenbytes = 1;
+        break;
+    case 0xc5:
+        t->kind = S_BIN;
+        lenbytes = 2;
+        break;
+    case 0xc6:
+        t->kind = S_BIN;
+        lenbytes = 4;
+        break;
+    case 0xdc:
+        t->kind = S_ARRAY;
+        lenbytes = 2;
+        break;
+    case 0xdd:
+        t->kind = S_ARRAY;
+        lenbytes = 4;
+        break;
+    case 0xde:
+        t->kind = S_MAP;
+        lenbytes = 2;
+        break;
+    case 0xdf:
+        t->kind = S_MAP;
+        lenbytes = 4;
+        break;
     default: //  ext types (0xc7-0xc9, 0xd4-0xd8) and the never-used 0xc1
         return BATON_EMALFORMED;
     }
@@ -236,11 +284,20 @@ baton__mp_read_uint (baton__mp_rd_t *rd, uint64_t *out)
         return 0;
     }
     switch (b) {
-    case 0xcc: n = 1; break;
-    case 0xcd: n = 2; break;
-    case 0xce: n = 4; break;
-    case 0xcf: n = 8; break;
-    default: return BATON_ETYPE;
+    case 0xcc:
+        n = 1;
+        break;
+    case 0xcd:
+        n = 2;
+        break;
+    case 0xce:
+        n = 4;
+        break;
+    case 0xcf:
+        n = 8;
+        break;
+    default:
+        return BATON_ETYPE;
     }
     if ((size_t) (rd->end - rd->p) < 1 + (size_t) n)
         return BATON_ETRUNCATED;

@@ -35,10 +35,10 @@ enum {
 };
 
 //  Returns a short English description of a BATON_E... code. Never NULL.
-BATON_EXPORT const char *baton_strerror(int code);
+BATON_EXPORT const char *baton_strerror (int code);
 
 //  Returns the symbolic name of a code ("BATON_ETRUNCATED"). Never NULL.
-BATON_EXPORT const char *baton_errname(int code);
+BATON_EXPORT const char *baton_errname (int code);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
 #define BATON_EXPORT_H
 
 #if defined(__GNUC__)
-#define BATON_EXPORT __attribute__((visibility("default")))
+#define BATON_EXPORT __attribute__ ((visibility ("default")))
 #else
 #define BATON_EXPORT
 #endif

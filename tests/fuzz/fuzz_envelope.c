@@ -11,8 +11,13 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     //  Small limits reach every limit check with small inputs.
-    baton_limits_t lim = {.max_size = 1 << 20, .max_depth = 8, .max_items = 64,
-                          .max_total = 512, .max_str = 256, .max_bin = 4096, .max_hops = 16};
+    baton_limits_t lim = {.max_size = 1 << 20,
+                          .max_depth = 8,
+                          .max_items = 64,
+                          .max_total = 512,
+                          .max_str = 256,
+                          .max_bin = 4096,
+                          .max_hops = 16};
     int err;
     baton_envelope_t *e = baton_envelope_decode (data, size, &lim, &err);
     if (!e)

@@ -31,7 +31,8 @@ fixture_envelope (void)
     baton_envelope_route_append (e, S ("render"), S ("tcp://127.0.0.1:5703"));
     baton_envelope_set_budget (e, 16);
     baton_envelope_set_deadline_ms (e, 1795000000000ull);
-    baton_envelope_set_traceparent (e, S ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    baton_envelope_set_traceparent (e,
+                                    S ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
     baton_envelope_meta_set (e, S ("tenant"), "acme", 4);
     baton_envelope_set_request (e, S ("POST"), S ("/orders?expand=items"));
     baton_envelope_request_add_header (e, S ("Host"), S ("shop.example"));

@@ -13,7 +13,8 @@
 static void
 assert_slice (baton_slice_t s, const char *want)
 {
-    cr_assert_eq (s.len, strlen (want), "length %zu, want %zu (\"%s\")", s.len, strlen (want), want);
+    cr_assert_eq (s.len, strlen (want), "length %zu, want %zu (\"%s\")", s.len, strlen (want),
+                  want);
     cr_assert (memcmp (s.ptr, want, s.len) == 0, "got \"%.*s\", want \"%s\"", (int) s.len, s.ptr,
                want);
 }
@@ -357,13 +358,13 @@ Test (envelope, unknown_keys_survive_decode_and_encode)
     for (uint32_t i = 0; i < top->size; i++) {
         msgpack_object k = top->ptr[i].key, v = top->ptr[i].val;
         if (k.via.str.size == 8 && !memcmp (k.via.str.ptr, "x-future", 8)) {
-            future = v.type == MSGPACK_OBJECT_MAP && v.via.map.size == 1
-                     && v.via.map.ptr[0].val.via.array.ptr[1].via.f64 == 2.5;
+            future = v.type == MSGPACK_OBJECT_MAP && v.via.map.size == 1 &&
+                     v.via.map.ptr[0].val.via.array.ptr[1].via.f64 == 2.5;
         }
         if (k.via.str.size == 7 && !memcmp (k.via.str.ptr, "message", 7))
             for (uint32_t j = 0; j < v.via.map.size; j++)
-                if (v.via.map.ptr[j].key.via.str.size == 6
-                    && !memcmp (v.via.map.ptr[j].key.via.str.ptr, "x-mood", 6))
+                if (v.via.map.ptr[j].key.via.str.size == 6 &&
+                    !memcmp (v.via.map.ptr[j].key.via.str.ptr, "x-mood", 6))
                     mood = v.via.map.ptr[j].val.type == MSGPACK_OBJECT_BOOLEAN;
     }
     cr_assert (future, "top-level unknown key lost or changed");

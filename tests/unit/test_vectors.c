@@ -36,8 +36,8 @@ add_pairs (baton_envelope_t *e, json_t *arr,
     json_array_foreach (arr, i, pair)
     {
         json_t *a = json_array_get (pair, 0), *b = json_array_get (pair, 1);
-        cr_assert_eq (add (e, json_string_value (a), json_string_length (a),
-                           json_string_value (b), json_string_length (b)),
+        cr_assert_eq (add (e, json_string_value (a), json_string_length (a), json_string_value (b),
+                           json_string_length (b)),
                       0);
     }
 }
@@ -69,8 +69,8 @@ from_json (json_t *j)
     json_object_foreach (json_object_get (j, "meta"), k, v)
         baton_envelope_meta_set (e, k, strlen (k), json_string_value (v), json_string_length (v));
     json_t *req = json_object_get (j, "request");
-    baton_envelope_set_request (e, jstr (req, "method"), jlen (req, "method"),
-                                jstr (req, "target"), jlen (req, "target"));
+    baton_envelope_set_request (e, jstr (req, "method"), jlen (req, "method"), jstr (req, "target"),
+                                jlen (req, "target"));
     add_pairs (e, json_object_get (req, "headers"), baton_envelope_request_add_header);
     baton_envelope_set_request_body (e, jstr (req, "body"), jlen (req, "body"));
     json_t *msg = json_object_get (j, "message");
@@ -112,12 +112,12 @@ to_json (const baton_envelope_t *e)
         baton_hop_t h = baton_envelope_route_hop (e, i);
         json_array_append_new (route, json_pack ("[oo]", js (h.name), js (h.endpoint)));
     }
-    json_t *j = json_pack ("{sI so so so sI sI sI}", "v", (json_int_t) baton_envelope_version (e),
-                           "id", js (baton_envelope_id (e)), "reply_to",
-                           js (baton_envelope_reply_to (e)), "route", route, "index",
-                           (json_int_t) baton_envelope_index (e), "budget",
-                           (json_int_t) baton_envelope_budget (e), "deadline",
-                           (json_int_t) baton_envelope_deadline_ms (e));
+    json_t *j =
+        json_pack ("{sI so so so sI sI sI}", "v", (json_int_t) baton_envelope_version (e), "id",
+                   js (baton_envelope_id (e)), "reply_to", js (baton_envelope_reply_to (e)),
+                   "route", route, "index", (json_int_t) baton_envelope_index (e), "budget",
+                   (json_int_t) baton_envelope_budget (e), "deadline",
+                   (json_int_t) baton_envelope_deadline_ms (e));
     if (baton_envelope_traceparent (e).len)
         json_object_set_new (j, "traceparent", js (baton_envelope_traceparent (e)));
     if (baton_envelope_record_count (e)) {

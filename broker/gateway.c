@@ -40,6 +40,8 @@
 #define S_SEND_FIRST_TIMEOUT_MS 1000
 #define S_SEND_RETRY_MS         2
 #define S_MAX_HEADERS_CAP       1024
+//  How long a closing connection may keep sending before we stop listening.
+#define S_LINGER_MS 2000
 
 typedef struct s_conn s_conn_t;
 
@@ -94,6 +96,7 @@ typedef enum {
     S_SENDING, //  the first hop has not taken the envelope yet
     S_WAITING, //  envelope sent, waiting for the reply
     S_WRITING, //  writing a response
+    S_LINGER,  //  last response sent and our side shut: dropping input until the client closes
     S_CLOSING
 } s_state_t;
 
@@ -143,6 +146,7 @@ struct s_conn {
     size_t tried_count;
     //  The response being written.
     uv_write_t wreq;
+    uv_shutdown_t sreq;
     char *whead;
     baton_envelope_t *wenv;
     char *wbody;
@@ -478,6 +482,33 @@ s_resume_reading (s_conn_t *c)
 }
 
 static void
+s_on_shut (uv_shutdown_t *req, int status)
+{
+    s_conn_t *c = (s_conn_t *) req->data;
+    if (status < 0 && c->state == S_LINGER)
+        s_close (c);
+}
+
+//  Closes the way nginx's lingering_close does: our side first (FIN), then
+//  what the client still sends is read and dropped until it closes (at most
+//  S_LINGER_MS). Closing with unread input would send a reset, which can
+//  destroy the response in flight: the very answer that says why we close.
+static void
+s_linger (s_conn_t *c)
+{
+    c->state = S_LINGER;
+    c->len = 0;
+    c->sreq.data = c;
+    if (c->peer_eof || uv_shutdown (&c->sreq, (uv_stream_t *) &c->tcp, s_on_shut) < 0) {
+        s_close (c);
+        return;
+    }
+    s_timer (c, S_LINGER_MS);
+    if (!c->reading)
+        c->reading = uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) == 0;
+}
+
+static void
 s_on_written (uv_write_t *w, int status)
 {
     s_conn_t *c = (s_conn_t *) w->data;
@@ -488,8 +519,12 @@ s_on_written (uv_write_t *w, int status)
     baton_envelope_destroy (&c->wenv);
     if (c->state == S_CLOSING)
         return;
-    if (status < 0 || c->close_after || c->gw->draining) {
+    if (status < 0) {
         s_close (c);
+        return;
+    }
+    if (c->close_after || c->gw->draining) {
+        s_linger (c);
         return;
     }
     c->served++;
@@ -1355,6 +1390,10 @@ s_on_read (uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         //  EOF: finish what is buffered, answer it if we can, then close.
         c->peer_eof = true;
+        if (c->state == S_LINGER) {
+            s_close (c);
+            return;
+        }
         uv_read_stop (s);
         c->reading = false;
         if (c->state == S_WAITING || c->state == S_SENDING) {
@@ -1364,6 +1403,10 @@ s_on_read (uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         if (c->state == S_IDLE || c->state == S_HEAD || c->state == S_BODY)
             s_process (c);
+        return;
+    }
+    if (c->state == S_LINGER) {
+        c->len = 0; //  nothing more is read as a request
         return;
     }
     c->len += (size_t) n;
@@ -1394,6 +1437,9 @@ s_on_timer (uv_timer_t *t)
         baton_metrics_reject (gw->metrics, BATON_REJECT_BODY_TIMEOUT);
         c->keep_alive = false;
         s_respond_error (c, 408, "the body did not arrive in time", true, NULL);
+        break;
+    case S_LINGER:
+        s_close (c);
         break;
     case S_SENDING:
         s_send_envelope (c);
@@ -1852,7 +1898,7 @@ s_maybe_finish (baton_gateway_t *gw)
     //  Connections not waiting on a chain have nothing in flight: close them.
     for (s_conn_t *c = gw->conns, *next; c; c = next) {
         next = c->next;
-        if (c->state == S_IDLE || c->state == S_HEAD || c->state == S_BODY)
+        if (c->state == S_IDLE || c->state == S_HEAD || c->state == S_BODY || c->state == S_LINGER)
             s_close (c);
     }
     if (gw->inflight > 0 || gw->conns)

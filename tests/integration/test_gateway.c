@@ -4,6 +4,9 @@
  *  on ports the system picks, so tests run in parallel; every child is
  *  killed and reaped by PID in the suite's fini (harness.c).  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <regex.h>
@@ -618,6 +621,37 @@ Test (gateway, bare_lf_is_rejected_400_and_closes)
     s_gateway_alone ();
     s_expect_rejected ("GET /x HTTP/1.1\nHost: t\r\n\r\n", 400);
     s_expect_rejected ("GET /x HTTP/1.1\r\nHost: t\n\r\n", 400);
+    h_stop_all ();
+}
+
+Test (gateway, rejection_reaches_a_client_that_keeps_sending)
+{
+    //  The client sends a bad head and goes on sending (a body we will never
+    //  read). Closing with its bytes unread would reset the connection and
+    //  could destroy the 400 in flight; the gateway shuts its side and drops
+    //  what comes until the client closes.
+    s_gateway_alone ();
+    h_conn_t *c = h_connect (h_port ());
+    cr_assert (h_send_str (c, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"));
+    //  Right behind the head, so it is in the gateway's buffers when it closes.
+    static char junk[256 * 1024];
+    memset (junk, 'x', sizeof junk);
+    for (int i = 0; i < 4; i++)
+        h_send (c, junk, sizeof junk); //  may fail once the gateway is gone: fine
+    h_resp_t r;
+    cr_assert_eq (h_read_response (c, &r, 5000), 0, "the 400 was lost");
+    cr_assert_eq (r.status, 400);
+    //  And the connection ends in an orderly close (FIN), not a reset: the
+    //  reset is what can destroy a response still on its way.
+    struct timeval tv = {5, 0};
+    setsockopt (c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv (c->fd, buf, sizeof buf, 0)) > 0) {
+    }
+    cr_assert_eq (n, 0, "the connection ended in %s, not an orderly close",
+                  n < 0 ? strerror (errno) : "?");
     h_stop_all ();
 }
 

@@ -18,6 +18,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "sockcache.h"
+#include "worker.h"
 
 //  Longest wait between two looks at the stop flags while idle.
 #define S_TICK_MS  100
@@ -46,6 +47,7 @@ struct baton_worker {
     baton__sockcache_t *replies; //  sockets to reply-tos
     baton_handler_fn *handler;
     void *arg;
+    baton_host_t *owner; //  the host that runs this worker, or NULL
     baton_limits_t limits;
     int send_timeout_ms;
     int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
@@ -66,6 +68,12 @@ static pthread_mutex_t s_signal_lock = PTHREAD_MUTEX_INITIALIZER;
 static int s_signal_users;
 static struct sigaction s_old_int, s_old_term;
 
+unsigned
+baton__signals_gen (void)
+{
+    return atomic_load (&s_signal_gen);
+}
+
 static void
 s_on_signal (int sig)
 {
@@ -73,8 +81,8 @@ s_on_signal (int sig)
     atomic_fetch_add (&s_signal_gen, 1u);
 }
 
-static void
-s_signals_hold (void)
+void
+baton__signals_hold (void)
 {
     pthread_mutex_lock (&s_signal_lock);
     if (s_signal_users++ == 0) {
@@ -89,8 +97,8 @@ s_signals_hold (void)
     pthread_mutex_unlock (&s_signal_lock);
 }
 
-static void
-s_signals_release (void)
+void
+baton__signals_release (void)
 {
     pthread_mutex_lock (&s_signal_lock);
     if (--s_signal_users == 0) {
@@ -583,8 +591,10 @@ s_reply_error (baton_worker_t *self, baton_envelope_t *env, unsigned status, con
 
 //  Advances the envelope past this hop and pushes it to the next one, or to
 //  reply-to after the last. A successor that takes nothing within the send
-//  timeout turns the envelope into a 503 naming that function.
-static void
+//  timeout turns the envelope into a 503 naming that function. Returns the
+//  worker of the same host that serves the next hop's endpoint, if there is
+//  one: the envelope goes to it in memory instead (the caller runs it).
+static baton_worker_t *
 s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx)
 {
     int rc = baton_envelope_advance (env, ctx->t_in_us, baton__wall_us ());
@@ -592,17 +602,22 @@ s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx)
         s_reply_error (self, env, rc == BATON_EBUDGET ? 508 : 502,
                        rc == BATON_EBUDGET ? "hop budget exhausted" : "trace record is full",
                        ctx->hop_name, ctx->t_in_us);
-        return;
+        return NULL;
     }
     if (baton_envelope_route_done (env)) {
         s_reply (self, env);
-        return;
+        return NULL;
     }
     baton_hop_t next = baton_envelope_route_hop (env, baton_envelope_index (env));
+    baton_worker_t *local = self->owner ? baton__host_find (self->owner, next.endpoint) : NULL;
+    if (local) {
+        S_COUNT (self, forwarded);
+        return local;
+    }
     rc = s_send (self, self->hops, next.endpoint, env);
     if (rc == 0) {
         S_COUNT (self, forwarded);
-        return;
+        return NULL;
     }
     char text[256];
     int from_len = ctx->hop_name.len > 64 ? 64 : (int) ctx->hop_name.len;
@@ -617,6 +632,7 @@ s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx)
     }
     baton__problem_apply (env, 503, text, strlen (text), next.name);
     s_reply (self, env);
+    return NULL;
 }
 
 //  --- one envelope ------------------------------------------------------------------------
@@ -631,12 +647,14 @@ s_drop (baton_worker_t *self, const char *why, int err, size_t size)
                     err ? baton_errname (err) : "none", size, self->rl_drop.suppressed);
 }
 
-static void
+//  Runs one hop of env on self. Returns the worker of the same host that
+//  takes env next in memory, or NULL when env has left (or was dropped).
+static baton_worker_t *
 s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
 {
     if (baton_envelope_reply_to (env).len == 0) {
         s_drop (self, "envelope without reply-to", 0, 0);
-        return;
+        return NULL;
     }
     baton_ctx_t ctx;
     ctx.env = env;
@@ -650,17 +668,17 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
     if (baton_envelope_route_done (env)) {
         s_reply_error (self, env, 502, "envelope arrived with its route already done", ctx.hop_name,
                        t_in_us);
-        return;
+        return NULL;
     }
     uint64_t deadline = baton_envelope_deadline_ms (env);
     if (deadline && t_in_us / 1000u >= deadline) {
         s_reply_error (self, env, 504, "deadline passed before the hop ran", ctx.hop_name, t_in_us);
-        return;
+        return NULL;
     }
     if (baton_envelope_budget (env) == 0) {
         s_reply_error (self, env, 508, "hop budget exhausted before the hop ran", ctx.hop_name,
                        t_in_us);
-        return;
+        return NULL;
     }
     int hrc = self->handler (&ctx, self->arg);
     if (hrc != 0 && ctx.ending != BATON__END_REPLY && ctx.ending != BATON__END_FAIL) {
@@ -673,8 +691,9 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
         baton_envelope_record_append (env, ctx.hop_name.ptr, ctx.hop_name.len, t_in_us,
                                       baton__wall_us ());
         s_reply (self, env);
-    } else
-        s_forward (self, env, &ctx);
+        return NULL;
+    }
+    return s_forward (self, env, &ctx);
 }
 
 //  Takes one message from the inbox, waiting at most timeout_ms. Returns 1,
@@ -727,7 +746,13 @@ s_process (baton_worker_t *self, int timeout_ms)
         s_drop (self, "envelope does not decode", err, size);
         return 1;
     }
-    s_handle (self, env, t_in_us);
+    //  Hops served by this host's other workers run here, in memory, one
+    //  after the other. Each one spends budget, so this ends.
+    baton_worker_t *w = s_handle (self, env, t_in_us);
+    while (w) {
+        S_COUNT (w, received);
+        w = s_handle (w, env, baton__wall_us ());
+    }
     baton_envelope_destroy (&env);
     return 1;
 }
@@ -737,9 +762,34 @@ s_process (baton_worker_t *self, int timeout_ms)
 int
 baton_worker_process_one (baton_worker_t *self, int timeout_ms)
 {
-    if (!self->handler)
+    if (!self->handler || self->owner)
         return BATON_ESTATE;
     return s_process (self, timeout_ms);
+}
+
+int
+baton__worker_process (baton_worker_t *self, int timeout_ms)
+{
+    return s_process (self, timeout_ms);
+}
+
+void
+baton__worker_beat (baton_worker_t *self)
+{
+    s_control_beat (self);
+}
+
+void
+baton__worker_set_host (baton_worker_t *self, baton_host_t *host)
+{
+    self->owner = host;
+}
+
+bool
+baton__worker_serves (const baton_worker_t *self, baton_slice_t endpoint)
+{
+    return baton_slice_eq_str (endpoint, self->endpoint) ||
+           baton_slice_eq_str (endpoint, self->advertise);
 }
 
 void
@@ -751,20 +801,20 @@ baton_worker_stop (baton_worker_t *self)
 int
 baton_worker_run (baton_worker_t *self)
 {
-    if (!self->handler)
+    if (!self->handler || self->owner)
         return BATON_ESTATE;
     if (self->signals)
-        s_signals_hold ();
-    unsigned gen = atomic_load (&s_signal_gen);
+        baton__signals_hold ();
+    unsigned gen = baton__signals_gen ();
     int rc = 0;
-    while (!atomic_load (&self->stop) && (!self->signals || atomic_load (&s_signal_gen) == gen)) {
+    while (!atomic_load (&self->stop) && (!self->signals || baton__signals_gen () == gen)) {
         rc = s_process (self, S_TICK_MS);
         if (rc < 0)
             break;
         rc = 0;
     }
     if (self->signals)
-        s_signals_release ();
+        baton__signals_release ();
     atomic_store (&self->stop, 0);
     if (rc)
         baton__log (BATON_LOG_ERROR, "sdk", "worker stopped on an error", "fn=%s err=\"%s\"",

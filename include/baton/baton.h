@@ -17,6 +17,7 @@ extern "C" {
 #endif
 
 typedef struct baton_worker baton_worker_t;
+typedef struct baton_host baton_host_t;
 typedef struct baton_ctx baton_ctx_t;
 
 //  A handler does one hop's work on ctx, then ends the hop with
@@ -133,6 +134,45 @@ BATON_EXPORT const char *baton_worker_gateway (const baton_worker_t *self, size_
 
 //  A snapshot of the counters. Safe from any thread while the worker runs.
 BATON_EXPORT baton_worker_stats_t baton_worker_stats (const baton_worker_t *self);
+
+//  --- several functions in one process: the host ------------------------------
+//  A host runs several workers on one thread, sharing one ZeroMQ context (one
+//  I/O thread). Each keeps its own inbox, announces itself and heartbeats like
+//  any worker. When one of them forwards to a hop whose endpoint (as picked
+//  at the edge) is the inbox of another worker of the same host, the envelope
+//  goes to it in memory: no encoding, no socket, no thread hand-off, and the
+//  same rules (budget, deadline, record, 502/504/508) as on the wire. Handlers
+//  run one at a time, so they need not be thread-safe; a slow one delays the
+//  others. Guide: docs/sdk.md.
+
+//  Creates an empty host. Returns NULL if ZeroMQ or memory fails.
+//  Caller owns the result; release it with baton_host_destroy ().
+BATON_EXPORT baton_host_t *baton_host_new (void);
+
+//  Creates a worker from config (as baton_worker_new_config; its zmq_context
+//  and no_signals are ignored: the host's context is used and the host
+//  handles signals), gives it handler and arg, and adds it to the host.
+//  Returns the worker, owned by the host (read its name, endpoint and stats;
+//  do not run or destroy it), or NULL with the reason on stderr. Not while
+//  baton_host_run is running.
+BATON_EXPORT baton_worker_t *baton_host_add (baton_host_t *host,
+                                             const baton_worker_config_t *config,
+                                             baton_handler_fn *handler, void *arg);
+
+//  Serves every worker of the host until baton_host_stop () or SIGINT or
+//  SIGTERM (handlers installed for the duration of the call). The envelope in
+//  hand is finished before it returns. Returns 0 on a stop, BATON_ESTATE if
+//  the host has no worker, BATON_ESYS if ZeroMQ fails.
+BATON_EXPORT int baton_host_run (baton_host_t *host);
+
+//  Asks baton_host_run to return after the envelope in hand. Safe from any
+//  thread and from a signal handler; takes effect within 100 ms.
+BATON_EXPORT void baton_host_stop (baton_host_t *host);
+
+//  Destroys every worker of the host (each says goodbye), waits at most their
+//  linger for unsent messages, frees the host. Not while baton_host_run is
+//  running. Safe on NULL; sets *self_p to NULL.
+BATON_EXPORT void baton_host_destroy (baton_host_t **self_p);
 
 //  --- inside a handler: the request, as received at the edge ----------------
 //  Slices point into the envelope and stay valid until the handler returns.

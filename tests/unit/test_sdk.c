@@ -1073,3 +1073,204 @@ Test (sdk, worker_without_name_or_bind_fails_saying_what_is_missing, .timeout = 
     cr_assert (strstr (err, "BATON_BIND"), "stderr: %s", err);
     cr_assert (strstr (err, "cannot bind the inbox"), "stderr: %s", err);
 }
+
+//  --- the host: several workers on one thread, hops between them in memory -----------
+
+typedef struct {
+    baton_host_t *host;
+    pthread_t thread;
+    int rc;
+    atomic_int done;
+} s_host_runner_t;
+
+static void *
+s_host_run (void *arg)
+{
+    s_host_runner_t *r = (s_host_runner_t *) arg;
+    r->rc = baton_host_run (r->host);
+    atomic_store (&r->done, 1);
+    return NULL;
+}
+
+static baton_worker_t *
+s_host_add (baton_host_t *host, const char *name, const char *bind, baton_handler_fn *fn,
+            const char *tag)
+{
+    baton_worker_config_t c = {0};
+    c.name = name;
+    c.bind = bind;
+    baton_worker_t *w = baton_host_add (host, &c, fn, (void *) tag);
+    cr_assert_not_null (w, "worker %s was not added", name);
+    return w;
+}
+
+static void
+s_host_start (s_host_runner_t *r)
+{
+    cr_assert_eq (pthread_create (&r->thread, NULL, s_host_run, r), 0);
+}
+
+//  Stops the host, waits (bounded) for its run to return 0, destroys it.
+static void
+s_host_stop (s_host_runner_t *r)
+{
+    baton_host_stop (r->host);
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (!atomic_load (&r->done) && s_mono_ms () < until)
+        s_sleep_ms (5);
+    cr_assert (atomic_load (&r->done), "host did not stop in time");
+    pthread_join (r->thread, NULL);
+    cr_assert_eq (r->rc, 0);
+    baton_host_destroy (&r->host);
+    cr_assert_null (r->host);
+}
+
+//  Starts a host that serves a (h_append), b (fb) and c (h_append) at eps;
+//  w (if not NULL) gets the three workers.
+static void
+s_host_abc (s_host_runner_t *r, const char *const *eps, baton_handler_fn *fb, baton_worker_t **w)
+{
+    memset (r, 0, sizeof *r);
+    r->host = baton_host_new ();
+    cr_assert_not_null (r->host);
+    baton_handler_fn *fns[] = {h_append, fb, h_append};
+    for (int i = 0; i < 3; i++) {
+        baton_worker_t *one = s_host_add (r->host, s_abc[i], eps[i], fns[i], s_abc[i]);
+        if (w)
+            w[i] = one;
+    }
+    s_host_start (r);
+}
+
+//  Sends one envelope for route names @ eps from a gateway of its own
+//  (another context, as another process would be) and returns the reply.
+static baton_envelope_t *
+s_host_roundtrip (size_t hops, const char *const *names, const char *const *eps, unsigned budget)
+{
+    s_gw_t gw;
+    s_gw_open (&gw, NULL, s_ipc ("gw"), eps[0]);
+    baton_envelope_t *env = s_envelope ("h", gw.reply_to, hops, names, eps);
+    if (budget)
+        baton_envelope_set_budget (env, budget);
+    s_gw_send (&gw, env);
+    baton_envelope_destroy (&env);
+    baton_envelope_t *rep = s_gw_recv (&gw);
+    zmq_msg_t extra;
+    zmq_msg_init (&extra);
+    cr_assert_not (s_gw_recv_raw (&gw, &extra, 200), "a second reply came");
+    zmq_msg_close (&extra);
+    s_gw_close (&gw);
+    return rep;
+}
+
+Test (sdk, host_runs_a_chain_of_its_own_workers_in_memory, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
+    s_host_runner_t r;
+    baton_worker_t *w[3];
+    s_host_abc (&r, eps, h_append, w);
+    for (int round = 0; round < 3; round++) {
+        baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0);
+        cr_assert_eq (baton_envelope_status (rep), 200);
+        s_assert_slice (baton_envelope_body (rep), "x|a|b|c");
+        baton_slice_t trail;
+        cr_assert (baton_envelope_meta_get (rep, "trail", 5, &trail));
+        s_assert_slice (trail, "abc");
+        //  The same rules as on the wire: one record entry and one unit of
+        //  budget per hop.
+        s_assert_record (rep, s_abc, 3);
+        cr_assert_eq (baton_envelope_index (rep), 3);
+        cr_assert_eq (baton_envelope_budget (rep), 5);
+        baton_envelope_destroy (&rep);
+    }
+    baton_worker_stats_t sa = baton_worker_stats (w[0]), sb = baton_worker_stats (w[1]),
+                         sc = baton_worker_stats (w[2]);
+    cr_assert_eq (sa.forwarded, 3);
+    cr_assert_eq (sb.received, 3);
+    cr_assert_eq (sc.replied, 3);
+    //  a and b never opened a socket to their successor: the hops were in memory.
+    cr_assert_eq (sa.sockets, 0);
+    cr_assert_eq (sb.sockets, 0);
+    cr_assert_eq (sc.sockets, 1);
+    s_host_stop (&r);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, host_sends_over_the_wire_to_a_hop_it_does_not_serve, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *names[] = {"a", "f", "c"};
+    const char *eps[] = {s_ipc ("a"), s_ipc ("f"), s_ipc ("c")};
+    s_host_runner_t r = {0};
+    r.host = baton_host_new ();
+    cr_assert_not_null (r.host);
+    baton_worker_t *wa = s_host_add (r.host, "a", eps[0], h_append, "a");
+    baton_worker_t *wc = s_host_add (r.host, "c", eps[2], h_append, "c");
+    s_runner_t rf; //  another process's worker, with its own context
+    s_start (&rf, NULL, "f", eps[1], h_append, "f");
+    s_host_start (&r);
+    baton_envelope_t *rep = s_host_roundtrip (3, names, eps, 0);
+    cr_assert_eq (baton_envelope_status (rep), 200);
+    s_assert_slice (baton_envelope_body (rep), "x|a|f|c");
+    s_assert_record (rep, names, 3);
+    baton_envelope_destroy (&rep);
+    cr_assert_eq (baton_worker_stats (wa).sockets, 1);
+    cr_assert_eq (baton_worker_stats (wc).received, 1);
+    s_stop (&rf);
+    s_host_stop (&r);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, host_hop_failing_in_memory_replies_502_naming_it, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
+    s_host_runner_t r;
+    s_host_abc (&r, eps, h_fail, NULL);
+    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0);
+    s_assert_problem (rep, 502, "b", NULL);
+    s_assert_record (rep, s_abc, 2);
+    cr_assert_eq (s_calls_of ('c'), 0);
+    baton_envelope_destroy (&rep);
+    s_host_stop (&r);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, host_budget_running_out_in_memory_replies_508, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
+    s_host_runner_t r;
+    s_host_abc (&r, eps, h_append, NULL);
+    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 1);
+    s_assert_problem (rep, 508, "b", "\"title\":\"Loop Detected\"");
+    cr_assert_eq (s_calls_of ('a'), 1);
+    cr_assert_eq (s_calls_of ('b'), 0);
+    cr_assert_eq (baton_envelope_budget (rep), 0);
+    s_assert_record (rep, s_abc, 2);
+    baton_envelope_destroy (&rep);
+    s_host_stop (&r);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, host_refuses_what_it_cannot_run, .timeout = 30)
+{
+    s_tmpdir ();
+    baton_host_t *host = baton_host_new ();
+    cr_assert_not_null (host);
+    cr_assert_eq (baton_host_run (host), BATON_ESTATE, "an empty host runs nothing");
+    cr_assert_null (baton_host_add (host, NULL, h_append, NULL), "no name, no bind");
+    baton_worker_config_t c = {0};
+    c.name = "a";
+    c.bind = s_ipc ("a");
+    cr_assert_null (baton_host_add (host, &c, NULL, NULL), "no handler");
+    baton_worker_t *w = baton_host_add (host, &c, h_append, "a");
+    cr_assert_not_null (w);
+    //  The host runs its workers; they cannot be run alone.
+    cr_assert_eq (baton_worker_run (w), BATON_ESTATE);
+    cr_assert_eq (baton_worker_process_one (w, 0), BATON_ESTATE);
+    baton_host_destroy (&host);
+    baton_host_destroy (&host); //  safe on NULL
+    s_tmpdir_remove ();
+}

@@ -1,0 +1,205 @@
+/*  host.c - several workers on one thread and one ZeroMQ context. A hop
+ *  whose endpoint is another worker of the host is run in memory by the
+ *  worker (worker.c); the host only multiplexes the inboxes: it polls their
+ *  ZMQ_FDs and drains each one that woke, a bounded batch at a time.  */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "log.h"
+#include "worker.h"
+
+//  Longest wait between two looks at the stop flags while idle.
+#define S_TICK_MS 100
+//  Messages taken from one inbox before the others get their turn.
+#define S_BATCH 64
+
+struct baton_host {
+    void *zctx;
+    baton_worker_t **workers;
+    struct pollfd *fds;
+    bool *owed; //  the inbox woke (or a batch stopped short): drain it
+    size_t count;
+    size_t cap;
+    bool running;
+    atomic_int stop;
+};
+
+baton_host_t *
+baton_host_new (void)
+{
+    baton_host_t *self = (baton_host_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->zctx = zmq_ctx_new ();
+    if (!self->zctx) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot create a ZeroMQ context", "err=\"%s\"",
+                    zmq_strerror (errno));
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+baton_host_destroy (baton_host_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    baton_host_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++)
+        baton_worker_destroy (&self->workers[i]);
+    //  Term waits (at most each socket's linger) for messages still queued.
+    while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
+    }
+    free (self->workers);
+    free (self->fds);
+    free (self->owed);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Makes room for one more worker in each per-worker array.
+static int
+s_grow (baton_host_t *self)
+{
+    if (self->count < self->cap)
+        return 0;
+    size_t cap = self->cap ? self->cap * 2 : 4;
+    baton_worker_t **workers =
+        (baton_worker_t **) realloc (self->workers, cap * sizeof *self->workers);
+    if (!workers)
+        return BATON_ENOMEM;
+    self->workers = workers;
+    struct pollfd *fds = (struct pollfd *) realloc (self->fds, cap * sizeof *self->fds);
+    if (!fds)
+        return BATON_ENOMEM;
+    self->fds = fds;
+    bool *owed = (bool *) realloc (self->owed, cap * sizeof *self->owed);
+    if (!owed)
+        return BATON_ENOMEM;
+    self->owed = owed;
+    self->cap = cap;
+    return 0;
+}
+
+baton_worker_t *
+baton_host_add (baton_host_t *self, const baton_worker_config_t *config, baton_handler_fn *handler,
+                void *arg)
+{
+    if (!self || !handler) {
+        baton__log (BATON_LOG_ERROR, "sdk", "baton_host_add needs a host and a handler", "need=%s",
+                    self ? "handler" : "host");
+        return NULL;
+    }
+    if (self->running) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot add a worker while the host runs",
+                    "workers=%zu", self->count);
+        return NULL;
+    }
+    if (s_grow (self)) {
+        baton__log (BATON_LOG_ERROR, "sdk", "out of memory adding a worker to the host",
+                    "workers=%zu", self->count);
+        return NULL;
+    }
+    baton_worker_config_t c;
+    if (config)
+        c = *config;
+    else
+        memset (&c, 0, sizeof c);
+    c.zmq_context = self->zctx;
+    c.no_signals = true;
+    baton_worker_t *worker = baton_worker_new_config (&c);
+    if (!worker)
+        return NULL;
+    baton_worker_set_handler (worker, handler, arg);
+    baton__worker_set_host (worker, self);
+    self->workers[self->count++] = worker;
+    return worker;
+}
+
+baton_worker_t *
+baton__host_find (const baton_host_t *self, baton_slice_t endpoint)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (baton__worker_serves (self->workers[i], endpoint))
+            return self->workers[i];
+    return NULL;
+}
+
+void
+baton_host_stop (baton_host_t *self)
+{
+    atomic_store (&self->stop, 1);
+}
+
+//  True while neither baton_host_stop nor a signal since gen asked to stop.
+static bool
+s_going (baton_host_t *self, unsigned gen)
+{
+    return !atomic_load (&self->stop) && baton__signals_gen () == gen;
+}
+
+//  Takes up to S_BATCH messages from inbox i. Returns how many, or BATON_ESYS.
+static int
+s_drain (baton_host_t *self, size_t i, unsigned gen)
+{
+    int n = 0;
+    while (n < S_BATCH && s_going (self, gen)) {
+        int rc = baton__worker_process (self->workers[i], 0);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            break;
+        n++;
+    }
+    return n;
+}
+
+int
+baton_host_run (baton_host_t *self)
+{
+    if (!self->count)
+        return BATON_ESTATE;
+    for (size_t i = 0; i < self->count; i++) {
+        self->fds[i].fd = baton_worker_fd (self->workers[i]);
+        self->fds[i].events = POLLIN;
+        if (self->fds[i].fd < 0)
+            return BATON_ESYS;
+        self->owed[i] = true; //  ZMQ_FD is edge-triggered: look before the first wait
+    }
+    self->running = true;
+    baton__signals_hold ();
+    unsigned gen = baton__signals_gen ();
+    int rc = 0;
+    while (rc == 0 && s_going (self, gen)) {
+        bool busy = false;
+        for (size_t i = 0; i < self->count && rc == 0; i++) {
+            baton__worker_beat (self->workers[i]);
+            if (!self->owed[i])
+                continue;
+            int n = s_drain (self, i, gen);
+            if (n < 0)
+                rc = n;
+            //  Only an inbox drained empty re-arms its edge-triggered fd.
+            self->owed[i] = n == S_BATCH;
+            busy = busy || self->owed[i];
+        }
+        if (busy || rc)
+            continue;
+        int ready = poll (self->fds, (nfds_t) self->count, S_TICK_MS);
+        if (ready < 0 && errno != EINTR)
+            rc = BATON_ESYS;
+        for (size_t i = 0; ready > 0 && i < self->count; i++)
+            self->owed[i] = self->fds[i].revents != 0;
+    }
+    baton__signals_release ();
+    atomic_store (&self->stop, 0);
+    self->running = false;
+    if (rc)
+        baton__log (BATON_LOG_ERROR, "sdk", "host stopped on an error", "err=\"%s\"",
+                    zmq_strerror (errno));
+    return rc;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "clock.h"
 #include "log.h"
 #include "worker.h"
 
@@ -176,8 +177,9 @@ baton_host_run (baton_host_t *self)
     int rc = 0;
     while (rc == 0 && s_going (self, gen)) {
         bool busy = false;
+        uint64_t now_ms = baton__mono_us () / 1000u;
         for (size_t i = 0; i < self->count && rc == 0; i++) {
-            baton__worker_beat (self->workers[i]);
+            baton__worker_beat (self->workers[i], now_ms);
             if (!self->owed[i])
                 continue;
             int n = s_drain (self, i, gen);

@@ -177,13 +177,13 @@ s_control_send (baton_worker_t *self, baton_control_type_t type)
         zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
 }
 
-//  Announces or heartbeats when it is time. Cheap when it is not.
+//  Announces or heartbeats when it is time (now: monotonic ms). Cheap when
+//  it is not.
 static void
-s_control_beat (baton_worker_t *self)
+s_control_beat (baton_worker_t *self, uint64_t now)
 {
     if (!self->gateway_count)
         return;
-    uint64_t now = baton__mono_us () / 1000u;
     if (self->announced && now < self->next_beat_ms)
         return;
     s_control_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
@@ -595,9 +595,10 @@ s_reply_error (baton_worker_t *self, baton_envelope_t *env, unsigned status, con
 //  worker of the same host that serves the next hop's endpoint, if there is
 //  one: the envelope goes to it in memory instead (the caller runs it).
 static baton_worker_t *
-s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx)
+s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx, uint64_t *t_out_us)
 {
-    int rc = baton_envelope_advance (env, ctx->t_in_us, baton__wall_us ());
+    *t_out_us = baton__wall_us ();
+    int rc = baton_envelope_advance (env, ctx->t_in_us, *t_out_us);
     if (rc) {
         s_reply_error (self, env, rc == BATON_EBUDGET ? 508 : 502,
                        rc == BATON_EBUDGET ? "hop budget exhausted" : "trace record is full",
@@ -648,9 +649,10 @@ s_drop (baton_worker_t *self, const char *why, int err, size_t size)
 }
 
 //  Runs one hop of env on self. Returns the worker of the same host that
-//  takes env next in memory, or NULL when env has left (or was dropped).
+//  takes env next in memory, and sets *t_out_us to when this hop ended; or
+//  NULL when env has left (or was dropped).
 static baton_worker_t *
-s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
+s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_t *t_out_us)
 {
     if (baton_envelope_reply_to (env).len == 0) {
         s_drop (self, "envelope without reply-to", 0, 0);
@@ -693,7 +695,7 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us)
         s_reply (self, env);
         return NULL;
     }
-    return s_forward (self, env, &ctx);
+    return s_forward (self, env, &ctx, t_out_us);
 }
 
 //  Takes one message from the inbox, waiting at most timeout_ms. Returns 1,
@@ -720,7 +722,8 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
 static int
 s_process (baton_worker_t *self, int timeout_ms)
 {
-    s_control_beat (self);
+    if (!self->owner) //  a host beats for all its workers at once
+        s_control_beat (self, baton__mono_us () / 1000u);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);
@@ -748,10 +751,12 @@ s_process (baton_worker_t *self, int timeout_ms)
     }
     //  Hops served by this host's other workers run here, in memory, one
     //  after the other. Each one spends budget, so this ends.
-    baton_worker_t *w = s_handle (self, env, t_in_us);
+    //  The next hop starts when this one ends.
+    uint64_t t_out_us = 0;
+    baton_worker_t *w = s_handle (self, env, t_in_us, &t_out_us);
     while (w) {
         S_COUNT (w, received);
-        w = s_handle (w, env, baton__wall_us ());
+        w = s_handle (w, env, t_out_us, &t_out_us);
     }
     baton_envelope_destroy (&env);
     return 1;
@@ -774,9 +779,9 @@ baton__worker_process (baton_worker_t *self, int timeout_ms)
 }
 
 void
-baton__worker_beat (baton_worker_t *self)
+baton__worker_beat (baton_worker_t *self, uint64_t now_ms)
 {
-    s_control_beat (self);
+    s_control_beat (self, now_ms);
 }
 
 void

@@ -5,15 +5,18 @@
 #define BATON_WORKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "baton/baton.h"
 
 //  Takes at most one message from the inbox (waiting at most timeout_ms) and
 //  handles it, with every hop that follows it in memory on the same host.
-//  Returns 1, 0 if none came, or BATON_ESYS.
+//  Returns 1, 0 if none came, or BATON_ESYS. A hosted worker does not
+//  heartbeat here: its host calls baton__worker_beat.
 int baton__worker_process (baton_worker_t *self, int timeout_ms);
 
-//  Announces or heartbeats if it is time. Cheap when it is not.
-void baton__worker_beat (baton_worker_t *self);
+//  Announces or heartbeats if it is time (now_ms: baton__mono_us () / 1000).
+//  Cheap when it is not.
+void baton__worker_beat (baton_worker_t *self, uint64_t now_ms);
 
 //  Makes host the worker's host: hops it forwards to another worker of host
 //  go there in memory, and baton_worker_run refuses to run it alone.

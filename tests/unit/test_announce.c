@@ -3,6 +3,7 @@
  *  test binds the control PULL sockets itself and decodes what arrives.  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -144,4 +145,71 @@ Test (announce, no_gateway_means_no_control_traffic)
     cr_assert_not_null (w);
     cr_assert_eq (baton_worker_gateway_count (w), 0);
     baton_worker_destroy (&w);
+}
+
+static void *
+s_host_run (void *host)
+{
+    baton_host_run ((baton_host_t *) host);
+    return NULL;
+}
+
+Test (announce, every_function_of_a_host_announces_heartbeats_and_says_goodbye)
+{
+    char dir[] = "/tmp/baton-announce-XXXXXX";
+    cr_assert_not_null (mkdtemp (dir));
+    char control[96], inbox[2][96];
+    snprintf (control, sizeof control, "ipc://%s/control", dir);
+    void *zctx = zmq_ctx_new ();
+    void *g = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (g, control), 0);
+    baton_host_t *host = baton_host_new ();
+    cr_assert_not_null (host);
+    const char *names[] = {"auth", "render"};
+    for (int i = 0; i < 2; i++) {
+        snprintf (inbox[i], sizeof inbox[i], "ipc://%s/%s", dir, names[i]);
+        baton_worker_config_t c;
+        memset (&c, 0, sizeof c);
+        c.name = names[i];
+        c.bind = inbox[i];
+        c.gateway = control;
+        c.heartbeat_ms = 50;
+        cr_assert_not_null (baton_host_add (host, &c, s_handler, NULL));
+    }
+    pthread_t t;
+    pthread_create (&t, NULL, s_host_run, host);
+
+    //  Each function announces (its own inbox), then heartbeats at its interval.
+    int announced[2] = {0, 0}, beats[2] = {0, 0};
+    baton_control_msg_t m;
+    while (beats[0] < 3 || beats[1] < 3) {
+        cr_assert_eq (s_recv (g, 2000, &m), 0, "control traffic stopped: beats %d and %d", beats[0],
+                      beats[1]);
+        int i = strcmp (m.function, "auth") == 0 ? 0 : 1;
+        cr_assert_str_eq (m.function, names[i]);
+        cr_assert_str_eq (m.endpoint, inbox[i]);
+        if (m.type == BATON_CONTROL_ANNOUNCE)
+            announced[i]++;
+        else {
+            cr_assert_eq (m.type, BATON_CONTROL_HEARTBEAT);
+            cr_assert_eq (announced[i], 1, "%s heartbeat before its announce", names[i]);
+            beats[i]++;
+        }
+    }
+    baton_host_stop (host);
+    pthread_join (t, NULL);
+    baton_host_destroy (&host);
+    int bye[2] = {0, 0};
+    for (int n = 0; n < 100 && (!bye[0] || !bye[1]); n++) {
+        if (s_recv (g, 2000, &m) != 0)
+            break;
+        if (m.type == BATON_CONTROL_GOODBYE)
+            bye[strcmp (m.function, "auth") == 0 ? 0 : 1]++;
+    }
+    cr_assert (bye[0] == 1 && bye[1] == 1, "goodbyes: auth %d, render %d", bye[0], bye[1]);
+    zmq_close (g);
+    zmq_ctx_term (zctx);
+    char cmd[64];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq (system (cmd), 0);
 }

@@ -177,7 +177,7 @@ baton_host_run (baton_host_t *self)
     int rc = 0;
     while (rc == 0 && s_going (self, gen)) {
         bool busy = false;
-        uint64_t now_ms = baton__mono_us () / 1000u;
+        uint64_t now_ms = baton__wall_ms ();
         for (size_t i = 0; i < self->count && rc == 0; i++) {
             baton__worker_beat (self->workers[i], now_ms);
             if (!self->owed[i])

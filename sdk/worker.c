@@ -34,7 +34,8 @@ struct baton_worker {
     size_t gateway_count;
     void **control; //  one PUSH per gateway control endpoint
     int heartbeat_ms;
-    uint64_t next_beat_ms; //  monotonic
+    uint64_t next_beat_ms; //  wall clock
+    uint64_t clock_ms;     //  wall clock at the last look
     bool announced;
     char instance[17];
     char version[65];
@@ -177,14 +178,16 @@ s_control_send (baton_worker_t *self, baton_control_type_t type)
         zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
 }
 
-//  Announces or heartbeats when it is time (now: monotonic ms). Cheap when
-//  it is not.
+//  Announces or heartbeats when it is time. Cheap when it is not. now is
+//  wall-clock ms, the clock a hop reads anyway for its record; a clock
+//  stepped back by more than an interval beats at once instead of going quiet.
 static void
 s_control_beat (baton_worker_t *self, uint64_t now)
 {
     if (!self->gateway_count)
         return;
-    if (self->announced && now < self->next_beat_ms)
+    if (self->announced && now < self->next_beat_ms &&
+        self->next_beat_ms - now <= (uint64_t) self->heartbeat_ms)
         return;
     s_control_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
     self->announced = true;
@@ -376,6 +379,7 @@ baton_worker_new_config (const baton_worker_config_t *config)
     if (!self->endpoint || !self->hops || !self->replies)
         goto fail;
     self->heartbeat_ms = heartbeat;
+    self->clock_ms = baton__wall_ms ();
     if (s_control_open (self, advertise, version))
         goto fail;
     return self;
@@ -486,6 +490,11 @@ s_free_buf (void *data, void *hint)
 static int
 s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
 {
+    //  Most sends go at once; only one that has to wait reads the clock.
+    if (zmq_msg_send (msg, sock, ZMQ_DONTWAIT) >= 0)
+        return 0;
+    if (errno != EAGAIN && errno != EINTR)
+        return BATON_ESYS;
     int rc = BATON_EUNREACHABLE;
     bool shortened = false;
     uint64_t start = baton__mono_us ();
@@ -722,16 +731,22 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
 static int
 s_process (baton_worker_t *self, int timeout_ms)
 {
-    if (!self->owner) //  a host beats for all its workers at once
-        s_control_beat (self, baton__mono_us () / 1000u);
+    //  A host beats for all its workers at once. A worker beats before it
+    //  waits, as of its last look at the clock, and again after: one clock
+    //  read per message, shared with the record.
+    if (!self->owner)
+        s_control_beat (self, self->clock_ms);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);
+    uint64_t t_in_us = baton__wall_us ();
+    self->clock_ms = t_in_us / 1000u;
+    if (!self->owner)
+        s_control_beat (self, self->clock_ms);
     if (rc <= 0) {
         zmq_msg_close (&msg);
         return rc;
     }
-    uint64_t t_in_us = baton__wall_us ();
     S_COUNT (self, received);
     size_t size = zmq_msg_size (&msg);
     if (zmq_msg_more (&msg)) {

@@ -14,7 +14,7 @@
 //  heartbeat here: its host calls baton__worker_beat.
 int baton__worker_process (baton_worker_t *self, int timeout_ms);
 
-//  Announces or heartbeats if it is time (now_ms: baton__mono_us () / 1000).
+//  Announces or heartbeats if it is time (now_ms: baton__wall_ms ()).
 //  Cheap when it is not.
 void baton__worker_beat (baton_worker_t *self, uint64_t now_ms);
 

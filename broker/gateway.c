@@ -74,6 +74,12 @@ struct baton_gateway {
     uv_poll_t control_poll;
     uv_timer_t topo_timer;
     uv_timer_t drain_timer;
+    //  Work owed before the loop next blocks for I/O, done by s_on_before_poll:
+    //  a drain of the replies after a send, and the completions of responses
+    //  that went out at once (oldest first).
+    uv_prepare_t before_poll;
+    bool drain_owed;
+    s_conn_t *written_head, *written_tail;
     uv_signal_t sigint, sigterm;
     bool signals;
     bool draining;
@@ -151,11 +157,15 @@ struct s_conn {
     baton_envelope_t *wenv;
     char *wbody;
     bool close_after;
+    bool written_queued;    //  in gw's queue of completions due
+    s_conn_t *written_next; //  chain in that queue
 };
 
 static void s_process (s_conn_t *c);
 static void s_close (s_conn_t *c);
 static void s_drain_replies (baton_gateway_t *gw);
+static void s_on_before_poll (uv_prepare_t *p);
+static void s_written_remove (s_conn_t *c);
 static void s_maybe_finish (baton_gateway_t *gw);
 static void s_on_body (s_conn_t *c);
 
@@ -444,6 +454,8 @@ s_close (s_conn_t *c)
         s_release_hops (c, false);
         baton_metrics_client_gone (gw->metrics);
     }
+    if (c->written_queued)
+        s_written_remove (c); //  its buffers are freed with it
     c->state = S_CLOSING;
     if (c->prev)
         c->prev->next = c->next;
@@ -468,7 +480,66 @@ s_timer (s_conn_t *c, uint64_t ms)
     uv_timer_start (&c->timer, s_on_timer, ms, 0);
 }
 
+//  Work is owed before the loop blocks: make sure s_on_before_poll runs. The
+//  prepare handle is active only then, so it never keeps the loop alive idle.
+static void
+s_owe (baton_gateway_t *gw)
+{
+    if (!uv_is_closing ((uv_handle_t *) &gw->before_poll))
+        uv_prepare_start (&gw->before_poll, s_on_before_poll);
+}
+
 //  --- writing responses -------------------------------------------------------------
+
+//  The queue of connections whose response went out at once: their
+//  completion is due before the loop blocks.
+static void
+s_written_push (s_conn_t *c)
+{
+    baton_gateway_t *gw = c->gw;
+    c->written_queued = true;
+    c->written_next = NULL;
+    if (gw->written_tail)
+        gw->written_tail->written_next = c;
+    else
+        gw->written_head = c;
+    gw->written_tail = c;
+    s_owe (gw);
+}
+
+static s_conn_t *
+s_written_pop (baton_gateway_t *gw)
+{
+    s_conn_t *c = gw->written_head;
+    if (c) {
+        gw->written_head = c->written_next;
+        if (!gw->written_head)
+            gw->written_tail = NULL;
+        c->written_next = NULL;
+        c->written_queued = false;
+    }
+    return c;
+}
+
+//  Takes c out of the queue (it is closing). Rare, and the queue short.
+static void
+s_written_remove (s_conn_t *c)
+{
+    baton_gateway_t *gw = c->gw;
+    s_conn_t *prev = NULL;
+    for (s_conn_t *q = gw->written_head; q; prev = q, q = q->written_next)
+        if (q == c) {
+            if (prev)
+                prev->written_next = c->written_next;
+            else
+                gw->written_head = c->written_next;
+            if (gw->written_tail == c)
+                gw->written_tail = prev;
+            break;
+        }
+    c->written_next = NULL;
+    c->written_queued = false;
+}
 
 static void s_on_alloc (uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void s_on_read (uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -508,10 +579,11 @@ s_linger (s_conn_t *c)
         c->reading = uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) == 0;
 }
 
+//  A response is written (status 0) or failed: frees its buffers, then
+//  serves the next request of the connection, if one is buffered.
 static void
-s_on_written (uv_write_t *w, int status)
+s_write_done (s_conn_t *c, int status)
 {
-    s_conn_t *c = (s_conn_t *) w->data;
     free (c->whead);
     c->whead = NULL;
     free (c->wbody);
@@ -534,6 +606,12 @@ s_on_written (uv_write_t *w, int status)
     s_resume_reading (c);
 }
 
+static void
+s_on_written (uv_write_t *w, int status)
+{
+    s_write_done ((s_conn_t *) w->data, status);
+}
+
 //  Writes head (owned, freed after the write) and body (borrowed from
 //  c->wenv or c->wbody, which live until the write is done).
 static void
@@ -544,8 +622,35 @@ s_write (s_conn_t *c, s_text_t *head, const char *body, size_t body_len)
     c->whead = head->data;
     uv_buf_t bufs[2] = {uv_buf_init (head->data, (unsigned) head->len),
                         uv_buf_init ((char *) body, (unsigned) body_len)};
+    unsigned nbufs = body_len ? 2 : 1;
+    //  Most responses fit in the socket's buffer: write them now, and queue a
+    //  uv_write only for what is left (libuv would re-arm the watcher with
+    //  epoll_ctl and call back a loop turn later).
+    int n = uv_try_write ((uv_stream_t *) &c->tcp, bufs, nbufs);
+    if (n < 0 && n != UV_EAGAIN) {
+        free (c->whead); //  EPIPE, ECONNRESET...: the client is gone
+        c->whead = NULL;
+        s_close (c);
+        return;
+    }
+    size_t sent = n > 0 ? (size_t) n : 0;
+    uv_buf_t *left = bufs;
+    while (nbufs && sent >= left->len) {
+        sent -= left->len;
+        left++;
+        nbufs--;
+    }
+    if (nbufs == 0) {
+        //  All out. The completion runs before the loop blocks, not from
+        //  here: it may answer a pipelined request at once, which would
+        //  write again, and a long pipeline would recurse as deep.
+        s_written_push (c);
+        return;
+    }
+    left->base += sent;
+    left->len -= (unsigned) sent;
     c->wreq.data = c;
-    int rc = uv_write (&c->wreq, (uv_stream_t *) &c->tcp, bufs, body_len ? 2 : 1, s_on_written);
+    int rc = uv_write (&c->wreq, (uv_stream_t *) &c->tcp, left, nbufs, s_on_written);
     if (rc < 0) {
         free (c->whead);
         c->whead = NULL;
@@ -1005,9 +1110,10 @@ s_send_envelope (s_conn_t *c)
         c->state = S_BODY; //  no longer pending
         s_respond_error (c, 503, detail, false, "Retry-After: 1\r\n");
     }
-    //  Sending may consume the reply socket's edge-triggered readiness, so
-    //  look for replies now; this one's may already be there.
-    s_drain_replies (gw);
+    //  The reply socket is drained after every send (ZMQ_FD is edge-triggered):
+    //  once, before the loop blocks, however many sends this turn made.
+    gw->drain_owed = true;
+    s_owe (gw);
 }
 
 //  The request is complete: finish its envelope and send it to the first hop.
@@ -1544,30 +1650,50 @@ s_on_reply (baton_gateway_t *gw, zmq_msg_t *msg)
 
 //  Takes every message waiting on sock and hands each to on_msg. ZMQ_FD is
 //  edge-triggered: after a wake-up (or a send) everything must be drained,
-//  or no wake-up comes for what is left.
+//  or no wake-up comes for what is left. The receive that fails with EAGAIN
+//  ends it: it has first processed the socket's pending commands and left
+//  its pipes and mailbox asleep, so the next message signals the fd again.
+//  (No ZMQ_EVENTS check per message: each costs a poll and a getpid.)
 static void
 s_drain (baton_gateway_t *gw, void *sock, void (*on_msg) (baton_gateway_t *, zmq_msg_t *))
 {
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
     while (sock) {
-        int events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt (sock, ZMQ_EVENTS, &events, &size) < 0 || !(events & ZMQ_POLLIN))
-            return;
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
         if (zmq_msg_recv (&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&msg);
-            return;
+            if (errno == EINTR)
+                continue; //  a signal during the mailbox check: not the end
+            break;
         }
         on_msg (gw, &msg);
-        zmq_msg_close (&msg);
     }
+    zmq_msg_close (&msg);
 }
 
 static void
 s_drain_replies (baton_gateway_t *gw)
 {
+    gw->drain_owed = false; //  this drain comes after every send so far
     s_drain (gw, gw->reply_sock, s_on_reply);
+}
+
+//  Runs before the loop blocks for I/O, while work is owed: the completions
+//  of responses that went out at once, then the drain owed since the last
+//  send. Either can owe more of the other (a completion serves a pipelined
+//  request and sends; a reply is written at once); it loops, never recurses,
+//  until nothing is owed, so no send is ever followed by a wait undrained.
+static void
+s_on_before_poll (uv_prepare_t *p)
+{
+    baton_gateway_t *gw = (baton_gateway_t *) p->data;
+    while (gw->written_head || gw->drain_owed) {
+        s_conn_t *c;
+        while ((c = s_written_pop (gw)))
+            s_write_done (c, 0);
+        if (gw->drain_owed)
+            s_drain_replies (gw);
+    }
+    uv_prepare_stop (p);
 }
 
 static void
@@ -1855,6 +1981,8 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     gw->topo_timer.data = gw;
     uv_timer_init (gw->loop, &gw->drain_timer);
     gw->drain_timer.data = gw;
+    uv_prepare_init (gw->loop, &gw->before_poll);
+    gw->before_poll.data = gw;
     if (s_setup_zmq (gw, err, errlen) < 0 ||
         s_bind (gw, &gw->listener, &gw->gcfg->listen, &gw->port, err, errlen) < 0 ||
         s_bind (gw, &gw->admin, &gw->gcfg->admin, &gw->admin_port, err, errlen) < 0) {
@@ -1906,6 +2034,7 @@ s_maybe_finish (baton_gateway_t *gw)
     gw->closed = true;
     uv_timer_stop (&gw->drain_timer);
     s_close_handle ((uv_handle_t *) &gw->drain_timer);
+    s_close_handle ((uv_handle_t *) &gw->before_poll);
     s_close_handle ((uv_handle_t *) &gw->admin);
     s_close_handle ((uv_handle_t *) &gw->reply_poll);
     s_close_handle ((uv_handle_t *) &gw->control_poll);

@@ -42,6 +42,8 @@
 #define S_MAX_HEADERS_CAP       1024
 //  How long a closing connection may keep sending before we stop listening.
 #define S_LINGER_MS 2000
+//  A response head buffer up to this size is kept for the next response.
+#define S_SPARE_HEAD_MAX 4096
 
 typedef struct s_conn s_conn_t;
 
@@ -154,6 +156,9 @@ struct s_conn {
     uv_write_t wreq;
     uv_shutdown_t sreq;
     char *whead;
+    size_t whead_cap;
+    char *spare_head; //  a head buffer kept from the last response, to reuse
+    size_t spare_cap;
     baton_envelope_t *wenv;
     char *wbody;
     bool close_after;
@@ -236,6 +241,13 @@ s_slice_is (baton_slice_t s, const char *lit)
 {
     size_t n = strlen (lit);
     return s.len == n && strncasecmp (s.ptr, lit, n) == 0;
+}
+
+static bool
+s_slice_eq (baton_slice_t s, const char *str)
+{
+    size_t n = strlen (str);
+    return s.len == n && memcmp (s.ptr, str, n) == 0;
 }
 
 //  Headers the gateway writes itself or that only mean something per hop.
@@ -414,6 +426,7 @@ s_on_handle_closed (uv_handle_t *h)
     free (c->headers);
     free (c->body);
     free (c->whead);
+    free (c->spare_head);
     free (c->wbody);
     baton_envelope_destroy (&c->env);
     baton_envelope_destroy (&c->wenv);
@@ -584,7 +597,12 @@ s_linger (s_conn_t *c)
 static void
 s_write_done (s_conn_t *c, int status)
 {
-    free (c->whead);
+    //  Keep the head's buffer for the next response of this connection.
+    if (!c->spare_head && c->whead_cap <= S_SPARE_HEAD_MAX) {
+        c->spare_head = c->whead;
+        c->spare_cap = c->whead_cap;
+    } else
+        free (c->whead);
     c->whead = NULL;
     free (c->wbody);
     c->wbody = NULL;
@@ -620,6 +638,7 @@ s_write (s_conn_t *c, s_text_t *head, const char *body, size_t body_len)
     c->state = S_WRITING;
     uv_timer_stop (&c->timer);
     c->whead = head->data;
+    c->whead_cap = head->cap;
     uv_buf_t bufs[2] = {uv_buf_init (head->data, (unsigned) head->len),
                         uv_buf_init ((char *) body, (unsigned) body_len)};
     unsigned nbufs = body_len ? 2 : 1;
@@ -662,6 +681,11 @@ s_write (s_conn_t *c, s_text_t *head, const char *body, size_t body_len)
 static void
 s_head_begin (s_conn_t *c, s_text_t *t, unsigned status)
 {
+    if (!t->data && c->spare_head) {
+        t->data = c->spare_head;
+        t->cap = c->spare_cap;
+        c->spare_head = NULL;
+    }
     s_text_reserve (t, 128);
     s_text_lit (t, "HTTP/1.1 ");
     s_text_uint (t, status);
@@ -792,8 +816,11 @@ s_respond_envelope (s_conn_t *c, baton_envelope_t *env)
             char frac[4] = {'.', (char) ('0' + dur / 100 % 10), (char) ('0' + dur / 10 % 10),
                             (char) ('0' + dur % 10)};
             s_text_put (&head, frac, 4);
+            //  Entry i is normally hop i of the route: no lookup by name then.
             const baton_config_function_t *fn =
-                baton_config_function_find (gw->config, r.name.ptr, r.name.len);
+                i < c->route->chain_len && s_slice_eq (r.name, c->route->chain[i]->name)
+                    ? c->route->chain[i]
+                    : baton_config_function_find (gw->config, r.name.ptr, r.name.len);
             if (fn)
                 baton_metrics_hop (gw->metrics, fn->index, dur);
         }

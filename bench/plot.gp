@@ -7,16 +7,16 @@
 if (!exists("datafile")) datafile = 'build-rel/bench/results/results.dat'
 if (!exists("outfile")) outfile = 'docs/performance.png'
 if (!exists("ceiling")) ceiling = 0
-set terminal pngcairo size 900,560 font "sans,11"
+set terminal pngcairo size 900,620 font "sans,11"
 set output outfile
 set title "Requests per second by chain length (wrk -c64, 127.0.0.1, 2 cores shared with wrk)"
-set xlabel "hops in the chain"
+unset xlabel
 set ylabel "requests per second"
 set datafile missing "NaN"
-set key right center box opaque
+set key below box
 set grid ytics
 set xrange [0.5:10.5]
-set xtics (1, 3, 10)
+set xtics ("1 hop" 1, "3 hops" 3, "10 hops" 10)
 set yrange [0:*]
 set format y "%.0s%c"
 plot datafile using 1:2 with linespoints lw 2 pt 7 ps 1.3 title "Baton (gateway + N echo processes, ipc)", \

@@ -11,7 +11,11 @@
  *             BATON_HEARTBEAT_MS, default 1000): alive, but useless
  *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends
  *  BATON_TEST_FUNCTION, if set, replaces BATON_NAME (so replicas of one
- *  function can be started by helpers that name the endpoint after BATON_NAME).  */
+ *  function can be started by helpers that name the endpoint after BATON_NAME).
+ *  BATON_TEST_HOST="up:upper c:append" makes the process a host (baton_host_t)
+ *  that also serves those functions, each at <BATON_BIND's directory>/<name>,
+ *  in the mode given; BATON_NAME is added last, so its socket existing means
+ *  every function of the host is bound.  */
 #include <baton/baton.h>
 #include <ctype.h>
 #include <signal.h>
@@ -128,6 +132,45 @@ s_silent (void)
     return 0;
 }
 
+//  Serves BATON_NAME and the functions listed in spec on one host.
+static int
+s_host (char *spec, const char *mode)
+{
+    const char *bind = getenv ("BATON_BIND"), *slash = bind ? strrchr (bind, '/') : NULL;
+    if (!slash) {
+        fputs ("fn_test: BATON_TEST_HOST needs BATON_BIND=ipc://DIR/NAME\n", stderr);
+        return 1;
+    }
+    baton_host_t *host = baton_host_new ();
+    if (!host)
+        return 1;
+    char endpoints[8][256];
+    size_t count = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r (spec, " ", &save); tok; tok = strtok_r (NULL, " ", &save)) {
+        char *colon = strchr (tok, ':');
+        if (!colon || count == 8) {
+            fprintf (stderr, "fn_test: BATON_TEST_HOST entry '%s' is not name:mode\n", tok);
+            baton_host_destroy (&host);
+            return 1;
+        }
+        *colon = '\0';
+        snprintf (endpoints[count], sizeof endpoints[count], "%.*s/%s", (int) (slash - bind), bind,
+                  tok);
+        baton_worker_config_t c = {0};
+        c.name = tok;
+        c.bind = endpoints[count++];
+        if (!baton_host_add (host, &c, s_handler, colon + 1)) {
+            baton_host_destroy (&host);
+            return 1;
+        }
+    }
+    baton_worker_config_t c = {0}; //  BATON_NAME at BATON_BIND
+    int rc = baton_host_add (host, &c, s_handler, (void *) mode) ? baton_host_run (host) : 1;
+    baton_host_destroy (&host);
+    return rc == 0 ? 0 : 1;
+}
+
 int
 main (void)
 {
@@ -137,5 +180,8 @@ main (void)
         return 1;
     if (mode && strcmp (mode, "silent") == 0)
         return s_silent ();
+    char *host = getenv ("BATON_TEST_HOST");
+    if (host)
+        return s_host (host, mode ? mode : "append");
     return baton_main (s_handler, (void *) (mode ? mode : "append"));
 }

@@ -334,6 +334,41 @@ Test (gateway, server_timing_names_the_three_hops_in_order_with_dur)
     h_stop_all ();
 }
 
+//  The same chain, its three functions in one host process: hops after the
+//  first go in memory, and the client cannot tell.
+Test (gateway, a_chain_served_by_one_host_process_answers_as_three_processes_do)
+{
+    const char *const env[] = {"BATON_TEST_HOST=up:upper c:append", NULL};
+    h_fn_env ("a", "append", env);
+    h_gateway (S_CFG_THREE);
+    s_warm ("GET", "/x");
+    const char *const hops[] = {"a", "up", "c"};
+    for (int i = 0; i < 3; i++) {
+        s_curl_t r = s_curl ("/x", "hello", NULL);
+        S_ASSERT_STATUS (r, 200);
+        cr_assert_str_eq (r.body, "HELLO|A|up|c");
+        const char *p1 = strstr (r.head, "X-Hop: a\r\n"), *p2 = strstr (r.head, "X-Hop: up\r\n"),
+                   *p3 = strstr (r.head, "X-Hop: c\r\n");
+        cr_assert (p1 && p2 && p3 && p1 < p2 && p2 < p3, "X-Hop fields out of order:\n%s", r.head);
+        s_assert_server_timing (s_curl_header (&r, "Server-Timing"), hops, 3);
+    }
+    h_stop_all ();
+}
+
+Test (gateway, a_hop_failing_inside_a_host_answers_502_naming_it)
+{
+    const char *const env[] = {"BATON_TEST_HOST=up:fail c:append", NULL};
+    h_fn_env ("a", "append", env);
+    h_gateway (S_CFG_THREE);
+    s_warm ("GET", "/x");
+    s_curl_t r = s_curl ("/x", "hello", NULL);
+    S_ASSERT_STATUS (r, 502);
+    cr_assert (strstr (r.body, "\"hop\":\"up\"") != NULL, "body: %s", r.body);
+    const char *const hops[] = {"a", "up"};
+    s_assert_server_timing (s_curl_header (&r, "Server-Timing"), hops, 2);
+    h_stop_all ();
+}
+
 Test (gateway, responses_carry_a_request_id_and_a_valid_traceparent)
 {
     s_start_three ();

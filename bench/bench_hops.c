@@ -3,7 +3,10 @@
  *  ZeroMQ PUSH/PULL ring of the same shape and message size, in the same run;
  *  then the throughput of one hop under load. Transport: ipc:// under a temp
  *  dir for both rings. Every node is a thread with its own ZeroMQ context, as
- *  separate processes would have. Bounded by counts and by a time budget.
+ *  separate processes would have. In the same run, the same three functions
+ *  in one host (baton_host_t: B and C run in memory) and a host of A alone:
+ *  their difference is the cost of two in-memory hops. Bounded by counts and
+ *  by a time budget.
  *      bench_hops [round trips per ring (20000)] [body bytes (1024)]
  *                 [messages for throughput (200000)]  */
 #include <errno.h>
@@ -128,6 +131,43 @@ s_worker_stop (s_worker_t *w)
     baton_worker_stop (w->worker);
     pthread_join (w->thread, NULL);
     baton_worker_destroy (&w->worker);
+}
+
+//  A host running its functions on a thread of its own.
+typedef struct {
+    baton_host_t *host;
+    pthread_t thread;
+} s_host_t;
+
+static void *
+s_host_run (void *arg)
+{
+    baton_host_run (((s_host_t *) arg)->host);
+    return NULL;
+}
+
+static void
+s_host_start (s_host_t *h, const char *const *names, char (*eps)[128], size_t n)
+{
+    h->host = baton_host_new ();
+    for (size_t i = 0; h->host && i < n; i++) {
+        baton_worker_config_t c = {0};
+        c.name = names[i];
+        c.bind = eps[i];
+        if (!baton_host_add (h->host, &c, h_next, NULL))
+            exit (1);
+    }
+    if (!h->host)
+        exit (1);
+    pthread_create (&h->thread, NULL, s_host_run, h);
+}
+
+static void
+s_host_stop (s_host_t *h)
+{
+    baton_host_stop (h->host);
+    pthread_join (h->thread, NULL);
+    baton_host_destroy (&h->host);
 }
 
 //  The gateway stand-in of one ring: PUSH to the first node, PULL replies.
@@ -322,25 +362,39 @@ main (int argc, char **argv)
     if (!mkdtemp (s_dir))
         return 1;
 
-    char raw_eps[4][128], sdk_eps[4][128];
+    //  The rings: raw relays, SDK workers, a host of 3, a host of 1. Each
+    //  has its endpoints (nodes, then its gateway's reply-to).
+    enum { R_RAW, R_SDK, R_HOST3, R_HOST1, R_COUNT };
+    const char *ring_name[R_COUNT] = {"raw", "sdk", "host", "one"};
+    const size_t ring_hops[R_COUNT] = {3, 3, 3, 1};
+    char eps[R_COUNT][4][128];
     const char *names[] = {"A", "B", "C"};
-    for (int i = 0; i < 3; i++) {
+    for (int r = 0; r < R_COUNT; r++) {
+        for (size_t i = 0; i < ring_hops[r]; i++) {
+            char name[32];
+            snprintf (name, sizeof name, "%s%zu", ring_name[r], i);
+            s_ep (eps[r][i], sizeof eps[r][i], name);
+        }
         char name[16];
-        snprintf (name, sizeof name, "raw%d", i);
-        s_ep (raw_eps[i], sizeof raw_eps[i], name);
-        snprintf (name, sizeof name, "sdk%d", i);
-        s_ep (sdk_eps[i], sizeof sdk_eps[i], name);
+        snprintf (name, sizeof name, "%s-gw", ring_name[r]);
+        s_ep (eps[r][3], sizeof eps[r][3], name);
     }
-    s_ep (raw_eps[3], sizeof raw_eps[3], "raw-gw");
-    s_ep (sdk_eps[3], sizeof sdk_eps[3], "sdk-gw");
+    char (*raw_eps)[128] = eps[R_RAW], (*sdk_eps)[128] = eps[R_SDK];
 
-    //  The SDK ring's envelope; the raw ring carries the same bytes.
-    const char *route[] = {sdk_eps[0], sdk_eps[1], sdk_eps[2]};
-    baton_envelope_t *env = s_envelope (sdk_eps[3], names, route, 3, body_len);
-    void *data;
-    size_t len;
-    baton_envelope_encode (env, &data, &len);
-    baton_envelope_destroy (&env);
+    //  Each ring's envelope (the raw ring carries the SDK ring's bytes).
+    void *datas[R_COUNT];
+    size_t lens[R_COUNT];
+    for (int r = R_SDK; r < R_COUNT; r++) {
+        const char *route[] = {eps[r][0], eps[r][1], eps[r][2]};
+        baton_envelope_t *e = s_envelope (eps[r][3], names, route, ring_hops[r], body_len);
+        baton_envelope_encode (e, &datas[r], &lens[r]);
+        baton_envelope_destroy (&e);
+    }
+    datas[R_RAW] = datas[R_SDK];
+    lens[R_RAW] = lens[R_SDK];
+    void *data = datas[R_SDK];
+    size_t len = lens[R_SDK];
+    baton_envelope_t *env;
 
     atomic_int stop = 0;
     s_relay_t relays[3];
@@ -353,70 +407,91 @@ main (int argc, char **argv)
     s_worker_t workers[3];
     for (int i = 0; i < 3; i++)
         s_worker_start (&workers[i], names[i], sdk_eps[i]);
-    s_gw_t raw_gw, sdk_gw;
-    s_gw_open (&raw_gw, raw_eps[0], raw_eps[3]);
-    s_gw_open (&sdk_gw, sdk_eps[0], sdk_eps[3]);
+    s_host_t host3, host1;
+    s_host_start (&host3, names, eps[R_HOST3], 3);
+    s_host_start (&host1, names, eps[R_HOST1], 1);
+    s_gw_t gws[R_COUNT];
+    for (int r = 0; r < R_COUNT; r++)
+        s_gw_open (&gws[r], eps[r][0], eps[r][3]);
 
     printf ("bench_hops: transport ipc:// (%s), envelope %zu bytes (body %zu), "
             "%zu round trips per ring in alternating blocks of %d\n",
             s_dir, len, body_len, n, S_BLOCK);
-    if (!s_settle (&raw_gw, data, len) || !s_settle (&sdk_gw, data, len)) {
-        fprintf (stderr, "bench_hops: a ring never carried a message\n");
-        return 1;
+    for (int r = 0; r < R_COUNT; r++) {
+        if (!s_settle (&gws[r], datas[r], lens[r])) {
+            fprintf (stderr, "bench_hops: the %s ring never carried a message\n", ring_name[r]);
+            return 1;
+        }
+        if (s_round_trips (&gws[r], datas[r], lens[r], S_WARMUP, NULL) != S_WARMUP) {
+            fprintf (stderr, "bench_hops: warm-up lost a message\n");
+            return 1;
+        }
     }
-    if (s_round_trips (&raw_gw, data, len, S_WARMUP, NULL) != S_WARMUP ||
-        s_round_trips (&sdk_gw, data, len, S_WARMUP, NULL) != S_WARMUP) {
-        fprintf (stderr, "bench_hops: warm-up lost a message\n");
-        return 1;
-    }
-    double *raw = malloc (n * sizeof (double)), *sdk = malloc (n * sizeof (double));
-    size_t raw_n = 0, sdk_n = 0;
+    double *samples[R_COUNT];
+    size_t counts[R_COUNT] = {0};
+    for (int r = 0; r < R_COUNT; r++)
+        samples[r] = malloc (n * sizeof (double));
     double start = s_now_us ();
-    while ((raw_n < n || sdk_n < n) && s_now_us () - start < S_TIME_BUDGET * 1e6) {
-        size_t k = n - raw_n < S_BLOCK ? n - raw_n : S_BLOCK;
-        size_t got = s_round_trips (&raw_gw, data, len, k, raw + raw_n);
-        raw_n += got;
-        k = n - sdk_n < S_BLOCK ? n - sdk_n : S_BLOCK;
-        size_t got2 = s_round_trips (&sdk_gw, data, len, k, sdk + sdk_n);
-        sdk_n += got2;
-        if (got == 0 && got2 == 0)
-            break;
+    bool more = true;
+    while (more && s_now_us () - start < S_TIME_BUDGET * 1e6) {
+        more = false;
+        for (int r = 0; r < R_COUNT; r++) {
+            size_t k = n - counts[r] < S_BLOCK ? n - counts[r] : S_BLOCK;
+            size_t got = s_round_trips (&gws[r], datas[r], lens[r], k, samples[r] + counts[r]);
+            counts[r] += got;
+            more = more || (got > 0 && counts[r] < n);
+        }
     }
-    //  Check that the SDK ring did the real work: three hops recorded.
-    zmq_msg_t check;
-    zmq_msg_init (&check);
-    zmq_send (sdk_gw.push, data, len, 0);
-    baton_envelope_t *rep = NULL;
-    if (zmq_msg_recv (&check, sdk_gw.pull, 0) >= 0)
-        rep = baton_envelope_decode (zmq_msg_data (&check), zmq_msg_size (&check), NULL, NULL);
-    zmq_msg_close (&check);
-    if (!rep || baton_envelope_record_count (rep) != 3 || !baton_envelope_route_done (rep) ||
-        baton_envelope_status (rep) != 200) {
-        fprintf (stderr, "bench_hops: the SDK ring did not return a 3-hop response\n");
-        return 1;
+    //  Check that the Baton rings did the real work: every hop recorded.
+    for (int r = R_SDK; r < R_COUNT; r++) {
+        zmq_msg_t check;
+        zmq_msg_init (&check);
+        zmq_send (gws[r].push, datas[r], lens[r], 0);
+        baton_envelope_t *rep = NULL;
+        if (zmq_msg_recv (&check, gws[r].pull, 0) >= 0)
+            rep = baton_envelope_decode (zmq_msg_data (&check), zmq_msg_size (&check), NULL, NULL);
+        zmq_msg_close (&check);
+        if (!rep || baton_envelope_record_count (rep) != ring_hops[r] ||
+            !baton_envelope_route_done (rep) || baton_envelope_status (rep) != 200) {
+            fprintf (stderr, "bench_hops: the %s ring did not return a %zu-hop response\n",
+                     ring_name[r], ring_hops[r]);
+            return 1;
+        }
+        baton_envelope_destroy (&rep);
     }
-    baton_envelope_destroy (&rep);
-    qsort (raw, raw_n, sizeof (double), s_cmp);
-    qsort (sdk, sdk_n, sizeof (double), s_cmp);
-    if (raw_n < S_BLOCK || sdk_n < S_BLOCK) {
-        fprintf (stderr, "bench_hops: too few round trips (raw %zu, sdk %zu)\n", raw_n, sdk_n);
-        return 1;
+    double p50[R_COUNT], p99[R_COUNT];
+    for (int r = 0; r < R_COUNT; r++) {
+        if (counts[r] < S_BLOCK) {
+            fprintf (stderr, "bench_hops: too few round trips (%s %zu)\n", ring_name[r], counts[r]);
+            return 1;
+        }
+        qsort (samples[r], counts[r], sizeof (double), s_cmp);
+        p50[r] = s_pct (samples[r], counts[r], 0.5);
+        p99[r] = s_pct (samples[r], counts[r], 0.99);
     }
     //  A round trip is 4 transfers (gw->A->B->C->gw); per hop = round trip / 4.
-    double rp50 = s_pct (raw, raw_n, 0.5), rp99 = s_pct (raw, raw_n, 0.99);
-    double sp50 = s_pct (sdk, sdk_n, 0.5), sp99 = s_pct (sdk, sdk_n, 0.99);
     printf ("%-28s %10s %10s %14s %14s\n", "ring (3 nodes, 4 transfers)", "rtt p50", "rtt p99",
             "per-hop p50", "per-hop p99");
-    printf ("%-28s %8.1fus %8.1fus %12.1fus %12.1fus  (n=%zu)\n", "raw zmq PUSH/PULL", rp50, rp99,
-            rp50 / 4, rp99 / 4, raw_n);
-    printf ("%-28s %8.1fus %8.1fus %12.1fus %12.1fus  (n=%zu)\n", "libbaton SDK", sp50, sp99,
-            sp50 / 4, sp99 / 4, sdk_n);
-    printf ("ratio SDK/raw per-hop p50: %.3f (goal <= 1.15), p99: %.3f\n", sp50 / rp50,
-            sp99 / rp99);
-    free (raw);
-    free (sdk);
-    s_gw_close (&raw_gw);
-    s_gw_close (&sdk_gw);
+    printf ("%-28s %8.1fus %8.1fus %12.1fus %12.1fus  (n=%zu)\n", "raw zmq PUSH/PULL", p50[R_RAW],
+            p99[R_RAW], p50[R_RAW] / 4, p99[R_RAW] / 4, counts[R_RAW]);
+    printf ("%-28s %8.1fus %8.1fus %12.1fus %12.1fus  (n=%zu)\n", "libbaton SDK", p50[R_SDK],
+            p99[R_SDK], p50[R_SDK] / 4, p99[R_SDK] / 4, counts[R_SDK]);
+    printf ("ratio SDK/raw per-hop p50: %.3f (goal <= 1.15), p99: %.3f\n", p50[R_SDK] / p50[R_RAW],
+            p99[R_SDK] / p99[R_RAW]);
+    printf ("%-28s %8.1fus %8.1fus  (n=%zu)\n", "host: A, B, C on one thread", p50[R_HOST3],
+            p99[R_HOST3], counts[R_HOST3]);
+    printf ("%-28s %8.1fus %8.1fus  (n=%zu)\n", "host: A alone", p50[R_HOST1], p99[R_HOST1],
+            counts[R_HOST1]);
+    printf ("in-memory hop (host of 3 - host of 1, / 2), p50: %.2fus\n",
+            (p50[R_HOST3] - p50[R_HOST1]) / 2);
+    for (int r = 0; r < R_COUNT; r++) {
+        free (samples[r]);
+        s_gw_close (&gws[r]);
+    }
+    s_host_stop (&host3);
+    s_host_stop (&host1);
+    for (int r = R_HOST3; r < R_COUNT; r++)
+        free (datas[r]);
     for (int i = 0; i < 3; i++)
         s_worker_stop (&workers[i]);
     atomic_store (&stop, 1);

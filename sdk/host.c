@@ -194,8 +194,11 @@ baton_host_run (baton_host_t *self)
         int ready = poll (self->fds, (nfds_t) self->count, S_TICK_MS);
         if (ready < 0 && errno != EINTR)
             rc = BATON_ESYS;
-        for (size_t i = 0; ready > 0 && i < self->count; i++)
-            self->owed[i] = self->fds[i].revents != 0;
+        //  After a quiet tick or a signal, look at every inbox anyway: a
+        //  receive cut short by a signal ends a drain early, and the edge it
+        //  left unconsumed must not wait for the next message.
+        for (size_t i = 0; i < self->count; i++)
+            self->owed[i] = ready <= 0 || self->fds[i].revents != 0;
     }
     baton__signals_release ();
     atomic_store (&self->stop, 0);

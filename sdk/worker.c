@@ -723,8 +723,15 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
             return BATON_ESYS;
         self->recv_timeout_ms = timeout_ms;
     }
-    if (zmq_msg_recv (msg, self->inbox, flags) >= 0)
-        return 1;
+    //  A look that does not wait is retried when a signal cuts it short:
+    //  callers drain an edge-triggered fd until 0, and an early 0 would leave
+    //  messages behind with no wake-up to come for them.
+    for (int tries = 0; tries < 8; tries++) {
+        if (zmq_msg_recv (msg, self->inbox, flags) >= 0)
+            return 1;
+        if (errno != EINTR || flags != ZMQ_DONTWAIT)
+            break;
+    }
     return errno == EAGAIN || errno == EINTR ? 0 : BATON_ESYS;
 }
 

@@ -29,6 +29,7 @@
 struct baton_worker {
     char *name;
     char *endpoint;
+    size_t endpoint_len;
     char *gateway_buf; //  the gateway list, split in place
     char **gateways;
     size_t gateway_count;
@@ -41,6 +42,7 @@ struct baton_worker {
     char version[65];
     char host[256];
     char *advertise;
+    size_t advertise_len;
     void *zctx;
     bool own_zctx;
     void *inbox;
@@ -382,6 +384,8 @@ baton_worker_new_config (const baton_worker_config_t *config)
     self->clock_ms = baton__wall_ms ();
     if (s_control_open (self, advertise, version))
         goto fail;
+    self->endpoint_len = strlen (self->endpoint);
+    self->advertise_len = strlen (self->advertise);
     return self;
 fail:
     baton_worker_destroy (&self);
@@ -772,8 +776,8 @@ s_process (baton_worker_t *self, int timeout_ms)
         return 1;
     }
     //  Hops served by this host's other workers run here, in memory, one
-    //  after the other. Each one spends budget, so this ends.
-    //  The next hop starts when this one ends.
+    //  after the other, each starting when the previous one ended. Each
+    //  spends budget, so this ends.
     uint64_t t_out_us = 0;
     baton_worker_t *w = s_handle (self, env, t_in_us, &t_out_us);
     while (w) {
@@ -815,8 +819,11 @@ baton__worker_set_host (baton_worker_t *self, baton_host_t *host)
 bool
 baton__worker_serves (const baton_worker_t *self, baton_slice_t endpoint)
 {
-    return baton_slice_eq_str (endpoint, self->endpoint) ||
-           baton_slice_eq_str (endpoint, self->advertise);
+    //  On every forward of a hosted worker: lengths first, kept from creation.
+    return (endpoint.len == self->endpoint_len &&
+            memcmp (endpoint.ptr, self->endpoint, endpoint.len) == 0) ||
+           (endpoint.len == self->advertise_len &&
+            memcmp (endpoint.ptr, self->advertise, endpoint.len) == 0);
 }
 
 void

@@ -1260,6 +1260,8 @@ Test (sdk, host_refuses_what_it_cannot_run, .timeout = 30)
     baton_host_t *host = baton_host_new ();
     cr_assert_not_null (host);
     cr_assert_eq (baton_host_run (host), BATON_ESTATE, "an empty host runs nothing");
+    unsetenv ("BATON_NAME");
+    unsetenv ("BATON_BIND");
     cr_assert_null (baton_host_add (host, NULL, h_append, NULL), "no name, no bind");
     baton_worker_config_t c = {0};
     c.name = "a";

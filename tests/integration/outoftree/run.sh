@@ -33,7 +33,10 @@ build_pc() {
 }
 build_pc hello ""
 build_pc driver libzmq
-ldd "$tmp/hello" | grep -q "$tmp/prefix/.*libbaton.so.0" || fail "hello does not load the installed libbaton"
+#  ldd's output is taken whole before grep looks at it: with pipefail, grep -q
+#  leaving early can SIGPIPE ldd and fail the pipeline though the line was there.
+deps=$(ldd "$tmp/hello")
+grep -q "$tmp/prefix/.*libbaton.so.0" <<<"$deps" || fail "hello does not load the installed libbaton"
 
 #  check <binary> <function name>: serve one envelope, then stop on SIGTERM.
 check() {
@@ -53,7 +56,8 @@ check "$tmp/hello" hello-pkgconfig
 "$cmake" -S "$here" -B "$tmp/fp" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" >/dev/null
 "$cmake" --build "$tmp/fp" >/dev/null
-ldd "$tmp/fp/hello_static" | grep -q libbaton && fail "hello_static links libbaton.so"
+deps=$(ldd "$tmp/fp/hello_static")
+grep -q libbaton <<<"$deps" && fail "hello_static links libbaton.so"
 check "$tmp/fp/hello_shared" hello-cmake-shared
 check "$tmp/fp/hello_static" hello-cmake-static
 echo "outoftree: pkg-config and find_package(Baton) builds (shared, static) answer and stop cleanly"

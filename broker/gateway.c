@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,18 @@
 
 typedef struct s_conn s_conn_t;
 
+//  A connection's place in one of the gateway's queues of owed work.
+typedef struct {
+    s_conn_t *next;
+    bool queued;
+} s_link_t;
+
+//  A FIFO of connections chained through the s_link_t at offset link.
+typedef struct {
+    s_conn_t *head, *tail;
+    size_t link;
+} s_queue_t;
+
 //  One ZeroMQ PUSH socket per replica endpoint a chain may start at, kept
 //  while the gateway runs (a dead replica may come back on the same one).
 typedef struct s_peer {
@@ -77,11 +90,13 @@ struct baton_gateway {
     uv_timer_t topo_timer;
     uv_timer_t drain_timer;
     //  Work owed before the loop next blocks for I/O, done by s_on_before_poll:
-    //  a drain of the replies after a send, and the completions of responses
-    //  that went out at once (oldest first).
+    //  the envelopes ready to go to their first hop, the completions of
+    //  responses that went out at once (each oldest first), and a drain of
+    //  the replies after a send.
     uv_prepare_t before_poll;
     bool drain_owed;
-    s_conn_t *written_head, *written_tail;
+    s_queue_t sends;
+    s_queue_t written;
     uv_signal_t sigint, sigterm;
     bool signals;
     bool draining;
@@ -162,15 +177,15 @@ struct s_conn {
     baton_envelope_t *wenv;
     char *wbody;
     bool close_after;
-    bool written_queued;    //  in gw's queue of completions due
-    s_conn_t *written_next; //  chain in that queue
+    s_link_t send_link;    //  in gw->sends: its envelope is due to the first hop
+    s_link_t written_link; //  in gw->written: its completion is due
 };
 
 static void s_process (s_conn_t *c);
 static void s_close (s_conn_t *c);
 static void s_drain_replies (baton_gateway_t *gw);
 static void s_on_before_poll (uv_prepare_t *p);
-static void s_written_remove (s_conn_t *c);
+static void s_queue_remove (s_queue_t *q, s_conn_t *c);
 static void s_maybe_finish (baton_gateway_t *gw);
 static void s_on_body (s_conn_t *c);
 
@@ -467,8 +482,9 @@ s_close (s_conn_t *c)
         s_release_hops (c, false);
         baton_metrics_client_gone (gw->metrics);
     }
-    if (c->written_queued)
-        s_written_remove (c); //  its buffers are freed with it
+    //  Nothing owed to a closing connection: its buffers are freed with it.
+    s_queue_remove (&gw->sends, c);
+    s_queue_remove (&gw->written, c);
     c->state = S_CLOSING;
     if (c->prev)
         c->prev->next = c->next;
@@ -502,57 +518,67 @@ s_owe (baton_gateway_t *gw)
         uv_prepare_start (&gw->before_poll, s_on_before_poll);
 }
 
-//  --- writing responses -------------------------------------------------------------
+//  --- queues of work owed before the loop blocks -------------------------------------
 
-//  The queue of connections whose response went out at once: their
-//  completion is due before the loop blocks.
-static void
-s_written_push (s_conn_t *c)
+static s_link_t *
+s_link (const s_queue_t *q, s_conn_t *c)
 {
-    baton_gateway_t *gw = c->gw;
-    c->written_queued = true;
-    c->written_next = NULL;
-    if (gw->written_tail)
-        gw->written_tail->written_next = c;
+    return (s_link_t *) ((char *) c + q->link);
+}
+
+static void
+s_queue_push (baton_gateway_t *gw, s_queue_t *q, s_conn_t *c)
+{
+    s_link_t *l = s_link (q, c);
+    l->queued = true;
+    l->next = NULL;
+    if (q->tail)
+        s_link (q, q->tail)->next = c;
     else
-        gw->written_head = c;
-    gw->written_tail = c;
+        q->head = c;
+    q->tail = c;
     s_owe (gw);
 }
 
 static s_conn_t *
-s_written_pop (baton_gateway_t *gw)
+s_queue_pop (s_queue_t *q)
 {
-    s_conn_t *c = gw->written_head;
+    s_conn_t *c = q->head;
     if (c) {
-        gw->written_head = c->written_next;
-        if (!gw->written_head)
-            gw->written_tail = NULL;
-        c->written_next = NULL;
-        c->written_queued = false;
+        s_link_t *l = s_link (q, c);
+        q->head = l->next;
+        if (!q->head)
+            q->tail = NULL;
+        l->next = NULL;
+        l->queued = false;
     }
     return c;
 }
 
-//  Takes c out of the queue (it is closing). Rare, and the queue short.
+//  Takes c out of q if it is there. Rare (c is closing, or sent early), and
+//  a queue holds at most one loop turn's work.
 static void
-s_written_remove (s_conn_t *c)
+s_queue_remove (s_queue_t *q, s_conn_t *c)
 {
-    baton_gateway_t *gw = c->gw;
+    s_link_t *l = s_link (q, c);
+    if (!l->queued)
+        return;
     s_conn_t *prev = NULL;
-    for (s_conn_t *q = gw->written_head; q; prev = q, q = q->written_next)
-        if (q == c) {
+    for (s_conn_t *x = q->head; x; prev = x, x = s_link (q, x)->next)
+        if (x == c) {
             if (prev)
-                prev->written_next = c->written_next;
+                s_link (q, prev)->next = l->next;
             else
-                gw->written_head = c->written_next;
-            if (gw->written_tail == c)
-                gw->written_tail = prev;
+                q->head = l->next;
+            if (q->tail == c)
+                q->tail = prev;
             break;
         }
-    c->written_next = NULL;
-    c->written_queued = false;
+    l->next = NULL;
+    l->queued = false;
 }
+
+//  --- writing responses -------------------------------------------------------------
 
 static void s_on_alloc (uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void s_on_read (uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
@@ -663,7 +689,7 @@ s_write (s_conn_t *c, s_text_t *head, const char *body, size_t body_len)
         //  All out. The completion runs before the loop blocks, not from
         //  here: it may answer a pipelined request at once, which would
         //  write again, and a long pipeline would recurse as deep.
-        s_written_push (c);
+        s_queue_push (c->gw, &c->gw->written, c);
         return;
     }
     left->base += sent;
@@ -1114,6 +1140,7 @@ static void
 s_send_envelope (s_conn_t *c)
 {
     baton_gateway_t *gw = c->gw;
+    s_queue_remove (&gw->sends, c); //  a timer may send it before its turn
     int rc = zmq_msg_send (&c->out, c->out_peer->sock, ZMQ_DONTWAIT);
     int why = errno;
     if (rc < 0 && why == EAGAIN && s_failover (c))
@@ -1164,7 +1191,11 @@ s_dispatch (s_conn_t *c)
     s_pending_add (gw, c);
     c->state = S_SENDING;
     c->send_give_up_ms = s_give_up_ms (c->out_peer);
-    s_send_envelope (c);
+    //  Sent before the loop blocks, with every other envelope this loop turn
+    //  made: libzmq's I/O thread, woken by the first, then finds the others
+    //  already queued and writes them in one system call, instead of being
+    //  woken again for each (a wake-up costs more than the send).
+    s_queue_push (gw, &gw->sends, c);
 }
 
 //  Builds the envelope from the parsed head (copying what it needs, so the
@@ -1704,18 +1735,21 @@ s_drain_replies (baton_gateway_t *gw)
     s_drain (gw, gw->reply_sock, s_on_reply);
 }
 
-//  Runs before the loop blocks for I/O, while work is owed: the completions
-//  of responses that went out at once, then the drain owed since the last
-//  send. Either can owe more of the other (a completion serves a pipelined
-//  request and sends; a reply is written at once); it loops, never recurses,
+//  Runs before the loop blocks for I/O, while work is owed: the envelopes
+//  this turn made, to their first hops; the completions of responses that
+//  went out at once; then the drain owed since the last send. Each can owe
+//  more of the others (a completion serves a pipelined request, whose
+//  envelope is queued; a reply is written at once); it loops, never recurses,
 //  until nothing is owed, so no send is ever followed by a wait undrained.
 static void
 s_on_before_poll (uv_prepare_t *p)
 {
     baton_gateway_t *gw = (baton_gateway_t *) p->data;
-    while (gw->written_head || gw->drain_owed) {
+    while (gw->sends.head || gw->written.head || gw->drain_owed) {
         s_conn_t *c;
-        while ((c = s_written_pop (gw)))
+        while ((c = s_queue_pop (&gw->sends)))
+            s_send_envelope (c);
+        while ((c = s_queue_pop (&gw->written)))
             s_write_done (c, 0);
         if (gw->drain_owed)
             s_drain_replies (gw);
@@ -2009,6 +2043,8 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     uv_timer_init (gw->loop, &gw->drain_timer);
     gw->drain_timer.data = gw;
     uv_prepare_init (gw->loop, &gw->before_poll);
+    gw->sends.link = offsetof (s_conn_t, send_link);
+    gw->written.link = offsetof (s_conn_t, written_link);
     gw->before_poll.data = gw;
     if (s_setup_zmq (gw, err, errlen) < 0 ||
         s_bind (gw, &gw->listener, &gw->gcfg->listen, &gw->port, err, errlen) < 0 ||

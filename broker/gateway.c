@@ -21,11 +21,11 @@
 #include "baton/envelope.h"
 #include "clock.h"
 #include "gateway.h"
-#include "http_parser.h"
+#include "http/parser.h"
 #include "log.h"
-#include "metrics.h"
-#include "routes.h"
-#include "topology.h"
+#include "admin/metrics.h"
+#include "edge/routes.h"
+#include "edge/topology.h"
 
 #define S_COMP "gateway"
 //  Read buffers start small (idle keep-alive connections are cheap) and grow

@@ -5,7 +5,7 @@
 #define BATON_GATEWAY_H
 
 #include <uv.h>
-#include "config.h"
+#include "config/config.h"
 
 typedef struct baton_gateway baton_gateway_t;
 

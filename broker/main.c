@@ -1,8 +1,8 @@
 /*  main.c - the baton binary: one command per job.  */
 #include <stdio.h>
 #include <string.h>
-#include "cli_check.h"
-#include "dev.h"
+#include "check.h"
+#include "dev/dev.h"
 #include "gateway.h"
 
 #ifndef BATON_VERSION

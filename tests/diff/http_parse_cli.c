@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http_parser.h"
+#include "http/parser.h"
 
 #define S_MAX_INPUT    (1u << 20)
 #define S_MAX_MESSAGES 64

@@ -1,4 +1,4 @@
-/*  fuzz_http_parser.c - libFuzzer target for broker/http_parser.c. Treats the
+/*  fuzz_http_parser.c - libFuzzer target for broker/http/parser.c. Treats the
  *  input as bytes on one connection: heads, bodies (Content-Length or
  *  chunked), pipelined requests. Besides memory errors it aborts when feeding
  *  the same bytes in two pieces gives another answer than feeding them whole,
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http_parser.h"
+#include "http/parser.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

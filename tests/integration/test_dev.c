@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "baton/errors.h"
-#include "config.h"
+#include "config/config.h"
 
 #ifndef BATON_CLI_PATH
 #error "BATON_CLI_PATH must be defined"

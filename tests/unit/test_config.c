@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cli_check.h"
-#include "config.h"
+#include "check.h"
+#include "config/config.h"
 
 #define FIXTURES BATON_SOURCE_DIR "/tests/config/"
 

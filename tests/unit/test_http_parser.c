@@ -1,4 +1,4 @@
-/*  test_http_parser.c - one test per rule of broker/http_parser.h, plus
+/*  test_http_parser.c - one test per rule of broker/http/parser.h, plus
  *  incremental feeding, pipelining and chunked decoding. Every input is
  *  placed right before a PROT_NONE page, so a read past its end crashes.  */
 #define _DEFAULT_SOURCE
@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http_parser.h"
+#include "http/parser.h"
 
 #define R(s) s, sizeof (s) - 1
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "config.h"
-#include "routes.h"
+#include "config/config.h"
+#include "edge/routes.h"
 
 static baton_config_t *s_cfg;
 static baton_routes_t *s_routes;

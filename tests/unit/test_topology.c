@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "baton/errors.h"
-#include "config.h"
+#include "config/config.h"
 #include "control.h"
-#include "topology.h"
+#include "edge/topology.h"
 
 static const char *s_yaml = "functions:\n"
                             "  a:\n"

@@ -26,10 +26,10 @@
 #include <unistd.h>
 #include <uv.h>
 #include "clock.h"
-#include "config.h"
-#include "dev.h"
+#include "config/config.h"
+#include "dev/dev.h"
 #include "gateway.h"
-#include "routes.h"
+#include "edge/routes.h"
 
 extern char **environ;
 

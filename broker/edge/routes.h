@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "baton/envelope.h"
-#include "config.h"
+#include "config/config.h"
 
 #define BATON_ROUTES_MAX_PATTERN  1024 //  bytes in a route's path pattern
 #define BATON_ROUTES_MAX_SEGMENTS 32   //  segments in a pattern, "*" included

@@ -3,9 +3,9 @@
  *  error with its file:line:column.  */
 #include <stdio.h>
 #include <string.h>
-#include "cli_check.h"
-#include "config.h"
-#include "routes.h"
+#include "check.h"
+#include "config/config.h"
+#include "edge/routes.h"
 
 static void
 s_usage (FILE *out)

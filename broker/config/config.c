@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 #include "baton/errors.h"
-#include "config.h"
-#include "routes.h"
+#include "config/config.h"
+#include "edge/routes.h"
 
 #define S_MINUTE_MS    60000u
 #define S_MAX_DURATION (24u * 60u * S_MINUTE_MS) //  24h, in ms

@@ -1,6 +1,6 @@
 /*  http_parser.c - strict HTTP/1.1 request head parser and chunked body
  *  decoder. The rules it enforces are listed in http_parser.h.  */
-#include "http_parser.h"
+#include "http/parser.h"
 
 #include <assert.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "routes.h"
+#include "edge/routes.h"
 
 typedef struct {
     uint16_t off; //  literal, or the name of a {param}, in the pattern

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "config.h"
+#include "config/config.h"
 #include "control.h"
 
 //  Replicas one function may have at once (static + announced).

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "topology.h"
+#include "edge/topology.h"
 
 typedef struct {
     baton_replica_t replicas[BATON_TOPOLOGY_MAX_REPLICAS];

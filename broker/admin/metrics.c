@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "metrics.h"
+#include "admin/metrics.h"
 
 //  Upper bounds of the duration buckets, in microseconds (+Inf is implicit).
 static const uint64_t s_bounds_us[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,

@@ -1,10 +1,11 @@
-/*  cli_check.c - "baton check -c FILE": loads a configuration as the gateway
+/*  check.c - "baton check -c FILE": loads a configuration as the gateway
  *  would and prints the routes in match order and the functions, or the first
  *  error with its file:line:column.  */
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
 #include "config/config.h"
+#include "config/values.h"
 #include "edge/routes.h"
 
 static void
@@ -54,7 +55,7 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
             baton_config_function_count (cfg) == 1 ? "" : "s");
     printf ("gateway: listen %s, admin %s, reply %s, control %s, deadline %s\n", g->listen.text,
             g->admin.text, g->reply, g->control ? g->control : "(none)",
-            baton_config_format_duration (g->deadline_ms, a, sizeof a));
+            baton_value_format_duration (g->deadline_ms, a, sizeof a));
 
     //  Columns are as wide as their widest cell, up to a point.
     size_t wm = 0, wp = 0, wc = 0;
@@ -78,7 +79,7 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
             printf ("%s%s", k ? " -> " : "", r->chain[k]->name);
         size_t c = s_chain_len (r);
         printf ("%*s  deadline %s%s  (line %zu)\n", (int) (c < wc ? wc - c : 0), "",
-                baton_config_format_duration (r->deadline_ms, a, sizeof a),
+                baton_value_format_duration (r->deadline_ms, a, sizeof a),
                 r->deadline_default ? " (default)" : "", r->line);
     }
     printf ("functions:\n");

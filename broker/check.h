@@ -1,4 +1,4 @@
-/*  cli_check.h - "baton check": validates a gateway configuration and prints
+/*  check.h - "baton check": validates a gateway configuration and prints
  *  the route table it resolves to.  */
 #ifndef BATON_CLI_CHECK_H
 #define BATON_CLI_CHECK_H

@@ -141,8 +141,4 @@ int baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint);
 //  port is above 65535 or the two listeners would be the same.
 int baton_config_gateway_set_ports (baton_config_t *self, int listen, int admin);
 
-//  Writes ms as the largest unit that is exact ("250ms", "10s", "2m") into
-//  buf (cap bytes, NUL-terminated). Returns buf.
-const char *baton_config_format_duration (uint64_t ms, char *buf, size_t cap);
-
 #endif

@@ -20,12 +20,12 @@
 #include <stdint.h>
 #include "baton/envelope.h"
 #include "config/config.h"
+#include "config/pattern.h"
 
-#define BATON_ROUTES_MAX_PATTERN  1024 //  bytes in a route's path pattern
-#define BATON_ROUTES_MAX_SEGMENTS 32   //  segments in a pattern, "*" included
-#define BATON_ROUTES_MAX_PARAMS   16   //  {params} in a pattern
+//  Bytes in a route's path pattern (its syntax: config/pattern.h).
+#define BATON_ROUTES_MAX_PATTERN BATON_PATTERN_MAX_LEN
 //  Captures in a match: the {params}, plus "*" for the rest of a prefix route.
-#define BATON_ROUTES_MAX_CAPTURES (BATON_ROUTES_MAX_PARAMS + 1)
+#define BATON_ROUTES_MAX_CAPTURES (BATON_PATTERN_MAX_PARAMS + 1)
 //  A buffer this big holds any Allow value baton_routes_allow () writes.
 #define BATON_ROUTES_ALLOW_MAX (BATON_CONFIG_MAX_METHODS * (BATON_CONFIG_MAX_METHOD + 2) + 1)
 
@@ -79,13 +79,5 @@ size_t baton_routes_allow (const baton_routes_t *self, uint64_t allow, char *buf
 size_t baton_routes_count (const baton_routes_t *self);
 //  Returns NULL if index >= baton_routes_count ().
 const baton_config_route_t *baton_routes_at (const baton_routes_t *self, size_t index);
-
-//  Internal, for config.c: checks a path pattern. Returns 0, or -1 with the
-//  reason written into why (whylen bytes).
-int baton__routes_check_pattern (const char *pattern, size_t len, char *why, size_t whylen);
-
-//  Internal, for config.c: true if two valid patterns match the same paths
-//  (they differ at most in the names of their {params}).
-bool baton__routes_same_pattern (const char *a, const char *b);
 
 #endif

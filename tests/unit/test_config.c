@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "config/config.h"
+#include "config/values.h"
 
 #define FIXTURES BATON_SOURCE_DIR "/tests/config/"
 
@@ -785,12 +786,12 @@ Test (config, cuts_long_values_in_messages_and_escapes_them)
 Test (config, formats_durations_in_the_largest_exact_unit)
 {
     char buf[32];
-    cr_assert_str_eq (baton_config_format_duration (0, buf, sizeof buf), "0s");
-    cr_assert_str_eq (baton_config_format_duration (250, buf, sizeof buf), "250ms");
-    cr_assert_str_eq (baton_config_format_duration (1500, buf, sizeof buf), "1500ms");
-    cr_assert_str_eq (baton_config_format_duration (10000, buf, sizeof buf), "10s");
-    cr_assert_str_eq (baton_config_format_duration (90000, buf, sizeof buf), "90s");
-    cr_assert_str_eq (baton_config_format_duration (120000, buf, sizeof buf), "2m");
+    cr_assert_str_eq (baton_value_format_duration (0, buf, sizeof buf), "0s");
+    cr_assert_str_eq (baton_value_format_duration (250, buf, sizeof buf), "250ms");
+    cr_assert_str_eq (baton_value_format_duration (1500, buf, sizeof buf), "1500ms");
+    cr_assert_str_eq (baton_value_format_duration (10000, buf, sizeof buf), "10s");
+    cr_assert_str_eq (baton_value_format_duration (90000, buf, sizeof buf), "90s");
+    cr_assert_str_eq (baton_value_format_duration (120000, buf, sizeof buf), "2m");
 }
 
 //  --------------------------------------------------------------------------

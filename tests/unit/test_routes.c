@@ -354,7 +354,7 @@ Test (routes_limits, captures_every_param_of_the_largest_pattern)
     char yaml[1024], path[256], url[256];
     strcpy (path, "");
     strcpy (url, "");
-    for (int i = 0; i < BATON_ROUTES_MAX_PARAMS; i++) {
+    for (int i = 0; i < BATON_PATTERN_MAX_PARAMS; i++) {
         sprintf (path + strlen (path), "/{p%d}", i);
         sprintf (url + strlen (url), "/v%d", i);
     }
@@ -367,13 +367,13 @@ Test (routes_limits, captures_every_param_of_the_largest_pattern)
     baton_route_match_t m;
     cr_assert_eq (baton_routes_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
     cr_assert_eq (m.param_count, BATON_ROUTES_MAX_CAPTURES);
-    for (int i = 0; i < BATON_ROUTES_MAX_PARAMS; i++) {
+    for (int i = 0; i < BATON_PATTERN_MAX_PARAMS; i++) {
         char name[8], value[8];
         sprintf (name, "p%d", i);
         sprintf (value, "v%d", i);
         param (&m, (size_t) i, name, value);
     }
-    param (&m, BATON_ROUTES_MAX_PARAMS, "*", "rest/of/it");
+    param (&m, BATON_PATTERN_MAX_PARAMS, "*", "rest/of/it");
     baton_routes_destroy (&routes);
     baton_config_destroy (&cfg);
 }
@@ -381,7 +381,7 @@ Test (routes_limits, captures_every_param_of_the_largest_pattern)
 Test (routes_limits, matches_patterns_of_the_most_segments)
 {
     char yaml[1024], pattern[256] = "", url[256] = "";
-    for (int i = 0; i < BATON_ROUTES_MAX_SEGMENTS; i++) {
+    for (int i = 0; i < BATON_PATTERN_MAX_SEGMENTS; i++) {
         strcat (pattern, "/s");
         strcat (url, "/s");
     }

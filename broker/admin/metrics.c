@@ -103,6 +103,27 @@ baton_metrics_hop (baton_metrics_t *self, size_t function, uint64_t dur_us)
         s_observe (&self->hops[function], dur_us);
 }
 
+baton_reject_t
+baton_metrics_reject_reason (int status)
+{
+    switch (status) {
+    case 413:
+        return BATON_REJECT_BODY_TOO_BIG;
+    case 414:
+        return BATON_REJECT_URI_TOO_LONG;
+    case 417:
+        return BATON_REJECT_EXPECTATION;
+    case 431:
+        return BATON_REJECT_HEADERS_TOO_BIG;
+    case 501:
+        return BATON_REJECT_NOT_IMPLEMENTED;
+    case 505:
+        return BATON_REJECT_VERSION;
+    default:
+        return BATON_REJECT_BAD_REQUEST;
+    }
+}
+
 void
 baton_metrics_reject (baton_metrics_t *self, baton_reject_t why)
 {

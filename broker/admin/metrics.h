@@ -39,6 +39,8 @@ void baton_metrics_request (baton_metrics_t *self, size_t route, unsigned status
                             uint64_t duration_us);
 //  One hop of a record: function (index in config's functions) took dur_us.
 void baton_metrics_hop (baton_metrics_t *self, size_t function, uint64_t dur_us);
+//  The reason to count for a request the HTTP parser refused with status.
+baton_reject_t baton_metrics_reject_reason (int status);
 void baton_metrics_reject (baton_metrics_t *self, baton_reject_t why);
 void baton_metrics_timeout (baton_metrics_t *self);     //  504: no reply in time
 void baton_metrics_late_reply (baton_metrics_t *self);  //  reply for a forgotten request

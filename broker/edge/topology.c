@@ -1,5 +1,6 @@
 /*  topology.c - fixed tables of replicas per function, the least-outstanding
  *  pick, heartbeat expiry and outlier ejection.  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +254,15 @@ baton_topology_at (baton_topology_t *self, size_t fn, size_t i)
     if (fn >= self->fn_count || i >= self->pools[fn].count)
         return NULL;
     return &self->pools[fn].replicas[i];
+}
+
+void
+baton_topology_log (const baton_topology_t *self, const baton_replica_t *r, const char *what,
+                    baton_log_level_t level)
+{
+    const baton_config_function_t *fn = baton_config_function (self->config, r->function);
+    char ep[300];
+    baton__log (level, "gateway", what, "fn=%s endpoint=%s instance=%s pid=%" PRIu64 " host=%s",
+                fn->name, baton__log_quote (ep, sizeof ep, r->endpoint, strlen (r->endpoint)),
+                r->instance[0] ? r->instance : "static", r->pid, r->host[0] ? r->host : "-");
 }

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "clock.h"
 #include "config/config.h"
 #include "control.h"
+#include "log.h"
 
 //  Replicas one function may have at once (static + announced).
 #define BATON_TOPOLOGY_MAX_REPLICAS 64
@@ -49,6 +51,14 @@ typedef struct {
     uint32_t eject_after;      //  timeouts in a row that eject a replica (default 3)
     uint64_t eject_for_ms;     //  how long an ejection lasts (default 10 s)
 } baton_topology_opts_t;
+
+//  Now, in the milliseconds of the monotonic clock every *_ms time of the
+//  topology (and of the gateway's deadlines) is counted in.
+static inline uint64_t
+baton_topology_now_ms (void)
+{
+    return baton__mono_us () / 1000u;
+}
 
 //  Creates the topology with config's static endpoints as alive replicas.
 //  opts may be NULL (defaults). Aborts when out of memory.
@@ -98,5 +108,10 @@ baton_replica_t *baton_topology_at (baton_topology_t *self, size_t fn, size_t i)
 
 //  "alive", "ejected", "dead".
 const char *baton_replica_state_name (baton_replica_state_t state);
+
+//  Logs what happened to r at level, in the gateway's log: one line with
+//  its function, endpoint, instance, pid and host.
+void baton_topology_log (const baton_topology_t *self, const baton_replica_t *r, const char *what,
+                         baton_log_level_t level);
 
 #endif

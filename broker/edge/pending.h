@@ -1,0 +1,94 @@
+/*  pending.h - the requests the gateway has sent down a chain and not yet
+ *  answered, by id ("<tag>-<seq>"): the table replies are matched in, the
+ *  replicas each request holds, and its deadline. One baton_exchange_t per
+ *  connection, reused request after request; the table never allocates.  */
+#ifndef BATON_EDGE_PENDING_H
+#define BATON_EDGE_PENDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+#include "admin/metrics.h"
+#include "baton/envelope.h"
+#include "config/config.h"
+#include "edge/topology.h"
+#include "http/conn.h"
+#include "http/turn.h"
+
+typedef struct baton_pending baton_pending_t;
+
+typedef enum {
+    BATON_EXCHANGE_IDLE = 0, //  not in the table
+    BATON_EXCHANGE_SENDING,  //  in the table; the first hop has not taken the envelope yet
+    BATON_EXCHANGE_WAITING,  //  in the table; sent, waiting for the reply
+} baton_exchange_state_t;
+
+//  One request's trip through its chain, from the edge to the hop that
+//  replies. A plain struct: the edge's modules share it, each writing only
+//  its own part. Starts zeroed; lives in its connection's user bytes.
+typedef struct baton_exchange {
+    //  pending.c
+    struct baton_exchange *next; //  chain in its slot of the table
+    baton_exchange_state_t state;
+    uint64_t seq;       //  its id is "<tag>-<seq>"
+    baton_conn_t *conn; //  who waits for the answer
+    const baton_config_route_t *route;
+    uint64_t deadline_ms;                          //  monotonic: no 504 before it
+    baton_replica_t *hops[BATON_CONFIG_MAX_CHAIN]; //  the replicas picked, held until the answer
+    size_t hop_count;
+    //  dispatch.c
+    baton_envelope_t *env; //  kept until the first hop takes it
+    zmq_msg_t out;         //  env, encoded
+    bool out_live;
+    struct baton_peer *peer;   //  the first hop's socket
+    uint64_t give_up_ms;       //  monotonic: when a first hop that takes nothing means 503
+    baton_replica_t *tried[8]; //  first-hop replicas that did not take the envelope
+    size_t tried_count;
+    baton_turn_link_t send_link; //  in turn->sends: its envelope is due to the first hop
+} baton_exchange_t;
+
+//  Creates a table sized for max_inflight requests, whose ids start with
+//  tag in 8 hex digits. topo gets back the replicas requests held; metrics
+//  counts timeouts and clients gone. Both must outlive the table. Never NULL
+//  (aborts when out of memory).
+baton_pending_t *baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_topology_t *topo,
+                                    baton_metrics_t *metrics);
+
+//  Safe on NULL; sets *self_p to NULL.
+void baton_pending_destroy (baton_pending_t **self_p);
+
+//  The instance tag: 8 hex digits, NUL-terminated.
+const char *baton_pending_tag (const baton_pending_t *self);
+
+//  Requests in the table (in flight).
+uint64_t baton_pending_count (const baton_pending_t *self);
+
+//  Gives x the next sequence number and writes its id into id (not
+//  NUL-terminated). Returns the id's length.
+size_t baton_pending_assign (baton_pending_t *self, baton_exchange_t *x, char id[32]);
+
+//  Puts x (IDLE, with its seq) in the table, SENDING.
+void baton_pending_add (baton_pending_t *self, baton_exchange_t *x);
+
+//  The request whose id is id, if it is in the table; NULL otherwise. id
+//  comes from a peer: anything not of our "<tag>-<digits>" form is NULL.
+baton_exchange_t *baton_pending_find (baton_pending_t *self, baton_slice_t id);
+
+//  x has its answer, or will never have one: takes it out of the table (if
+//  there) and gives back the replicas it holds; timed_out counts against
+//  them (outlier ejection). x is IDLE after.
+void baton_pending_done (baton_pending_t *self, baton_exchange_t *x, bool timed_out);
+
+//  x was sent (WAITING from now): its deadline timer starts.
+void baton_pending_wait (baton_pending_t *self, baton_exchange_t *x);
+
+//  The timer of a WAITING x fired: answers 504 if its deadline has passed,
+//  waits on otherwise.
+void baton_pending_expire (baton_pending_t *self, baton_exchange_t *x);
+
+//  The client of x went away: a request in the table is forgotten (a reply
+//  that still comes is late). Nothing happens to an IDLE x.
+void baton_pending_forget (baton_pending_t *self, baton_exchange_t *x);
+
+#endif

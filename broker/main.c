@@ -4,6 +4,7 @@
 #include "check.h"
 #include "dev/dev.h"
 #include "gateway.h"
+#include "keys.h"
 
 #ifndef BATON_VERSION
 #define BATON_VERSION "0.0.0"
@@ -22,6 +23,7 @@ s_usage (FILE *out)
            "                    (default: the pipeline example)\n"
            "  gateway -c FILE   run the edge gateway (HTTP in, envelopes out)\n"
            "  check -c FILE     validate a configuration and print its route table\n"
+           "  keys new|list     make CURVE certificates, list a trust store\n"
            "  version           print the version\n"
            "  help              this text\n"
            "\n"
@@ -45,6 +47,8 @@ main (int argc, char **argv)
         return baton__cmd_gateway (argc - 1, argv + 1);
     if (strcmp (cmd, "check") == 0)
         return baton__cmd_check (argc - 1, argv + 1);
+    if (strcmp (cmd, "keys") == 0)
+        return baton__cmd_keys (argc - 1, argv + 1);
     if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {
         printf ("baton %s\n", BATON_VERSION);
         return 0;

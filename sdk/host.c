@@ -1,7 +1,8 @@
 /*  host.c - several workers on one thread and one ZeroMQ context. A hop
  *  whose endpoint is another worker of the host is run in memory by the
- *  worker (worker.c); the host only multiplexes the inboxes: it polls their
- *  ZMQ_FDs and drains each one that woke, a bounded batch at a time.  */
+ *  worker (worker.c), which finds it through the local.h interface the host
+ *  installs; the host multiplexes the inboxes: it polls their ZMQ_FDs and
+ *  drains each one that woke, a bounded batch at a time.  */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <zmq.h>
 #include "clock.h"
 #include "log.h"
+#include "signals.h"
 #include "worker.h"
 
 //  Longest wait between two looks at the stop flags while idle.
@@ -86,6 +88,17 @@ s_grow (baton_host_t *self)
     return 0;
 }
 
+//  The local.h interface: the worker of the host whose inbox is endpoint.
+static baton_worker_t *
+s_find (void *arg, baton_slice_t endpoint)
+{
+    const baton_host_t *self = (const baton_host_t *) arg;
+    for (size_t i = 0; i < self->count; i++)
+        if (baton__worker_serves (self->workers[i], endpoint))
+            return self->workers[i];
+    return NULL;
+}
+
 baton_worker_t *
 baton_host_add (baton_host_t *self, const baton_worker_config_t *config, baton_handler_fn *handler,
                 void *arg)
@@ -116,18 +129,10 @@ baton_host_add (baton_host_t *self, const baton_worker_config_t *config, baton_h
     if (!worker)
         return NULL;
     baton_worker_set_handler (worker, handler, arg);
-    baton__worker_set_host (worker, self);
+    baton__local_t local = {s_find, self};
+    baton__worker_set_local (worker, &local);
     self->workers[self->count++] = worker;
     return worker;
-}
-
-baton_worker_t *
-baton__host_find (const baton_host_t *self, baton_slice_t endpoint)
-{
-    for (size_t i = 0; i < self->count; i++)
-        if (baton__worker_serves (self->workers[i], endpoint))
-            return self->workers[i];
-    return NULL;
 }
 
 void

@@ -4,19 +4,16 @@
  *  forwards or replies. Single-threaded by design: one envelope in hand.  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 #include <zmq.h>
+#include "announce.h"
 #include "clock.h"
-#include "control.h"
 #include "ctx.h"
 #include "log.h"
+#include "signals.h"
 #include "sockcache.h"
 #include "worker.h"
 
@@ -30,17 +27,8 @@ struct baton_worker {
     char *name;
     char *endpoint;
     size_t endpoint_len;
-    char *gateway_buf; //  the gateway list, split in place
-    char **gateways;
-    size_t gateway_count;
-    void **control; //  one PUSH per gateway control endpoint
-    int heartbeat_ms;
-    uint64_t next_beat_ms; //  wall clock
-    uint64_t clock_ms;     //  wall clock at the last look
-    bool announced;
-    char instance[17];
-    char version[65];
-    char host[256];
+    baton__announce_t *announce; //  the control channel to the gateways
+    uint64_t clock_ms;           //  wall clock at the last look
     char *advertise;
     size_t advertise_len;
     void *zctx;
@@ -50,7 +38,7 @@ struct baton_worker {
     baton__sockcache_t *replies; //  sockets to reply-tos
     baton_handler_fn *handler;
     void *arg;
-    baton_host_t *owner; //  the host that runs this worker, or NULL
+    baton__local_t local; //  set by the host that runs this worker: find is not NULL
     baton_limits_t limits;
     int send_timeout_ms;
     int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
@@ -61,55 +49,6 @@ struct baton_worker {
     baton_ratelimit_t rl_drop;
     baton_ratelimit_t rl_send;
 };
-
-//  --- signals ---------------------------------------------------------------------
-//  The handler only bumps a generation counter (lock-free, so async-signal-safe);
-//  each running worker compares it with the value it started with.
-
-static atomic_uint s_signal_gen;
-static pthread_mutex_t s_signal_lock = PTHREAD_MUTEX_INITIALIZER;
-static int s_signal_users;
-static struct sigaction s_old_int, s_old_term;
-
-unsigned
-baton__signals_gen (void)
-{
-    return atomic_load (&s_signal_gen);
-}
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    atomic_fetch_add (&s_signal_gen, 1u);
-}
-
-void
-baton__signals_hold (void)
-{
-    pthread_mutex_lock (&s_signal_lock);
-    if (s_signal_users++ == 0) {
-        struct sigaction sa;
-        memset (&sa, 0, sizeof sa);
-        sa.sa_handler = s_on_signal;
-        sigemptyset (&sa.sa_mask);
-        sa.sa_flags = 0; //  no SA_RESTART: a wait in progress returns EINTR at once
-        sigaction (SIGINT, &sa, &s_old_int);
-        sigaction (SIGTERM, &sa, &s_old_term);
-    }
-    pthread_mutex_unlock (&s_signal_lock);
-}
-
-void
-baton__signals_release (void)
-{
-    pthread_mutex_lock (&s_signal_lock);
-    if (--s_signal_users == 0) {
-        sigaction (SIGINT, &s_old_int, NULL);
-        sigaction (SIGTERM, &s_old_term, NULL);
-    }
-    pthread_mutex_unlock (&s_signal_lock);
-}
 
 //  --- creation -----------------------------------------------------------------------
 
@@ -130,140 +69,23 @@ s_strdup (const char *s)
     return copy;
 }
 
-//  Splits "a, b,,c" into trimmed, non-empty entries.
-static int
-s_parse_gateways (baton_worker_t *self, const char *list)
+//  The inbox endpoint to tell the gateways: advertise if given, else the
+//  bound one with a wildcard address (an address to bind, not to send to)
+//  said as loopback. Returns NULL if memory runs out.
+static char *
+s_advertise (const char *endpoint, const char *advertise)
 {
-    if (!list)
-        return 0;
-    self->gateway_buf = s_strdup (list);
-    size_t commas = 1;
-    for (const char *p = list; *p; p++)
-        commas += *p == ',';
-    self->gateways = (char **) calloc (commas, sizeof (char *));
-    if (!self->gateway_buf || !self->gateways)
-        return BATON_ENOMEM;
-    char *save = NULL;
-    for (char *tok = strtok_r (self->gateway_buf, ",", &save); tok;
-         tok = strtok_r (NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        char *end = tok + strlen (tok);
-        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
-        if (*tok)
-            self->gateways[self->gateway_count++] = tok;
-    }
-    return 0;
-}
-
-//  --- the control channel: announce, heartbeat, goodbye ---------------------------
-
-//  Sends one control message to every gateway, never blocking: a gateway
-//  that is away gets what fits its small queue, then the next heartbeats.
-static void
-s_control_send (baton_worker_t *self, baton_control_type_t type)
-{
-    baton_control_msg_t m;
-    memset (&m, 0, sizeof m);
-    m.type = type;
-    snprintf (m.function, sizeof m.function, "%s", self->name);
-    snprintf (m.endpoint, sizeof m.endpoint, "%s", self->advertise);
-    snprintf (m.instance, sizeof m.instance, "%s", self->instance);
-    snprintf (m.version, sizeof m.version, "%s", self->version);
-    snprintf (m.host, sizeof m.host, "%s", self->host);
-    m.pid = (uint64_t) getpid ();
-    m.interval_ms = (uint64_t) self->heartbeat_ms;
-    unsigned char buf[BATON_CONTROL_MAX_SIZE];
-    size_t n = baton__control_encode (&m, buf, sizeof buf);
-    for (size_t i = 0; n && i < self->gateway_count; i++)
-        zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
-}
-
-//  Announces or heartbeats when it is time. Cheap when it is not. now is
-//  wall-clock ms, the clock a hop reads anyway for its record; a clock
-//  stepped back by more than an interval beats at once instead of going quiet.
-static void
-s_control_beat (baton_worker_t *self, uint64_t now)
-{
-    if (!self->gateway_count)
-        return;
-    if (self->announced && now < self->next_beat_ms &&
-        self->next_beat_ms - now <= (uint64_t) self->heartbeat_ms)
-        return;
-    s_control_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
-    self->announced = true;
-    self->next_beat_ms = now + (uint64_t) self->heartbeat_ms;
-}
-
-static int
-s_control_open (baton_worker_t *self, const char *advertise, const char *version)
-{
-    uint64_t r = 0;
-    if (getrandom (&r, sizeof r, 0) != (ssize_t) sizeof r)
-        r = baton__wall_us () ^ ((uint64_t) getpid () << 32);
-    snprintf (self->instance, sizeof self->instance, "%016" PRIx64, r);
-    snprintf (self->version, sizeof self->version, "%s", version ? version : "");
-    if (gethostname (self->host, sizeof self->host) != 0)
-        self->host[0] = '\0';
-    self->host[sizeof self->host - 1] = '\0';
     if (advertise)
-        self->advertise = s_strdup (advertise);
-    else {
-        //  A wildcard bind is no address to send to: say loopback instead.
-        const char *any = strstr (self->endpoint, "0.0.0.0");
-        size_t n = strlen (self->endpoint);
-        self->advertise = (char *) malloc (n + 3);
-        if (self->advertise && any) {
-            size_t pre = (size_t) (any - self->endpoint);
-            snprintf (self->advertise, n + 3, "%.*s127.0.0.1%s", (int) pre, self->endpoint,
-                      any + 7);
-        } else if (self->advertise)
-            memcpy (self->advertise, self->endpoint, n + 1);
-    }
-    if (!self->advertise)
-        return -1;
-    if (!self->gateway_count)
-        return 0;
-    self->control = (void **) calloc (self->gateway_count, sizeof (void *));
-    if (!self->control)
-        return -1;
-    for (size_t i = 0; i < self->gateway_count; i++) {
-        void *sock = zmq_socket (self->zctx, ZMQ_PUSH);
-        //  Not ZMQ_IMMEDIATE: the announce waits (a little queue) for the
-        //  connection instead of being lost to it.
-        int hwm = 16, linger = 200;
-        if (!sock)
-            return -1;
-        self->control[i] = sock;
-        zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect (sock, self->gateways[i])) {
-            char qg[512];
-            baton__log (
-                BATON_LOG_ERROR, "sdk", "cannot connect to the gateway control endpoint",
-                "fn=%s gateway=%s err=\"%s\"", self->qname,
-                baton__log_quote (qg, sizeof qg, self->gateways[i], strlen (self->gateways[i])),
-                zmq_strerror (errno));
-            return -1;
-        }
-    }
-    return 0;
-}
-
-//  Says goodbye (if it ever said hello) and closes the control sockets.
-static void
-s_control_close (baton_worker_t *self)
-{
-    if (!self->control)
-        return;
-    if (self->announced)
-        s_control_send (self, BATON_CONTROL_GOODBYE);
-    for (size_t i = 0; i < self->gateway_count; i++)
-        if (self->control[i])
-            zmq_close (self->control[i]);
-    free (self->control);
-    self->control = NULL;
+        return s_strdup (advertise);
+    const char *any = strstr (endpoint, "0.0.0.0");
+    size_t n = strlen (endpoint);
+    char *copy = (char *) malloc (n + 3);
+    if (copy && any) {
+        size_t pre = (size_t) (any - endpoint);
+        snprintf (copy, n + 3, "%.*s127.0.0.1%s", (int) pre, endpoint, any + 7);
+    } else if (copy)
+        memcpy (copy, endpoint, n + 1);
+    return copy;
 }
 
 baton_worker_t *
@@ -338,7 +160,7 @@ baton_worker_new_config (const baton_worker_config_t *config)
     self->rl_send = rl;
     baton__log_quote (self->qname, sizeof self->qname, name, strlen (name));
     self->name = s_strdup (name);
-    if (!self->name || s_parse_gateways (self, gateway))
+    if (!self->name)
         goto fail;
 
     self->zctx = c.zmq_context;
@@ -380,9 +202,13 @@ baton_worker_new_config (const baton_worker_config_t *config)
     self->replies = baton__sockcache_new (self->zctx, cache, &opts);
     if (!self->endpoint || !self->hops || !self->replies)
         goto fail;
-    self->heartbeat_ms = heartbeat;
     self->clock_ms = baton__wall_ms ();
-    if (s_control_open (self, advertise, version))
+    self->advertise = s_advertise (self->endpoint, advertise);
+    if (!self->advertise)
+        goto fail;
+    self->announce = baton__announce_new (self->zctx, gateway, self->name, self->qname,
+                                          self->advertise, version, heartbeat);
+    if (!self->announce)
         goto fail;
     self->endpoint_len = strlen (self->endpoint);
     self->advertise_len = strlen (self->advertise);
@@ -398,7 +224,7 @@ baton_worker_destroy (baton_worker_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton_worker_t *self = *self_p;
-    s_control_close (self);
+    baton__announce_destroy (&self->announce);
     if (self->inbox)
         zmq_close (self->inbox);
     baton__sockcache_destroy (&self->hops);
@@ -407,8 +233,6 @@ baton_worker_destroy (baton_worker_t **self_p)
     if (self->own_zctx && self->zctx)
         while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
         }
-    free (self->gateways);
-    free (self->gateway_buf);
     free (self->endpoint);
     free (self->advertise);
     free (self->name);
@@ -438,13 +262,13 @@ baton_worker_endpoint (const baton_worker_t *self)
 size_t
 baton_worker_gateway_count (const baton_worker_t *self)
 {
-    return self->gateway_count;
+    return baton__announce_gateway_count (self->announce);
 }
 
 const char *
 baton_worker_gateway (const baton_worker_t *self, size_t i)
 {
-    return i < self->gateway_count ? self->gateways[i] : NULL;
+    return baton__announce_gateway (self->announce, i);
 }
 
 void *
@@ -623,7 +447,8 @@ s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx, 
         return NULL;
     }
     baton_hop_t next = baton_envelope_route_hop (env, baton_envelope_index (env));
-    baton_worker_t *local = self->owner ? baton__host_find (self->owner, next.endpoint) : NULL;
+    baton_worker_t *local =
+        self->local.find ? self->local.find (self->local.arg, next.endpoint) : NULL;
     if (local) {
         S_COUNT (self, forwarded);
         return local;
@@ -745,15 +570,15 @@ s_process (baton_worker_t *self, int timeout_ms)
     //  A host beats for all its workers at once. A worker beats before it
     //  waits, as of its last look at the clock, and again after: one clock
     //  read per message, shared with the record.
-    if (!self->owner)
-        s_control_beat (self, self->clock_ms);
+    if (!self->local.find)
+        baton__announce_beat (self->announce, self->clock_ms);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);
     uint64_t t_in_us = baton__wall_us ();
     self->clock_ms = t_in_us / 1000u;
-    if (!self->owner)
-        s_control_beat (self, self->clock_ms);
+    if (!self->local.find)
+        baton__announce_beat (self->announce, self->clock_ms);
     if (rc <= 0) {
         zmq_msg_close (&msg);
         return rc;
@@ -793,7 +618,7 @@ s_process (baton_worker_t *self, int timeout_ms)
 int
 baton_worker_process_one (baton_worker_t *self, int timeout_ms)
 {
-    if (!self->handler || self->owner)
+    if (!self->handler || self->local.find)
         return BATON_ESTATE;
     return s_process (self, timeout_ms);
 }
@@ -807,13 +632,13 @@ baton__worker_process (baton_worker_t *self, int timeout_ms)
 void
 baton__worker_beat (baton_worker_t *self, uint64_t now_ms)
 {
-    s_control_beat (self, now_ms);
+    baton__announce_beat (self->announce, now_ms);
 }
 
 void
-baton__worker_set_host (baton_worker_t *self, baton_host_t *host)
+baton__worker_set_local (baton_worker_t *self, const baton__local_t *local)
 {
-    self->owner = host;
+    self->local = *local;
 }
 
 bool
@@ -835,7 +660,7 @@ baton_worker_stop (baton_worker_t *self)
 int
 baton_worker_run (baton_worker_t *self)
 {
-    if (!self->handler || self->owner)
+    if (!self->handler || self->local.find)
         return BATON_ESTATE;
     if (self->signals)
         baton__signals_hold ();

@@ -1,0 +1,258 @@
+/*  envelope_encode.c - baton_envelope_encode and its sized and fixed-buffer
+ *  variants: the envelope written as msgpack (docs/wire-format.md) in one
+ *  pass, unknown keys copied back verbatim.  */
+#include <stdlib.h>
+#include <string.h>
+#include "envelope_int.h"
+
+//  The writer behind encoding: counts only (dst NULL), writes into a fixed
+//  buffer (sets failed when it runs out), or grows a malloc'd one. Written
+//  here rather than through msgpack-c's packer, whose callback per item cost
+//  more than the whole decode (bench/bench_envelope.c).
+typedef struct {
+    uint8_t *dst;
+    size_t len;
+    size_t cap;
+    bool grow;
+    bool failed;
+} s_out_t;
+
+//  Makes room for n more bytes; false if it cannot (the put is then skipped).
+static bool
+s_grow (s_out_t *o, size_t n)
+{
+    if (!o->grow || o->failed)
+        return false;
+    size_t cap = o->cap * 2 > o->len + n ? o->cap * 2 : o->len + n;
+    uint8_t *bigger = (uint8_t *) realloc (o->dst, cap);
+    if (!bigger)
+        return false;
+    o->dst = bigger;
+    o->cap = cap;
+    return true;
+}
+
+static inline uint8_t *
+s_room (s_out_t *o, size_t n)
+{
+    if (n > o->cap - o->len && !s_grow (o, n)) {
+        o->failed = true;
+        o->len += n;
+        return NULL;
+    }
+    uint8_t *p = o->dst ? o->dst + o->len : NULL;
+    o->len += n;
+    return p;
+}
+
+static inline void
+s_put (s_out_t *o, const void *src, size_t n)
+{
+    uint8_t *p = s_room (o, n);
+    if (p && n)
+        memcpy (p, src, n);
+}
+
+//  A type byte followed by an n-byte big-endian value.
+static inline void
+s_put_head (s_out_t *o, uint8_t type, uint64_t v, int n)
+{
+    uint8_t *p = s_room (o, 1 + (size_t) n);
+    if (p) {
+        p[0] = type;
+        for (int i = n; i > 0; i--, v >>= 8)
+            p[i] = (uint8_t) v;
+    }
+}
+
+//  A type byte and a value of 1, 2 or 4 bytes, the fewest that hold v: the
+//  types t8, t8 + 1 and t8 + 2 (uint, str and bin number their forms so).
+static inline void
+s_put_sized (s_out_t *o, uint8_t t8, uint64_t v)
+{
+    if (v <= UINT8_MAX)
+        s_put_head (o, t8, v, 1);
+    else if (v <= UINT16_MAX)
+        s_put_head (o, (uint8_t) (t8 + 1), v, 2);
+    else
+        s_put_head (o, (uint8_t) (t8 + 2), v, 4);
+}
+
+static void
+s_put_uint (s_out_t *o, uint64_t v)
+{
+    if (v < 128)
+        s_put_head (o, (uint8_t) v, 0, 0);
+    else if (v > UINT32_MAX)
+        s_put_head (o, 0xcf, v, 8);
+    else
+        s_put_sized (o, 0xcc, v);
+}
+
+static void
+s_put_str (s_out_t *o, const char *ptr, size_t len)
+{
+    if (len < 32)
+        s_put_head (o, (uint8_t) (0xa0 | len), 0, 0);
+    else
+        s_put_sized (o, 0xd9, len);
+    s_put (o, ptr, len);
+}
+
+static void
+s_put_bin (s_out_t *o, baton_slice_t s)
+{
+    s_put_sized (o, 0xc4, s.len);
+    s_put (o, s.ptr, s.len);
+}
+
+static void
+s_put_container (s_out_t *o, bool map, size_t n)
+{
+    if (n < 16)
+        s_put_head (o, (uint8_t) ((map ? 0x80 : 0x90) | n), 0, 0);
+    else if (n <= UINT16_MAX)
+        s_put_head (o, map ? 0xde : 0xdc, n, 2);
+    else
+        s_put_head (o, map ? 0xdf : 0xdd, n, 4);
+}
+
+#define s_put_key(o, k) s_put_str ((o), BATON__KEY (k))
+
+static void
+s_pack_pairs (s_out_t *o, const baton__vec_t *v)
+{
+    s_put_container (o, false, v->count);
+    for (uint32_t i = 0; i < v->count; i++) {
+        const baton_header_t *h = (const baton_header_t *) v->items + i;
+        s_put_container (o, false, 2);
+        s_put_str (o, h->name.ptr, h->name.len);
+        s_put_str (o, h->value.ptr, h->value.len);
+    }
+}
+
+static void
+s_pack_unknown (s_out_t *o, const baton__vec_t *v)
+{
+    for (uint32_t i = 0; i < v->count; i++) {
+        const baton_slice_t *raw = (const baton_slice_t *) v->items + i;
+        s_put (o, raw->ptr, raw->len);
+    }
+}
+
+static void
+s_pack (const baton_envelope_t *e, s_out_t *o)
+{
+    size_t top = 9 + (e->traceparent.len > 0) + (e->record.count > 0) + (e->meta.count > 0) +
+                 e->has_error + e->unknown[BATON__SEC_TOP].count;
+    s_put_container (o, true, top);
+    s_put_key (o, "v");
+    s_put_uint (o, e->version);
+    s_put_key (o, "id");
+    s_put_str (o, e->id.ptr, e->id.len);
+    s_put_key (o, "reply_to");
+    s_put_str (o, e->reply_to.ptr, e->reply_to.len);
+    s_put_key (o, "route");
+    s_pack_pairs (o, &e->route);
+    s_put_key (o, "index");
+    s_put_uint (o, e->index);
+    s_put_key (o, "budget");
+    s_put_uint (o, e->budget);
+    s_put_key (o, "deadline");
+    s_put_uint (o, e->deadline_ms);
+    if (e->traceparent.len) {
+        s_put_key (o, "traceparent");
+        s_put_str (o, e->traceparent.ptr, e->traceparent.len);
+    }
+    if (e->record.count) {
+        s_put_key (o, "record");
+        s_put_container (o, false, e->record.count);
+        for (uint32_t i = 0; i < e->record.count; i++) {
+            const baton_record_t *r = (const baton_record_t *) e->record.items + i;
+            s_put_container (o, false, 3);
+            s_put_str (o, r->name.ptr, r->name.len);
+            s_put_uint (o, r->t_in_us);
+            s_put_uint (o, r->t_out_us);
+        }
+    }
+    if (e->meta.count) {
+        s_put_key (o, "meta");
+        s_put_container (o, true, e->meta.count);
+        for (uint32_t i = 0; i < e->meta.count; i++) {
+            const baton_header_t *m = (const baton_header_t *) e->meta.items + i;
+            s_put_str (o, m->name.ptr, m->name.len);
+            s_put_bin (o, m->value);
+        }
+    }
+    s_put_key (o, "request");
+    s_put_container (o, true, 3 + (e->req_body.bytes.len > 0) + e->unknown[BATON__SEC_REQ].count);
+    s_put_key (o, "method");
+    s_put_str (o, e->method.ptr, e->method.len);
+    s_put_key (o, "target");
+    s_put_str (o, e->target.ptr, e->target.len);
+    s_put_key (o, "headers");
+    s_pack_pairs (o, &e->req_headers);
+    if (e->req_body.bytes.len) {
+        s_put_key (o, "body");
+        s_put_bin (o, e->req_body.bytes);
+    }
+    s_pack_unknown (o, &e->unknown[BATON__SEC_REQ]);
+    s_put_key (o, "message");
+    s_put_container (o, true, 3 + e->unknown[BATON__SEC_MSG].count);
+    s_put_key (o, "status");
+    s_put_uint (o, e->status);
+    s_put_key (o, "headers");
+    s_pack_pairs (o, &e->headers);
+    s_put_key (o, "body");
+    s_put_bin (o, e->body.bytes);
+    s_pack_unknown (o, &e->unknown[BATON__SEC_MSG]);
+    if (e->has_error) {
+        s_put_key (o, "error");
+        s_put_container (o, true, 3 + e->unknown[BATON__SEC_ERR].count);
+        s_put_key (o, "code");
+        s_put_uint (o, e->error_code);
+        s_put_key (o, "text");
+        s_put_str (o, e->error_text.ptr, e->error_text.len);
+        s_put_key (o, "hop");
+        s_put_str (o, e->error_hop.ptr, e->error_hop.len);
+        s_pack_unknown (o, &e->unknown[BATON__SEC_ERR]);
+    }
+    s_pack_unknown (o, &e->unknown[BATON__SEC_TOP]);
+}
+
+size_t
+baton_envelope_encoded_size (const baton_envelope_t *self)
+{
+    s_out_t o = {NULL, 0, SIZE_MAX, false, false};
+    s_pack (self, &o);
+    return o.len;
+}
+
+size_t
+baton_envelope_encode_into (const baton_envelope_t *self, void *dst, size_t cap)
+{
+    if (!dst)
+        return 0;
+    s_out_t o = {(uint8_t *) dst, 0, cap, false, false};
+    s_pack (self, &o);
+    return o.failed ? 0 : o.len;
+}
+
+int
+baton_envelope_encode (const baton_envelope_t *self, void **data_p, size_t *len_p)
+{
+    //  One pass into a buffer sized from what was decoded plus the bodies;
+    //  it grows if setters added more than that.
+    size_t guess = self->raw_len + self->body.bytes.len + self->req_body.bytes.len + 512;
+    s_out_t o = {(uint8_t *) malloc (guess), 0, guess, true, false};
+    if (!o.dst)
+        return BATON_ENOMEM;
+    s_pack (self, &o);
+    if (o.failed) {
+        free (o.dst);
+        return BATON_ENOMEM;
+    }
+    *data_p = o.dst;
+    *len_p = o.len;
+    return 0;
+}

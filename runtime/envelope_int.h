@@ -1,0 +1,146 @@
+/*  envelope_int.h - what the envelope's files share, never installed: the
+ *  struct, its bump arena and its arena-backed vectors. envelope.c holds the
+ *  model and accessors, envelope_decode.c the reader, envelope_encode.c the writer.  */
+#ifndef BATON_ENVELOPE_INT_H
+#define BATON_ENVELOPE_INT_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "baton/envelope.h"
+
+//  --- a bump arena for strings and arrays owned by one envelope ---------------
+
+typedef struct baton__chunk {
+    struct baton__chunk *next;
+    size_t cap;
+    size_t used;
+    max_align_t data[]; //  aligned storage
+} baton__chunk_t;
+
+#define BATON__ARENA_INLINE 768
+
+typedef struct {
+    baton__chunk_t *chunks;
+    size_t used;                                           //  of the inline block
+    _Alignas(max_align_t) char block[BATON__ARENA_INLINE]; //  first block, no malloc
+} baton__arena_t;
+
+//  Returns size bytes (rounded up to 16) that live as long as the arena, or
+//  NULL if memory runs out. Small envelopes never leave the inline block.
+static inline void *
+baton__arena_alloc (baton__arena_t *a, size_t size)
+{
+    size = (size + 15u) & ~(size_t) 15u;
+    if (size <= BATON__ARENA_INLINE - a->used) {
+        void *p = a->block + a->used;
+        a->used += size;
+        return p;
+    }
+    baton__chunk_t *c = a->chunks;
+    if (c && size <= c->cap - c->used) {
+        void *p = (char *) c->data + c->used;
+        c->used += size;
+        return p;
+    }
+    size_t cap = size > 4096 ? size : 4096;
+    c = (baton__chunk_t *) malloc (sizeof (baton__chunk_t) + cap);
+    if (!c)
+        return NULL;
+    c->cap = cap;
+    c->used = size;
+    c->next = a->chunks;
+    a->chunks = c;
+    return c->data;
+}
+
+//  --- growable arrays in the arena ------------------------------------------------
+
+typedef struct {
+    void *items;
+    uint32_t count;
+    uint32_t cap;
+} baton__vec_t;
+
+//  Makes room for one more item of size isz; returns it or NULL.
+static inline void *
+baton__vec_push (baton__arena_t *a, baton__vec_t *v, size_t isz)
+{
+    if (v->count == v->cap) {
+        uint32_t cap = v->cap ? v->cap * 2 : 4;
+        void *items = baton__arena_alloc (a, cap * isz);
+        if (!items)
+            return NULL;
+        if (v->count)
+            memcpy (items, v->items, v->count * isz);
+        v->items = items;
+        v->cap = cap;
+    }
+    return (char *) v->items + isz * v->count++;
+}
+
+//  Makes room for n items of size isz in all (a decoder knows the count
+//  before the items). Returns 0 or BATON_ENOMEM.
+static inline int
+baton__vec_reserve (baton__arena_t *a, baton__vec_t *v, uint32_t n, size_t isz)
+{
+    if (n <= v->cap)
+        return 0;
+    void *items = baton__arena_alloc (a, n * isz);
+    if (!items)
+        return BATON_ENOMEM;
+    v->items = items;
+    v->cap = n;
+    return 0;
+}
+
+//  --- the model --------------------------------------------------------------------
+
+//  A body is either borrowed (points into the input copy) or owned (malloc).
+typedef struct {
+    baton_slice_t bytes;
+    char *owned;
+} baton__body_t;
+
+//  The sections that may carry keys this reader does not know.
+enum { BATON__SEC_TOP, BATON__SEC_REQ, BATON__SEC_MSG, BATON__SEC_ERR, BATON__SECTIONS };
+
+struct baton_envelope {
+    uint64_t version;
+    baton_slice_t id;
+    baton_slice_t reply_to;
+    baton__vec_t route; //  baton_hop_t
+    uint64_t index;
+    uint64_t budget;
+    uint64_t deadline_ms;
+    baton_slice_t traceparent;
+    baton__vec_t record; //  baton_record_t
+    baton__vec_t meta;   //  baton_header_t (name = key)
+    baton_slice_t method;
+    baton_slice_t target;
+    baton__vec_t req_headers; //  baton_header_t
+    baton__body_t req_body;
+    uint64_t status;
+    baton__vec_t headers; //  baton_header_t
+    baton__body_t body;
+    bool has_error;
+    uint64_t error_code;
+    baton_slice_t error_text;
+    baton_slice_t error_hop;
+    baton__vec_t unknown[BATON__SECTIONS]; //  baton_slice_t: raw bytes of key and value
+    size_t max_hops;
+    baton__arena_t arena;
+    size_t raw_len;
+    _Alignas(max_align_t) char raw[]; //  copy of the decoded bytes
+};
+
+//  Key names on the wire (docs/wire-format.md): a literal and its length.
+#define BATON__KEY(s) s, sizeof (s) - 1
+
+//  A new envelope with room for raw_len bytes of input in raw[] that holds at
+//  most max_hops hops and record entries: every field empty, the current
+//  version, status 200. Returns NULL if memory runs out. Caller releases it
+//  with baton_envelope_destroy ().
+baton_envelope_t *baton__envelope_alloc (size_t raw_len, size_t max_hops);
+
+#endif

@@ -1,0 +1,172 @@
+/*  announce.c - the control channel of one worker: announce, heartbeat,
+ *  goodbye to every gateway it was given. Sends never block: a gateway that
+ *  is away gets what fits its small queue, then the next heartbeats.  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <zmq.h>
+#include "announce.h"
+#include "baton/errors.h"
+#include "clock.h"
+#include "control.h"
+#include "log.h"
+
+struct baton__announce {
+    char *gateway_buf; //  the gateway list, split in place
+    char **gateways;
+    size_t gateway_count;
+    void **control; //  one PUSH per gateway control endpoint
+    int heartbeat_ms;
+    uint64_t next_beat_ms; //  wall clock
+    bool announced;
+    baton_control_msg_t msg; //  who sends: the same in every message but its type
+};
+
+//  Splits "a, b,,c" into trimmed, non-empty entries.
+static int
+s_parse_gateways (baton__announce_t *self, const char *list)
+{
+    if (!list)
+        return 0;
+    size_t len = strlen (list);
+    self->gateway_buf = (char *) malloc (len + 1);
+    size_t commas = 1;
+    for (const char *p = list; *p; p++)
+        commas += *p == ',';
+    self->gateways = (char **) calloc (commas, sizeof (char *));
+    if (!self->gateway_buf || !self->gateways)
+        return BATON_ENOMEM;
+    memcpy (self->gateway_buf, list, len + 1);
+    char *save = NULL;
+    for (char *tok = strtok_r (self->gateway_buf, ",", &save); tok;
+         tok = strtok_r (NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen (tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (*tok)
+            self->gateways[self->gateway_count++] = tok;
+    }
+    return 0;
+}
+
+//  Sends one control message of type to every gateway, never blocking.
+static void
+s_send (baton__announce_t *self, baton_control_type_t type)
+{
+    self->msg.type = type;
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    size_t n = baton__control_encode (&self->msg, buf, sizeof buf);
+    for (size_t i = 0; n && i < self->gateway_count; i++)
+        zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
+}
+
+//  Connects the control sockets. Returns 0, or -1 (logged if ZeroMQ refused
+//  an endpoint).
+static int
+s_connect (baton__announce_t *self, void *zctx, const char *qname)
+{
+    self->control = (void **) calloc (self->gateway_count, sizeof (void *));
+    if (!self->control)
+        return -1;
+    for (size_t i = 0; i < self->gateway_count; i++) {
+        void *sock = zmq_socket (zctx, ZMQ_PUSH);
+        //  Not ZMQ_IMMEDIATE: the announce waits (a little queue) for the
+        //  connection instead of being lost to it.
+        int hwm = 16, linger = 200;
+        if (!sock)
+            return -1;
+        self->control[i] = sock;
+        zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect (sock, self->gateways[i])) {
+            char qg[512];
+            baton__log (
+                BATON_LOG_ERROR, "sdk", "cannot connect to the gateway control endpoint",
+                "fn=%s gateway=%s err=\"%s\"", qname,
+                baton__log_quote (qg, sizeof qg, self->gateways[i], strlen (self->gateways[i])),
+                zmq_strerror (errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+baton__announce_t *
+baton__announce_new (void *zctx, const char *gateways, const char *name, const char *qname,
+                     const char *endpoint, const char *version, int heartbeat_ms)
+{
+    baton__announce_t *self = (baton__announce_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->heartbeat_ms = heartbeat_ms;
+    baton_control_msg_t *m = &self->msg;
+    uint64_t r = 0;
+    if (getrandom (&r, sizeof r, 0) != (ssize_t) sizeof r)
+        r = baton__wall_us () ^ ((uint64_t) getpid () << 32);
+    snprintf (m->instance, sizeof m->instance, "%016" PRIx64, r);
+    snprintf (m->function, sizeof m->function, "%s", name);
+    snprintf (m->endpoint, sizeof m->endpoint, "%s", endpoint);
+    snprintf (m->version, sizeof m->version, "%s", version ? version : "");
+    if (gethostname (m->host, sizeof m->host) != 0)
+        m->host[0] = '\0';
+    m->host[sizeof m->host - 1] = '\0';
+    m->pid = (uint64_t) getpid ();
+    m->interval_ms = (uint64_t) heartbeat_ms;
+    if (s_parse_gateways (self, gateways) || (self->gateway_count && s_connect (self, zctx, qname)))
+        baton__announce_destroy (&self);
+    return self;
+}
+
+void
+baton__announce_destroy (baton__announce_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    baton__announce_t *self = *self_p;
+    if (self->control) {
+        if (self->announced)
+            s_send (self, BATON_CONTROL_GOODBYE);
+        for (size_t i = 0; i < self->gateway_count; i++)
+            if (self->control[i])
+                zmq_close (self->control[i]);
+        free (self->control);
+    }
+    free (self->gateways);
+    free (self->gateway_buf);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+baton__announce_beat (baton__announce_t *self, uint64_t now_ms)
+{
+    if (!self->gateway_count)
+        return;
+    //  A clock stepped back by more than an interval beats at once instead
+    //  of going quiet.
+    if (self->announced && now_ms < self->next_beat_ms &&
+        self->next_beat_ms - now_ms <= (uint64_t) self->heartbeat_ms)
+        return;
+    s_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
+    self->announced = true;
+    self->next_beat_ms = now_ms + (uint64_t) self->heartbeat_ms;
+}
+
+size_t
+baton__announce_gateway_count (const baton__announce_t *self)
+{
+    return self->gateway_count;
+}
+
+const char *
+baton__announce_gateway (const baton__announce_t *self, size_t i)
+{
+    return i < self->gateway_count ? self->gateways[i] : NULL;
+}

@@ -1,0 +1,385 @@
+"""worker.py - the worker: takes one envelope at a time from its inbox (a
+ZeroMQ PULL socket), applies the rules that keep every request answered (504
+expired, 508 out of budget, 502 handler failed, 503 successor unreachable),
+calls the handler, and forwards or replies. The same contract as sdk/worker.c."""
+
+import collections
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+
+import zmq
+
+from . import problem, wire
+from .context import FAIL, REPLY, Context
+from .control import Announcer
+from .log import DEBUG, ERROR, INFO, WARN, RateLimit, enabled, log
+
+TICK_MS = 100  # longest wait between two looks at the stop flag while idle
+CONNECT_GRACE_MS = 1000  # send timeout of the first message through a new socket
+MAX_NAME = 255
+MAX_ENDPOINT = 1024
+DRAIN_MS = 1000  # how long a stopping worker keeps taking what its inbox holds
+
+
+class ConfigError(ValueError):
+    """A worker that cannot be built: a missing name or endpoint, an option
+    out of range, or a bind that failed."""
+
+
+Stats = collections.namedtuple(
+    "Stats", "received forwarded replied errors dropped undeliverable sockets")
+
+
+def _env(key):
+    return os.environ.get(key) or None
+
+
+def _atoi(text):
+    m = re.match(r"\s*([+-]?\d+)", text)
+    return int(m.group(1)) if m else 0
+
+
+class _SocketCache:
+    """Connected PUSH sockets by endpoint, least recently used dropped first."""
+
+    def __init__(self, zctx, cap, timeout_ms, hwm, linger_ms, immediate):
+        self.zctx, self.cap = zctx, cap
+        self.opts = ((zmq.SNDTIMEO, timeout_ms), (zmq.SNDHWM, hwm), (zmq.LINGER, linger_ms),
+                     (zmq.IMMEDIATE, 1 if immediate else 0))
+        self.socks = collections.OrderedDict()
+
+    def get(self, endpoint):
+        """(socket, fresh) for endpoint, or (None, False) if it is unusable."""
+        sock = self.socks.get(endpoint)
+        if sock is not None:
+            self.socks.move_to_end(endpoint, last=False)
+            return sock, False
+        if not endpoint or len(endpoint) > MAX_ENDPOINT or b"\0" in endpoint:
+            return None, False
+        sock = self.zctx.socket(zmq.PUSH)
+        try:
+            for opt, value in self.opts:
+                sock.setsockopt(opt, value)
+            sock.connect(endpoint.decode("utf-8", "surrogateescape"))
+        except (zmq.ZMQError, UnicodeError):
+            sock.close(0)
+            return None, False
+        if len(self.socks) >= self.cap:
+            self.socks.popitem(last=True)[1].close()
+        self.socks[endpoint] = sock
+        self.socks.move_to_end(endpoint, last=False)
+        return sock, True
+
+    def close(self):
+        for sock in self.socks.values():
+            sock.close()
+        self.socks.clear()
+
+
+class Worker:
+    """One function: an inbox bound to bind, a handler called once per
+    envelope. Arguments left None come from the environment (BATON_NAME,
+    BATON_BIND, BATON_GATEWAY, BATON_HEARTBEAT_MS, BATON_ADVERTISE,
+    BATON_VERSION). Raises ConfigError if it cannot start."""
+
+    def __init__(self, handler, name=None, bind=None, gateway=None, *, send_timeout_ms=100,
+                 send_hwm=1000, recv_hwm=1000, max_message_size=8 * 1024 * 1024,
+                 linger_ms=1000, socket_cache=64, heartbeat_ms=None, advertise=None,
+                 version=None, handle_signals=True):
+        name = name or _env("BATON_NAME")
+        bind = bind or _env("BATON_BIND")
+        gateway = gateway if gateway is not None else _env("BATON_GATEWAY")
+        if not name:
+            raise ConfigError("no function name: pass one to Worker or set BATON_NAME")
+        if len(name.encode()) > MAX_NAME:
+            raise ConfigError("function name longer than 255 bytes")
+        if not bind:
+            raise ConfigError("no inbox endpoint: pass one to Worker or set BATON_BIND "
+                              "(e.g. ipc:///run/baton/fn.sock or tcp://*:5601)")
+        if heartbeat_ms is None:
+            beat = _env("BATON_HEARTBEAT_MS")
+            heartbeat_ms = _atoi(beat) if beat else 1000
+        if not 10 <= heartbeat_ms <= 3600000:
+            raise ConfigError("heartbeat interval out of range (10 ms .. 1 h)")
+        advertise = advertise or _env("BATON_ADVERTISE")
+        version = version if version is not None else _env("BATON_VERSION")
+        self.handler = handler
+        self.name = name
+        self._name_raw = name.encode("utf-8", "surrogateescape")
+        self.send_timeout_ms = send_timeout_ms
+        self.limits = wire.Limits(max_size=max_message_size,
+                                  max_bin=min(wire.DEFAULT_LIMITS.max_bin, max_message_size))
+        self.handle_signals = handle_signals
+        self._stop = threading.Event()
+        self._recv_timeout = None
+        self._counts = dict.fromkeys(Stats._fields, 0)
+        self._hops = self._replies = self._announce = None
+        self._rl_drop, self._rl_send, self._rl_raise = RateLimit(), RateLimit(), RateLimit()
+        self._zctx = zmq.Context()
+        self.inbox = self._zctx.socket(zmq.PULL)
+        try:
+            self.inbox.setsockopt(zmq.RCVHWM, recv_hwm)
+            self.inbox.setsockopt(zmq.MAXMSGSIZE, max_message_size)
+            self.inbox.setsockopt(zmq.LINGER, 0)
+            self.inbox.bind(bind)
+        except zmq.ZMQError as e:
+            self._zctx.destroy(0)
+            raise ConfigError("cannot bind the inbox %s: %s" % (bind, e.strerror)) from None
+        self.endpoint = self.inbox.getsockopt_string(zmq.LAST_ENDPOINT) or bind
+        self.advertise = advertise or self.endpoint.replace("0.0.0.0", "127.0.0.1", 1)
+        self._hops = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
+                                  linger_ms, True)
+        self._replies = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
+                                     linger_ms, False)
+        try:
+            self._announce = Announcer(self._zctx, gateway, name, self.advertise, version,
+                                       heartbeat_ms)
+        except zmq.ZMQError as e:
+            self.close()
+            raise ConfigError("cannot connect to the gateway control endpoint: %s"
+                              % e.strerror) from None
+        self._clock_ms = time.time_ns() // 1000000
+
+    @property
+    def gateways(self):
+        """The control endpoints this worker announces itself to."""
+        return list(self._announce.gateways)
+
+    def stats(self):
+        """What the worker has done so far (counters that only grow, and the
+        outgoing sockets open now)."""
+        c = dict(self._counts)
+        c["sockets"] = len(self._hops.socks) + len(self._replies.socks)
+        return Stats(**c)
+
+    def _count(self, key):
+        self._counts[key] += 1
+
+    # --- sending ----------------------------------------------------------------
+
+    def _send(self, cache, endpoint, env):
+        """Pushes env to endpoint; False if no peer took it within the send
+        timeout (a socket connected just now gets CONNECT_GRACE_MS for its
+        handshake) or the endpoint is unusable."""
+        sock, fresh = cache.get(endpoint)
+        if sock is None:
+            return False
+        data = wire.encode(env)
+        if fresh and self.send_timeout_ms < CONNECT_GRACE_MS:
+            sock.setsockopt(zmq.SNDTIMEO, CONNECT_GRACE_MS)
+        try:
+            sock.send(data, copy=len(data) < 65536)
+            return True
+        except zmq.Again:
+            return False
+        except zmq.ZMQError:
+            return False
+        finally:
+            if fresh and self.send_timeout_ms < CONNECT_GRACE_MS:
+                sock.setsockopt(zmq.SNDTIMEO, self.send_timeout_ms)
+
+    def _reply(self, env):
+        if self._send(self._replies, env.reply_to, env):
+            self._count("replied")
+            if env.error is not None:
+                self._count("errors")
+            return
+        self._count("undeliverable")
+        if self._rl_send.allow():
+            log(WARN, "reply-to did not take the response", fn=self.name, id=env.id,
+                reply_to=env.reply_to, err="BATON_EUNREACHABLE",
+                suppressed=self._rl_send.suppressed)
+
+    def _reply_error(self, env, status, text, hop, t_in_us):
+        """Ends the hop with an error the SDK found: the problem response,
+        this hop's record entry, then reply-to."""
+        problem.apply(env, status, text, hop)
+        self._record(env, hop, t_in_us, time.time_ns() // 1000)
+        self._reply(env)
+
+    def _record(self, env, name, t_in_us, t_out_us):
+        """Appends a record entry; False if the record is full."""
+        if len(env.record) >= self.limits.max_hops:
+            return False
+        env.record.append([name, t_in_us, t_out_us])
+        return True
+
+    def _forward(self, env, ctx):
+        """Advances env past this hop and pushes it to the next one, or to
+        reply-to after the last. A successor that takes nothing within the
+        send timeout turns the envelope into a 503 naming that function."""
+        hop = env.route[env.index][0]
+        if not self._record(env, hop, ctx.t_in_us, time.time_ns() // 1000):
+            self._reply_error(env, 502, b"trace record is full", ctx.hop_name_raw, ctx.t_in_us)
+            return
+        env.index += 1
+        env.budget -= 1
+        if env.route_done():
+            self._reply(env)
+            return
+        name, endpoint = env.route[env.index]
+        if self._send(self._hops, endpoint, env):
+            self._count("forwarded")
+            return
+        text = ("function unreachable from hop '%s': no peer took the envelope within %d ms"
+                % (ctx.hop_name_raw[:64].decode("utf-8", "surrogateescape"),
+                   self.send_timeout_ms)).encode("utf-8", "surrogateescape")
+        if enabled(DEBUG):
+            log(DEBUG, "successor unreachable", fn=self.name, next=name)
+        problem.apply(env, 503, text, name)
+        self._reply(env)
+
+    # --- one envelope -------------------------------------------------------------
+
+    def _drop(self, why, err, size):
+        self._count("dropped")
+        if self._rl_drop.allow():
+            log(WARN, "dropped a message", fn=self.name, reason=why, err=err or "none",
+                size=size, suppressed=self._rl_drop.suppressed)
+
+    def _handle(self, env, t_in_us):
+        if not env.reply_to:
+            self._drop("envelope without reply-to", None, 0)
+            return
+        hop = env.route[env.index][0] if env.index < len(env.route) else b""
+        ctx = Context(env, hop or self._name_raw, t_in_us)
+        if env.route_done():
+            self._reply_error(env, 502, b"envelope arrived with its route already done",
+                              ctx.hop_name_raw, t_in_us)
+            return
+        if env.deadline and t_in_us // 1000 >= env.deadline:
+            self._reply_error(env, 504, b"deadline passed before the hop ran",
+                              ctx.hop_name_raw, t_in_us)
+            return
+        if env.budget == 0:
+            self._reply_error(env, 508, b"hop budget exhausted before the hop ran",
+                              ctx.hop_name_raw, t_in_us)
+            return
+        try:
+            self.handler(ctx)
+        except Exception as e:
+            if self._rl_raise.allow():
+                log(WARN, "handler raised", fn=self.name, id=env.id, exc=repr(e)[:200],
+                    suppressed=self._rl_raise.suppressed)
+                if enabled(DEBUG):
+                    traceback.print_exc()
+            if ctx.ending != REPLY and ctx.ending != FAIL:
+                problem.apply(env, 502, b"handler raised " + type(e).__name__.encode(),
+                              ctx.hop_name_raw)
+                ctx.ending = FAIL
+        if ctx.ending == REPLY or ctx.ending == FAIL:
+            self._record(env, ctx.hop_name_raw, t_in_us, time.time_ns() // 1000)
+            self._reply(env)
+            return
+        self._forward(env, ctx)
+
+    def _take(self, timeout_ms):
+        """One message from the inbox, waiting at most timeout_ms (0: not at
+        all); None if none came."""
+        try:
+            if timeout_ms == 0:
+                return self.inbox.recv(zmq.NOBLOCK)
+            if timeout_ms != self._recv_timeout:
+                self.inbox.setsockopt(zmq.RCVTIMEO, timeout_ms)
+                self._recv_timeout = timeout_ms
+            return self.inbox.recv()
+        except zmq.Again:
+            return None
+
+    def process_one(self, timeout_ms=-1):
+        """Waits at most timeout_ms (0: not at all, -1: as long as it takes)
+        for one message and handles it completely. Returns True if it took
+        one (answered or dropped), False if none came. Call it at least once
+        per heartbeat interval for the heartbeats to go out."""
+        self._announce.beat(self._clock_ms)
+        data = self._take(timeout_ms)
+        t_in_us = time.time_ns() // 1000
+        self._clock_ms = t_in_us // 1000
+        self._announce.beat(self._clock_ms)
+        if data is None:
+            return False
+        self._count("received")
+        if self.inbox.getsockopt(zmq.RCVMORE):
+            # An envelope is exactly one frame; the rest of this one is here.
+            size = len(data)
+            while self.inbox.getsockopt(zmq.RCVMORE):
+                try:
+                    size += len(self.inbox.recv(zmq.NOBLOCK))
+                except zmq.Again:
+                    break
+            self._drop("multipart message", None, size)
+            return True
+        try:
+            env = wire.decode(data, self.limits)
+        except wire.EnvelopeError as e:
+            self._drop("envelope does not decode", e.code, len(data))
+            return True
+        self._handle(env, t_in_us)
+        return True
+
+    # --- loops -----------------------------------------------------------------------
+
+    def stop(self):
+        """Asks run() to return after the envelope in hand. Safe from any
+        thread and from a signal handler."""
+        self._stop.set()
+
+    def run(self):
+        """Serves envelopes until stop() or (with handle_signals, on the main
+        thread) SIGINT or SIGTERM. Then it finishes the envelope in hand, says
+        goodbye to the gateways, takes what is already in its inbox (for at
+        most DRAIN_MS), and returns. Run it once per worker."""
+        old = {}
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, lambda signum, frame: self.stop())
+        try:
+            while not self._stop.is_set():
+                self.process_one(TICK_MS)
+            self._announce.close()
+            until = time.monotonic() + DRAIN_MS / 1000.0
+            while time.monotonic() < until and self.process_one(0):
+                pass
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+        log(DEBUG, "worker stopped", fn=self.name)
+
+    def close(self):
+        """Says goodbye (if not yet said), closes every socket and waits at
+        most linger_ms for messages not yet sent. Safe to call twice."""
+        if self._zctx is None:
+            return
+        for part in (self._announce, self._hops, self._replies):
+            if part is not None:
+                part.close()
+        self.inbox.close(0)
+        self._zctx.term()
+        self._zctx = None
+
+
+def main(handler, exit=True):
+    """Runs a whole function: a worker from the environment (BATON_NAME,
+    BATON_BIND, BATON_GATEWAY, ...), serving handler until SIGINT or SIGTERM.
+    Exits the process (or, with exit=False, returns) with 0 after a clean
+    stop, 1 if the worker could not start (the reason is logged on stderr)."""
+    try:
+        worker = Worker(handler)
+    except ConfigError as e:
+        log(ERROR, str(e))
+        code = 1
+    else:
+        log(INFO, "worker ready", fn=worker.name, inbox=worker.endpoint)
+        try:
+            worker.run()
+        finally:
+            worker.close()
+        code = 0
+    if exit:
+        sys.exit(code)
+    return code

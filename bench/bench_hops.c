@@ -252,7 +252,7 @@ s_envelope (const char *reply_to, const char *const *names, const char *const *e
     baton_envelope_set_reply_to (env, reply_to, strlen (reply_to));
     for (size_t i = 0; i < hops; i++)
         baton_envelope_route_append (env, names[i], strlen (names[i]), eps[i], strlen (eps[i]));
-    baton_envelope_set_budget (env, 16);
+    baton_envelope_set_budget (env, hops); //  as the gateway writes it
     baton_envelope_set_traceparent (env, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                                     55);
     baton_envelope_set_request (env, "POST", 4, "/api/orders?expand=items", 24);

@@ -53,9 +53,18 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
     printf ("%s: ok, %zu route%s, %zu function%s\n", baton_config_name (cfg), count,
             count == 1 ? "" : "s", baton_config_function_count (cfg),
             baton_config_function_count (cfg) == 1 ? "" : "s");
-    printf ("gateway: listen %s, admin %s, reply %s, control %s, deadline %s\n", g->listen.text,
-            g->admin.text, g->reply, g->control ? g->control : "(none)",
-            baton_value_format_duration (g->deadline_ms, a, sizeof a));
+    printf ("gateway: listen %s, admin %s, reply %s, control %s, deadline %s, max budget %u\n",
+            g->listen.text, g->admin.text, g->reply, g->control ? g->control : "(none)",
+            baton_value_format_duration (g->deadline_ms, a, sizeof a), (unsigned) g->max_budget);
+    const baton_config_security_t *sec = baton_config_security (cfg);
+    if (sec->mode == BATON_SECURITY_CURVE)
+        printf ("security: curve, gateway %s (key %s), trust store %s (%zu keys)\n",
+                baton__cert_name (sec->cert), baton__cert_public_z85 (sec->cert), sec->trust_dir,
+                baton__trust_count (sec->trust));
+    else
+        printf ("security: %s (plaintext mesh%s)\n", baton_config_security_mode_name (sec->mode),
+                sec->mode == BATON_SECURITY_INSECURE ? ", on any address"
+                                                     : ": loopback, ipc and inproc only");
 
     //  Columns are as wide as their widest cell, up to a point.
     size_t wm = 0, wp = 0, wc = 0;
@@ -93,6 +102,8 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
         if (f->run)
             printf ("; run (%u replica%s): %s", (unsigned) f->replicas, f->replicas == 1 ? "" : "s",
                     f->run);
+        if (f->key && f->endpoint_count > 0)
+            printf ("; key %s", baton__trust_find (sec->trust, f->key)->key_z85);
         printf ("\n");
     }
 }
@@ -133,6 +144,12 @@ baton__cmd_check (int argc, char **argv)
     baton_config_t *cfg = baton_config_load (file, err, sizeof err);
     if (!cfg) {
         fprintf (stderr, "%s\n", err);
+        return 1;
+    }
+    //  The gateway would refuse to start: so does the check.
+    if (baton_config_check_plaintext (cfg, err, sizeof err) < 0) {
+        fprintf (stderr, "%s\n", err);
+        baton_config_destroy (&cfg);
         return 1;
     }
     baton_routes_t *routes = baton_routes_new (cfg);

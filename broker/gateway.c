@@ -14,11 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 #include <zmq.h>
 #include "admin/admin.h"
 #include "admin/metrics.h"
-#include "clock.h"
+#include "config/values.h"
 #include "edge/dispatch.h"
 #include "edge/pending.h"
 #include "edge/replies.h"
@@ -27,6 +26,7 @@
 #include "gateway.h"
 #include "http/conn.h"
 #include "log.h"
+#include "zap.h"
 
 #define S_COMP "gateway"
 
@@ -46,6 +46,7 @@ struct baton_gateway {
     uv_tcp_t admin;
     int port, admin_port;
     void *zctx;
+    baton_zap_t *zap; //  the ZAP handler of zctx, with CURVE; NULL in plaintext
     void *control_sock;
     uv_poll_t control_poll;
     uv_timer_t topo_timer;
@@ -227,23 +228,80 @@ s_bind (baton_gateway_t *gw, uv_tcp_t *tcp, const baton_config_addr_t *addr, int
 
 //  --- the control channel: replicas announce themselves and heartbeat ------------------
 
+static baton_ratelimit_t s_control_rl = BATON_RATELIMIT_INIT (5, 1000);
+
+//  Counts and logs (rate-limited) a control message not applied, with what
+//  is known of its sender: address, identity, key.
+static void
+s_control_refuse (baton_gateway_t *gw, const zmq_msg_t *msg, const baton_control_msg_t *m,
+                  baton_control_refusal_t why, const char *what)
+{
+    baton_metrics_control_refused (gw->metrics, why);
+    if (!baton__ratelimit_allow (&s_control_rl))
+        return;
+    char qep[300], who[300];
+    baton__log (BATON_LOG_WARN, S_COMP, what, "type=%s fn=%s endpoint=%s instance=%s %s",
+                baton__control_type_name (m->type), m->function,
+                baton__log_quote (qep, sizeof qep, m->endpoint, strlen (m->endpoint)), m->instance,
+                baton__zap_describe (msg, who, sizeof who));
+}
+
+//  Who may say m: with CURVE, only a key of function m->function, whose key
+//  goes into *key_p (NULL in plaintext); in a plaintext mesh that is not
+//  insecure, only for an endpoint on this machine. Refuses (counts, logs)
+//  and returns false otherwise.
+static bool
+s_control_allowed (baton_gateway_t *gw, const zmq_msg_t *msg, const baton_control_msg_t *m,
+                   uint8_t key[BATON_KEY_SIZE], const uint8_t **key_p)
+{
+    *key_p = NULL;
+    if (gw->zap) {
+        baton_peer_t peer;
+        if (baton__zap_peer (msg, &peer) != 0 || peer.role != BATON_ROLE_FUNCTION ||
+            strlen (m->function) != peer.name_len ||
+            memcmp (m->function, peer.name, peer.name_len) != 0 ||
+            baton__zap_peer_key (msg, key) != 0) {
+            s_control_refuse (gw, msg, m, BATON_CONTROL_REFUSED_IDENTITY,
+                              "control message refused: not from a key of that function");
+            return false;
+        }
+        *key_p = key;
+    } else if (baton_config_security (gw->config)->mode == BATON_SECURITY_NONE &&
+               !baton_value_endpoint_is_local (m->endpoint)) {
+        s_control_refuse (gw, msg, m, BATON_CONTROL_REFUSED_ENDPOINT,
+                          "control message refused: a plaintext mesh stays on this machine "
+                          "(set security:)");
+        return false;
+    }
+    return true;
+}
+
 static void
 s_on_control (void *arg, zmq_msg_t *msg)
 {
     baton_gateway_t *gw = (baton_gateway_t *) arg;
     const void *data = zmq_msg_data (msg);
     size_t len = zmq_msg_size (msg);
-    static baton_ratelimit_t rl = BATON_RATELIMIT_INIT (5, 1000);
     baton_control_msg_t m;
     int rc = baton__control_decode (data, len, &m);
     if (rc) {
-        if (baton__ratelimit_allow (&rl))
+        baton_metrics_control_refused (gw->metrics, BATON_CONTROL_REFUSED_MALFORMED);
+        if (baton__ratelimit_allow (&s_control_rl))
             baton__log (BATON_LOG_WARN, S_COMP, "control message dropped", "error=%s size=%zu",
                         baton_errname (rc), len);
         return;
     }
+    uint8_t key[BATON_KEY_SIZE];
+    const uint8_t *from;
+    if (!s_control_allowed (gw, msg, &m, key, &from))
+        return;
     baton_replica_t *r;
-    baton_topo_event_t ev = baton_topology_apply (gw->topo, &m, baton_topology_now_ms (), &r);
+    baton_topo_event_t ev = baton_topology_apply (gw->topo, &m, from, baton_topology_now_ms (), &r);
+    if (ev == BATON_TOPO_REFUSED) {
+        s_control_refuse (gw, msg, &m, BATON_CONTROL_REFUSED_KEY,
+                          "control message refused: another key announced this instance");
+        return;
+    }
     if (ev == BATON_TOPO_ADDED || ev == BATON_TOPO_REVIVED) {
         if (baton_dispatch_connect (gw->dispatch, r) != 0) {
             //  An endpoint we cannot even connect to is no replica.
@@ -255,11 +313,11 @@ s_on_control (void *arg, zmq_msg_t *msg)
                             BATON_LOG_INFO);
     } else if (ev == BATON_TOPO_REMOVED)
         baton_topology_log (gw->topo, r, "replica left (goodbye)", BATON_LOG_INFO);
-    else if (ev == BATON_TOPO_FULL && baton__ratelimit_allow (&rl))
+    else if (ev == BATON_TOPO_FULL && baton__ratelimit_allow (&s_control_rl))
         baton__log (BATON_LOG_WARN, S_COMP, "announce refused: too many replicas", "fn=%s max=%d",
                     m.function, BATON_TOPOLOGY_MAX_REPLICAS);
     else if (ev == BATON_TOPO_IGNORED && m.type == BATON_CONTROL_ANNOUNCE &&
-             baton__ratelimit_allow (&rl))
+             baton__ratelimit_allow (&s_control_rl))
         baton__log (BATON_LOG_WARN, S_COMP, "announce ignored: no such function in the config",
                     "fn=%s", m.function);
 }
@@ -295,13 +353,13 @@ s_on_topo_tick (uv_timer_t *t)
 static int
 s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errlen)
 {
-    gw->zctx = zmq_ctx_new ();
+    const baton_cert_t *cert = baton_config_security (gw->config)->cert;
     gw->replies = baton_replies_new (gw->zctx, gw->loop, gw->config, gw->pending, gw->metrics,
-                                     &gw->turn, err, errlen);
+                                     &gw->turn, gw->zap, err, errlen);
     if (!gw->replies)
         return -1;
     gw->dispatch = baton_dispatch_new (gw->zctx, gw->config, gw->topo, gw->pending, gw->metrics,
-                                       &gw->turn, baton_replies_endpoint (gw->replies), seed);
+                                       &gw->turn, baton_replies_endpoint (gw->replies), cert, seed);
     //  The static replicas of the config, connected now.
     for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
         for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
@@ -319,11 +377,9 @@ s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errl
         int64_t max_control = BATON_CONTROL_MAX_SIZE;
         zmq_setsockopt (gw->control_sock, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt (gw->control_sock, ZMQ_MAXMSGSIZE, &max_control, sizeof max_control);
-        if (zmq_bind (gw->control_sock, gw->gcfg->control) != 0) {
-            snprintf (err, errlen, "cannot bind the control socket at %s: %s", gw->gcfg->control,
-                      zmq_strerror (errno));
+        if (baton__zmq_bind (gw->control_sock, gw->gcfg->control, cert, gw->zap, "control", err,
+                             errlen) != 0)
             return -1;
-        }
         int fd;
         size_t fdlen = sizeof fd;
         zmq_getsockopt (gw->control_sock, ZMQ_FD, &fd, &fdlen);
@@ -357,6 +413,39 @@ s_check_endpoints (const baton_config_t *config, char *err, size_t errlen)
     return 0;
 }
 
+//  Who may speak on the mesh: a plaintext mesh only on this machine, unless
+//  the config says insecure; with CURVE, a key for every static replica.
+//  Says at start which it is when it is not CURVE.
+static int
+s_check_security (const baton_config_t *config, char *err, size_t errlen)
+{
+    const baton_config_security_t *sec = baton_config_security (config);
+    if (baton_config_check_plaintext (config, err, errlen) < 0)
+        return -1;
+    for (size_t f = 0;
+         sec->mode == BATON_SECURITY_CURVE && f < baton_config_function_count (config); f++) {
+        const baton_config_function_t *fn = baton_config_function (config, f);
+        if (fn->endpoint_count > 0 && !fn->key) {
+            snprintf (err, errlen,
+                      "%s: function %s: no key for its static endpoints in the trust store %s "
+                      "(one %s.key, or functions.%s.key)",
+                      baton_config_name (config), fn->name, sec->trust_dir, fn->name, fn->name);
+            return -1;
+        }
+    }
+    if (sec->mode == BATON_SECURITY_INSECURE)
+        baton__log (BATON_LOG_WARN, S_COMP,
+                    "security: mode insecure: the mesh is plaintext, on any address: anyone who "
+                    "reaches its endpoints can read, forge and join",
+                    NULL);
+    else if (sec->mode == BATON_SECURITY_NONE)
+        baton__log (BATON_LOG_WARN, S_COMP,
+                    "no security section: the mesh is plaintext, on this machine only (set "
+                    "security: {mode: curve, ...})",
+                    NULL);
+    return 0;
+}
+
 baton_gateway_t *
 baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, size_t errlen)
 {
@@ -364,29 +453,35 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     //  client that resets while its response is being written would kill the
     //  process with SIGPIPE. Ignored, the write fails with EPIPE instead.
     signal (SIGPIPE, SIG_IGN);
-    if (s_check_endpoints (config, err, errlen) < 0)
+    if (s_check_endpoints (config, err, errlen) < 0 || s_check_security (config, err, errlen) < 0)
         return NULL;
+    //  Seeds the trace ids and the tag. Request ids take their nonces from
+    //  getrandom () too: without it they would be guessable.
+    uint64_t seed[2];
+    if (getrandom (seed, sizeof seed, 0) != (ssize_t) sizeof seed) {
+        snprintf (err, errlen, "getrandom (): %s: no unguessable request ids", strerror (errno));
+        return NULL;
+    }
     baton_gateway_t *gw = (baton_gateway_t *) calloc (1, sizeof *gw);
     if (!gw)
         abort ();
     gw->config = config;
     gw->loop = loop ? loop : uv_default_loop ();
     gw->gcfg = baton_config_gateway (config);
-    //  Ids and span ids need to be unique, not secret.
-    uint64_t seed[2];
-    if (getrandom (seed, sizeof seed, 0) != (ssize_t) sizeof seed) {
-        seed[0] = baton__wall_us ();
-        seed[1] = (uint64_t) getpid () * 0x9E3779B97F4A7C15ull;
-    }
     uint32_t tag = (uint32_t) ((seed[0] ^ seed[1]) * 0x9E3779B97F4A7C15ull >> 32);
     gw->routes = baton_routes_new (config);
     gw->metrics = baton_metrics_new (config);
     gw->topo = baton_topology_new (config, NULL);
     gw->pending = baton_pending_new (gw->gcfg->max_inflight, tag, gw->topo, gw->metrics);
-    gw->conns = baton_conns_new (gw->loop, config, gw->metrics, &gw->turn,
-                                 baton_pending_tag (gw->pending), gw, sizeof (baton_exchange_t));
-    gw->admin_api =
-        baton_admin_new (config, gw->routes, gw->topo, gw->metrics, gw->pending, gw->conns);
+    gw->conns =
+        baton_conns_new (gw->loop, config, gw->metrics, &gw->turn, gw, sizeof (baton_exchange_t));
+    //  One ZAP handler for the context: every socket the gateway binds.
+    gw->zctx = zmq_ctx_new ();
+    const baton_config_security_t *sec = baton_config_security (config);
+    if (sec->mode == BATON_SECURITY_CURVE)
+        gw->zap = baton__zap_new (gw->zctx, sec->trust, err, errlen);
+    gw->admin_api = baton_admin_new (config, gw->routes, gw->topo, gw->metrics, gw->pending,
+                                     gw->conns, gw->zap);
     uv_timer_init (gw->loop, &gw->topo_timer);
     gw->topo_timer.data = gw;
     uv_timer_init (gw->loop, &gw->drain_timer);
@@ -394,7 +489,8 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     uv_prepare_init (gw->loop, &gw->turn.prepare);
     gw->turn.prepare.data = gw;
     gw->turn.run = s_on_before_poll;
-    if (s_setup_zmq (gw, seed, err, errlen) < 0 ||
+    if ((sec->mode == BATON_SECURITY_CURVE && !gw->zap) ||
+        s_setup_zmq (gw, seed, err, errlen) < 0 ||
         s_bind (gw, &gw->listener, &gw->gcfg->listen, &gw->port, err, errlen) < 0 ||
         s_bind (gw, &gw->admin, &gw->gcfg->admin, &gw->admin_port, err, errlen) < 0) {
         baton_gateway_shutdown (gw);
@@ -403,9 +499,11 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
         return NULL;
     }
     baton__log (BATON_LOG_INFO, S_COMP, "listening",
-                "http=%s:%d admin=%s:%d reply=%s control=%s id=%s", gw->gcfg->listen.host, gw->port,
-                gw->gcfg->admin.host, gw->admin_port, baton_replies_endpoint (gw->replies),
-                gw->gcfg->control ? gw->gcfg->control : "-", baton_pending_tag (gw->pending));
+                "http=%s:%d admin=%s:%d reply=%s control=%s id=%s security=%s%s%s",
+                gw->gcfg->listen.host, gw->port, gw->gcfg->admin.host, gw->admin_port,
+                baton_replies_endpoint (gw->replies), gw->gcfg->control ? gw->gcfg->control : "-",
+                baton_pending_tag (gw->pending), baton_config_security_mode_name (sec->mode),
+                gw->zap ? " key=" : "", gw->zap ? baton__cert_public_z85 (sec->cert) : "");
     return gw;
 }
 
@@ -508,6 +606,8 @@ baton_gateway_destroy (baton_gateway_t **self_p)
     baton_replies_destroy (&gw->replies);
     if (gw->control_sock)
         zmq_close (gw->control_sock);
+    //  After the sockets it watches, before the context.
+    baton__zap_destroy (&gw->zap);
     if (gw->zctx)
         zmq_ctx_term (gw->zctx);
     baton_admin_destroy (&gw->admin_api);

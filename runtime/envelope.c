@@ -56,7 +56,7 @@ baton__envelope_alloc (size_t raw_len, size_t max_hops)
     self->status = 200;
     self->max_hops = max_hops;
     static const baton_slice_t empty = {"", 0};
-    self->id = self->reply_to = self->traceparent = empty;
+    self->id = self->reply_to = self->reply_key = self->traceparent = empty;
     self->method = self->target = self->error_text = self->error_hop = empty;
     self->req_body.bytes = self->body.bytes = empty;
     return self;
@@ -115,6 +115,20 @@ baton_envelope_set_reply_to (baton_envelope_t *self, const char *ep, size_t len)
     return s_dup (&self->arena, &self->reply_to, ep, len);
 }
 
+baton_slice_t
+baton_envelope_reply_key (const baton_envelope_t *self)
+{
+    return self->reply_key;
+}
+
+int
+baton_envelope_set_reply_key (baton_envelope_t *self, const void *key, size_t len)
+{
+    if (!key || len != BATON_KEY_LEN)
+        return BATON_EINVAL;
+    return s_dup (&self->arena, &self->reply_key, (const char *) key, len);
+}
+
 size_t
 baton_envelope_route_count (const baton_envelope_t *self)
 {
@@ -169,6 +183,34 @@ baton_envelope_route_set_endpoint (baton_envelope_t *self, size_t i, const char 
         return BATON_EROUTE;
     baton_header_t *h = (baton_header_t *) self->route.items + i;
     return s_dup (&self->arena, &h->value, endpoint, endpoint_len);
+}
+
+baton_slice_t
+baton_envelope_route_key (const baton_envelope_t *self, size_t i)
+{
+    if (i >= self->route.count || i >= self->route_keys.count)
+        return s_empty;
+    return ((const baton_slice_t *) self->route_keys.items)[i];
+}
+
+int
+baton_envelope_set_route_key (baton_envelope_t *self, size_t i, const void *key, size_t len)
+{
+    if (i >= self->route.count)
+        return BATON_EROUTE;
+    if (!key || len != BATON_KEY_LEN)
+        return BATON_EINVAL;
+    //  The parallel array grows to the route, hops without a key left empty.
+    while (self->route_keys.count < self->route.count) {
+        baton_slice_t *slot = (baton_slice_t *) baton__vec_push (&self->arena, &self->route_keys,
+                                                                 sizeof (baton_slice_t));
+        if (!slot)
+            return BATON_ENOMEM;
+        *slot = s_empty;
+    }
+    self->has_route_keys = true;
+    return s_dup (&self->arena, (baton_slice_t *) self->route_keys.items + i, (const char *) key,
+                  len);
 }
 
 size_t

@@ -17,18 +17,27 @@ typedef struct {
     baton__mp_rd_t rd;
 } s_dec_t;
 
+//  Opens an array of at most max items (more: BATON_EROUTE) at nesting
+//  level depth and reserves room in v for its *n items of isz bytes.
+static int
+s_open_array (s_dec_t *d, baton__vec_t *v, size_t max, size_t depth, size_t isz, uint32_t *n)
+{
+    int rc = baton__mp_read_array (&d->rd, depth, n);
+    if (rc)
+        return rc;
+    if (*n > max)
+        return BATON_EROUTE;
+    return baton__vec_reserve (&d->env->arena, v, *n, isz);
+}
+
 //  Reads an array of [str, str] pairs into v (baton_header_t or baton_hop_t,
 //  which share the layout of two slices).
 static int
 s_read_pairs (s_dec_t *d, baton__vec_t *v, size_t max, size_t depth)
 {
     uint32_t n;
-    int rc = baton__mp_read_array (&d->rd, depth, &n);
+    int rc = s_open_array (d, v, max, depth, sizeof (baton_header_t), &n);
     if (rc)
-        return rc;
-    if (n > max)
-        return BATON_EROUTE;
-    if ((rc = baton__vec_reserve (&d->env->arena, v, n, sizeof (baton_header_t))))
         return rc;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t two;
@@ -49,13 +58,9 @@ static int
 s_read_record (s_dec_t *d)
 {
     uint32_t n;
-    int rc = baton__mp_read_array (&d->rd, 2, &n);
-    if (rc)
-        return rc;
-    if (n > d->env->max_hops)
-        return BATON_EROUTE;
     baton__vec_t *v = &d->env->record;
-    if ((rc = baton__vec_reserve (&d->env->arena, v, n, sizeof (baton_record_t))))
+    int rc = s_open_array (d, v, d->env->max_hops, 2, sizeof (baton_record_t), &n);
+    if (rc)
         return rc;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t three;
@@ -95,6 +100,32 @@ s_read_meta (s_dec_t *d)
         }
     }
     v->count = n;
+    return 0;
+}
+
+//  Reads a CURVE key: bin (or str) of exactly BATON_KEY_LEN bytes.
+static int
+s_read_key (s_dec_t *d, baton_slice_t *key)
+{
+    int rc = baton__mp_read_bytes (&d->rd, key);
+    return !rc && key->len != BATON_KEY_LEN ? BATON_ETYPE : rc;
+}
+
+//  Reads route_keys: an array of keys, no longer than a route may be (its
+//  length must equal the route's, checked once both are read).
+static int
+s_read_route_keys (s_dec_t *d)
+{
+    uint32_t n;
+    baton__vec_t *v = &d->env->route_keys;
+    int rc = s_open_array (d, v, d->env->max_hops, 2, sizeof (baton_slice_t), &n);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = s_read_key (d, (baton_slice_t *) v->items + i)))
+            return rc;
+    v->count = n;
+    d->env->has_route_keys = true;
     return 0;
 }
 
@@ -240,7 +271,9 @@ enum {
     K_META,
     K_REQUEST,
     K_MESSAGE,
-    K_ERROR
+    K_ERROR,
+    K_REPLY_KEY,
+    K_ROUTE_KEYS
 };
 #define S_REQUIRED                                                                                 \
     ((1u << K_V) | (1u << K_ID) | (1u << K_REPLY) | (1u << K_ROUTE) | (1u << K_INDEX) |            \
@@ -262,6 +295,14 @@ s_top_field (s_dec_t *d, baton_slice_t k, const uint8_t *key_start, uint32_t *se
     if (s_key_is (k, BATON__KEY ("reply_to"))) {
         S_ONCE (K_REPLY);
         return baton__mp_read_str (&d->rd, &e->reply_to);
+    }
+    if (s_key_is (k, BATON__KEY ("reply_key"))) {
+        S_ONCE (K_REPLY_KEY);
+        return s_read_key (d, &e->reply_key);
+    }
+    if (s_key_is (k, BATON__KEY ("route_keys"))) {
+        S_ONCE (K_ROUTE_KEYS);
+        return s_read_route_keys (d);
     }
     if (s_key_is (k, BATON__KEY ("route"))) {
         S_ONCE (K_ROUTE);
@@ -319,6 +360,8 @@ s_read_top (s_dec_t *d)
     if ((seen & S_REQUIRED) != S_REQUIRED)
         return BATON_EMISSING;
     if (d->env->index > d->env->route.count)
+        return BATON_EROUTE;
+    if ((seen & (1u << K_ROUTE_KEYS)) && d->env->route_keys.count != d->env->route.count)
         return BATON_EROUTE;
     return 0;
 }

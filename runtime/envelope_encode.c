@@ -140,11 +140,26 @@ s_pack_unknown (s_out_t *o, const baton__vec_t *v)
     }
 }
 
+//  True if route_keys is to be written: it was read or set, and every hop
+//  has its key.
+static bool
+s_route_keys_complete (const baton_envelope_t *e)
+{
+    if (!e->has_route_keys || e->route_keys.count < e->route.count)
+        return false;
+    for (uint32_t i = 0; i < e->route.count; i++)
+        if (((const baton_slice_t *) e->route_keys.items)[i].len != BATON_KEY_LEN)
+            return false;
+    return true;
+}
+
 static void
 s_pack (const baton_envelope_t *e, s_out_t *o)
 {
-    size_t top = 9 + (e->traceparent.len > 0) + (e->record.count > 0) + (e->meta.count > 0) +
-                 e->has_error + e->unknown[BATON__SEC_TOP].count;
+    bool route_keys = s_route_keys_complete (e);
+    size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->traceparent.len > 0) +
+                 (e->record.count > 0) + (e->meta.count > 0) + e->has_error +
+                 e->unknown[BATON__SEC_TOP].count;
     s_put_container (o, true, top);
     s_put_key (o, "v");
     s_put_uint (o, e->version);
@@ -152,8 +167,18 @@ s_pack (const baton_envelope_t *e, s_out_t *o)
     s_put_str (o, e->id.ptr, e->id.len);
     s_put_key (o, "reply_to");
     s_put_str (o, e->reply_to.ptr, e->reply_to.len);
+    if (e->reply_key.len) {
+        s_put_key (o, "reply_key");
+        s_put_bin (o, e->reply_key);
+    }
     s_put_key (o, "route");
     s_pack_pairs (o, &e->route);
+    if (route_keys) {
+        s_put_key (o, "route_keys");
+        s_put_container (o, false, e->route.count);
+        for (uint32_t i = 0; i < e->route.count; i++)
+            s_put_bin (o, ((const baton_slice_t *) e->route_keys.items)[i]);
+    }
     s_put_key (o, "index");
     s_put_uint (o, e->index);
     s_put_key (o, "budget");

@@ -109,7 +109,10 @@ struct baton_envelope {
     uint64_t version;
     baton_slice_t id;
     baton_slice_t reply_to;
-    baton__vec_t route; //  baton_hop_t
+    baton_slice_t reply_key; //  BATON_KEY_LEN bytes, or empty
+    baton__vec_t route;      //  baton_hop_t
+    baton__vec_t route_keys; //  baton_slice_t per hop: BATON_KEY_LEN bytes, or empty (unset)
+    bool has_route_keys;     //  route_keys was read or set: written when every hop has one
     uint64_t index;
     uint64_t budget;
     uint64_t deadline_ms;

@@ -15,10 +15,12 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "zap.h"
 
 struct baton__announce {
     char *gateway_buf; //  the gateway list, split in place
     char **gateways;
+    char **gateway_names; //  NAME of a NAME@endpoint entry, else NULL
     size_t gateway_count;
     void **control; //  one PUSH per gateway control endpoint
     int heartbeat_ms;
@@ -27,7 +29,8 @@ struct baton__announce {
     baton_control_msg_t msg; //  who sends: the same in every message but its type
 };
 
-//  Splits "a, b,,c" into trimmed, non-empty entries.
+//  Splits "a, b,,c" into trimmed, non-empty entries, and NAME@endpoint into
+//  its two parts.
 static int
 s_parse_gateways (baton__announce_t *self, const char *list)
 {
@@ -39,7 +42,8 @@ s_parse_gateways (baton__announce_t *self, const char *list)
     for (const char *p = list; *p; p++)
         commas += *p == ',';
     self->gateways = (char **) calloc (commas, sizeof (char *));
-    if (!self->gateway_buf || !self->gateways)
+    self->gateway_names = (char **) calloc (commas, sizeof (char *));
+    if (!self->gateway_buf || !self->gateways || !self->gateway_names)
         return BATON_ENOMEM;
     memcpy (self->gateway_buf, list, len + 1);
     char *save = NULL;
@@ -50,8 +54,16 @@ s_parse_gateways (baton__announce_t *self, const char *list)
         char *end = tok + strlen (tok);
         while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
             *--end = '\0';
-        if (*tok)
-            self->gateways[self->gateway_count++] = tok;
+        if (!*tok)
+            continue;
+        //  A name is what comes before an '@' that precedes the scheme's "://".
+        char *at = strchr (tok, '@'), *scheme = strstr (tok, "://");
+        if (at && (!scheme || at < scheme)) {
+            *at = '\0';
+            self->gateway_names[self->gateway_count] = tok;
+            tok = at + 1;
+        }
+        self->gateways[self->gateway_count++] = tok;
     }
     return 0;
 }
@@ -67,10 +79,51 @@ s_send (baton__announce_t *self, baton_control_type_t type)
         zmq_send (self->control[i], buf, n, ZMQ_DONTWAIT);
 }
 
-//  Connects the control sockets. Returns 0, or -1 (logged if ZeroMQ refused
-//  an endpoint).
+//  Makes control socket i a CURVE client of its gateway's key, or checks
+//  that plaintext may reach its endpoint. Returns 0, or -1 (logged).
 static int
-s_connect (baton__announce_t *self, void *zctx, const char *qname)
+s_secure (baton__announce_t *self, size_t i, const baton__announce_security_t *sec,
+          const char *qname)
+{
+    const char *ep = self->gateways[i], *name = self->gateway_names[i];
+    char qg[512], why[BATON_MESH_ERROR_MAX];
+    baton__log_quote (qg, sizeof qg, ep, strlen (ep));
+    if (name && !baton__cert_name_valid (name, strlen (name))) {
+        baton__log (BATON_LOG_ERROR, "sdk",
+                    "gateway name before '@' in BATON_GATEWAY is not a certificate name",
+                    "fn=%s gateway=%s", qname, qg);
+        return -1;
+    }
+    if (!sec->cert) {
+        if (sec->insecure || baton__endpoint_local (ep, strlen (ep)))
+            return 0;
+        baton__log (BATON_LOG_ERROR, "sdk",
+                    "plaintext control endpoint not on loopback, ipc or inproc: set BATON_CERT "
+                    "and BATON_TRUST for CURVE, or BATON_SECURITY=insecure",
+                    "fn=%s gateway=%s", qname, qg);
+        return -1;
+    }
+    uint8_t key[BATON_KEY_SIZE];
+    if (baton__mesh_gateway_key (sec->mesh, name, key, why, sizeof why)) {
+        char qw[BATON_MESH_ERROR_MAX + 64];
+        baton__log (BATON_LOG_ERROR, "sdk", "no server key for the gateway control endpoint",
+                    "fn=%s gateway=%s why=%s", qname, qg,
+                    baton__log_quote (qw, sizeof qw, why, strlen (why)));
+        return -1;
+    }
+    if (baton__curve_client (self->control[i], sec->cert, key)) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot make the control socket a CURVE client",
+                    "fn=%s gateway=%s err=\"%s\"", qname, qg, zmq_strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
+//  Connects the control sockets. Returns 0, or -1 (logged if ZeroMQ or the
+//  security rules refused an endpoint).
+static int
+s_connect (baton__announce_t *self, void *zctx, const char *qname,
+           const baton__announce_security_t *sec)
 {
     self->control = (void **) calloc (self->gateway_count, sizeof (void *));
     if (!self->control)
@@ -85,6 +138,8 @@ s_connect (baton__announce_t *self, void *zctx, const char *qname)
         self->control[i] = sock;
         zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (s_secure (self, i, sec, qname))
+            return -1;
         if (zmq_connect (sock, self->gateways[i])) {
             char qg[512];
             baton__log (
@@ -100,7 +155,8 @@ s_connect (baton__announce_t *self, void *zctx, const char *qname)
 
 baton__announce_t *
 baton__announce_new (void *zctx, const char *gateways, const char *name, const char *qname,
-                     const char *endpoint, const char *version, int heartbeat_ms)
+                     const char *endpoint, const char *version, int heartbeat_ms,
+                     const baton__announce_security_t *security)
 {
     baton__announce_t *self = (baton__announce_t *) calloc (1, sizeof *self);
     if (!self)
@@ -119,7 +175,8 @@ baton__announce_new (void *zctx, const char *gateways, const char *name, const c
     m->host[sizeof m->host - 1] = '\0';
     m->pid = (uint64_t) getpid ();
     m->interval_ms = (uint64_t) heartbeat_ms;
-    if (s_parse_gateways (self, gateways) || (self->gateway_count && s_connect (self, zctx, qname)))
+    if (s_parse_gateways (self, gateways) ||
+        (self->gateway_count && s_connect (self, zctx, qname, security)))
         baton__announce_destroy (&self);
     return self;
 }
@@ -139,6 +196,7 @@ baton__announce_destroy (baton__announce_t **self_p)
         free (self->control);
     }
     free (self->gateways);
+    free (self->gateway_names);
     free (self->gateway_buf);
     free (self);
     *self_p = NULL;

@@ -4,19 +4,36 @@
 #ifndef BATON_ANNOUNCE_H
 #define BATON_ANNOUNCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cert.h"
+#include "mesh.h"
 
 typedef struct baton__announce baton__announce_t;
 
+//  How the control sockets connect: as CURVE clients with cert of the
+//  gateway keys mesh trusts, or (cert NULL) in plaintext, to loopback, ipc
+//  and inproc endpoints only unless insecure. Borrowed: must outlive the
+//  announcer.
+typedef struct {
+    const baton_cert_t *cert;
+    const baton__mesh_t *mesh;
+    bool insecure;
+} baton__announce_security_t;
+
 //  Connects one control socket per entry of gateways ("a, b,,c": trimmed,
 //  empty entries skipped; NULL: none, and no control traffic ever) in the
-//  ZeroMQ context zctx (borrowed). name, endpoint and version (NULL: "") say
-//  who sends; they are copied. qname is name quoted for log lines. Returns
-//  NULL (logged when a gateway endpoint is refused) if it cannot.
+//  ZeroMQ context zctx (borrowed). An entry NAME@endpoint names the gateway
+//  whose key the trust store holds; without a name, with CURVE, the store's
+//  only gateway key is the server key. name, endpoint and version (NULL: "")
+//  say who sends; they are copied. qname is name quoted for log lines.
+//  Returns NULL (logged when a gateway endpoint or its key is refused) if it
+//  cannot.
 baton__announce_t *baton__announce_new (void *zctx, const char *gateways, const char *name,
                                         const char *qname, const char *endpoint,
-                                        const char *version, int heartbeat_ms);
+                                        const char *version, int heartbeat_ms,
+                                        const baton__announce_security_t *security);
 
 //  Says goodbye to every gateway if it ever announced, then closes the
 //  control sockets (each keeps its linger). Safe on NULL; sets *self_p to NULL.
@@ -27,7 +44,7 @@ void baton__announce_destroy (baton__announce_t **self_p);
 //  Never blocks; cheap when it is not time.
 void baton__announce_beat (baton__announce_t *self, uint64_t now_ms);
 
-//  The gateway control endpoints, in the order given.
+//  The gateway control endpoints, in the order given (without NAME@).
 size_t baton__announce_gateway_count (const baton__announce_t *self);
 const char *baton__announce_gateway (const baton__announce_t *self, size_t i);
 

@@ -2,7 +2,8 @@
  *  whose endpoint is another worker of the host is run in memory by the
  *  worker (worker.c), which finds it through the local.h interface the host
  *  installs; the host multiplexes the inboxes: it polls their ZMQ_FDs and
- *  drains each one that woke, a bounded batch at a time.  */
+ *  drains each one that woke, a bounded batch at a time. With CURVE the
+ *  workers share the context's one trust store and ZAP handler (mesh.h).  */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@
 
 struct baton_host {
     void *zctx;
+    baton__mesh_t *mesh; //  CURVE: made by the first worker that uses it
     baton_worker_t **workers;
     struct pollfd *fds;
     bool *owed; //  the inbox woke (or a batch stopped short): drain it
@@ -54,6 +56,8 @@ baton_host_destroy (baton_host_t **self_p)
     baton_host_t *self = *self_p;
     for (size_t i = 0; i < self->count; i++)
         baton_worker_destroy (&self->workers[i]);
+    //  After the inboxes it watches, before the context.
+    baton__mesh_destroy (&self->mesh);
     //  Term waits (at most each socket's linger) for messages still queued.
     while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
     }
@@ -125,7 +129,7 @@ baton_host_add (baton_host_t *self, const baton_worker_config_t *config, baton_h
         memset (&c, 0, sizeof c);
     c.zmq_context = self->zctx;
     c.no_signals = true;
-    baton_worker_t *worker = baton_worker_new_config (&c);
+    baton_worker_t *worker = baton__worker_new (&c, &self->mesh);
     if (!worker)
         return NULL;
     baton_worker_set_handler (worker, handler, arg);

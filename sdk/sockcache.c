@@ -1,11 +1,13 @@
-/*  sockcache.c - a small LRU of connected PUSH sockets. Entries are kept in
- *  most-recently-used order, so the steady state (one successor, one reply-to)
- *  is a hit on the first entry; a miss scans at most `cap` hashed entries.  */
+/*  sockcache.c - a small LRU of connected PUSH sockets, one per endpoint and
+ *  server key. Entries are kept in most-recently-used order, so the steady
+ *  state (one successor, one reply-to) is a hit on the first entry; a miss
+ *  scans at most `cap` hashed entries.  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 #include "sockcache.h"
+#include "zap.h"
 
 //  Longer endpoints are refused: nothing legitimate needs more.
 #define S_MAX_ENDPOINT 1024
@@ -13,7 +15,8 @@
 typedef struct {
     uint64_t hash;
     size_t len;
-    char *endpoint; //  NUL-terminated copy
+    char *endpoint;              //  NUL-terminated copy
+    uint8_t key[BATON_KEY_SIZE]; //  the server's, when the cache has a cert
     void *sock;
 } s_entry_t;
 
@@ -25,12 +28,12 @@ struct baton__sockcache {
     s_entry_t *entries; //  [0] is the most recently used
 };
 
+//  FNV-1a of s[0..len), continued from h.
 static uint64_t
-s_hash (const char *s, size_t len)
+s_hash (uint64_t h, const void *s, size_t len)
 {
-    uint64_t h = 14695981039346656037ull; //  FNV-1a
     for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char) s[i];
+        h ^= ((const unsigned char *) s)[i];
         h *= 1099511628211ull;
     }
     return h;
@@ -74,13 +77,18 @@ baton__sockcache_destroy (baton__sockcache_t **self_p)
     *self_p = NULL;
 }
 
-//  Creates a PUSH socket with the cache's options and connects it.
+//  Creates a PUSH socket with the cache's options, a CURVE client of the
+//  server holding key if there is one, and connects it.
 static void *
-s_connect (baton__sockcache_t *self, const char *endpoint)
+s_connect (baton__sockcache_t *self, const char *endpoint, const uint8_t *key)
 {
     void *sock = zmq_socket (self->zctx, ZMQ_PUSH);
     if (!sock)
         return NULL;
+    if (key && baton__curve_client (sock, self->opts.cert, key) != 0) {
+        zmq_close (sock);
+        return NULL;
+    }
     //  IMMEDIATE (successors): queue only to a peer that is connected, so a
     //  send to an absent successor times out (503) instead of waiting in a
     //  pipe forever. Reply-to sockets go without: a reply queues while the
@@ -98,17 +106,22 @@ s_connect (baton__sockcache_t *self, const char *endpoint)
 }
 
 void *
-baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len, bool *fresh)
+baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len,
+                      const uint8_t *key, bool *fresh)
 {
     if (fresh)
         *fresh = false;
-    if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || memchr (endpoint, '\0', len))
+    if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || memchr (endpoint, '\0', len) ||
+        (key != NULL) != (self->opts.cert != NULL))
         return NULL;
-    uint64_t hash = s_hash (endpoint, len);
+    uint64_t hash = s_hash (14695981039346656037ull, endpoint, len);
+    if (key)
+        hash = s_hash (hash, key, BATON_KEY_SIZE);
     size_t i = 0;
     for (; i < self->count; i++) {
         s_entry_t *e = &self->entries[i];
-        if (e->hash == hash && e->len == len && memcmp (e->endpoint, endpoint, len) == 0)
+        if (e->hash == hash && e->len == len && memcmp (e->endpoint, endpoint, len) == 0 &&
+            (!key || memcmp (e->key, key, BATON_KEY_SIZE) == 0))
             break;
     }
     s_entry_t hit;
@@ -120,7 +133,7 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
             return NULL;
         memcpy (copy, endpoint, len);
         copy[len] = '\0';
-        void *sock = s_connect (self, copy);
+        void *sock = s_connect (self, copy, key);
         if (!sock) {
             free (copy);
             return NULL;
@@ -132,6 +145,8 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
         hit.hash = hash;
         hit.len = len;
         hit.endpoint = copy;
+        if (key)
+            memcpy (hit.key, key, BATON_KEY_SIZE);
         hit.sock = sock;
         i = self->count++;
     }

@@ -1,7 +1,8 @@
 /*  worker.c - the worker: takes one envelope at a time from its inbox, applies
  *  the rules that keep every request answered (504 expired, 508 out of budget,
- *  502 handler failed, 503 successor unreachable), calls the handler, and
- *  forwards or replies. Single-threaded by design: one envelope in hand.  */
+ *  502 handler failed, 503 successor unreachable) and those that keep the
+ *  mesh safe (peers, keys, loops), calls the handler, and forwards or
+ *  replies. Single-threaded by design: one envelope in hand.  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -13,9 +14,11 @@
 #include "clock.h"
 #include "ctx.h"
 #include "log.h"
+#include "mesh.h"
 #include "signals.h"
 #include "sockcache.h"
 #include "worker.h"
+#include "zap.h"
 
 //  Longest wait between two looks at the stop flags while idle.
 #define S_TICK_MS  100
@@ -36,6 +39,10 @@ struct baton_worker {
     void *inbox;
     baton__sockcache_t *hops;    //  sockets to successors
     baton__sockcache_t *replies; //  sockets to reply-tos
+    baton_cert_t *cert;          //  CURVE: this function's certificate; NULL: plaintext
+    baton__mesh_t *mesh;         //  CURVE: trust store and ZAP handler of zctx
+    bool own_mesh;               //  else the host's
+    bool insecure;               //  plaintext to any address
     baton_handler_fn *handler;
     void *arg;
     baton__local_t local; //  set by the host that runs this worker: find is not NULL
@@ -46,6 +53,7 @@ struct baton_worker {
     char qname[S_MAX_NAME * 4 + 8]; //  name quoted for log lines
     atomic_int stop;
     _Atomic uint64_t received, forwarded, replied, errors, dropped, undeliverable, sockets;
+    _Atomic uint64_t refused_peer, refused_key, refused_endpoint, loops, over_budget;
     baton_ratelimit_t rl_drop;
     baton_ratelimit_t rl_send;
 };
@@ -101,6 +109,91 @@ baton_worker_new (const char *name, const char *bind)
 baton_worker_t *
 baton_worker_new_config (const baton_worker_config_t *config)
 {
+    return baton__worker_new (config, NULL);
+}
+
+//  Logs why a worker cannot start.
+static void
+s_refuse_start (const char *qname, const char *msg, const char *why)
+{
+    char qw[BATON_MESH_ERROR_MAX + 64];
+    baton__log (BATON_LOG_ERROR, "sdk", msg, "name=%s why=%s", qname,
+                baton__log_quote (qw, sizeof qw, why, strlen (why)));
+}
+
+//  Applies the security mode to the worker being built, up to its inbox:
+//  loads the certificate, checks the inbox endpoint against the mode, and
+//  takes the mesh of the context (shared: the host's, made if it has none).
+//  Returns 0, or -1 (logged).
+static int
+s_secure (baton_worker_t *self, const baton__security_t *sec, const char *bind,
+          baton__mesh_t **shared)
+{
+    char why[BATON_MESH_ERROR_MAX];
+    self->insecure = sec->insecure;
+    if (!sec->cert) {
+        if (sec->insecure || baton__endpoint_local (bind, strlen (bind)))
+            return 0;
+        s_refuse_start (self->qname, "plaintext inbox not on loopback, ipc or inproc",
+                        "set BATON_CERT and BATON_TRUST for CURVE, or BATON_SECURITY=insecure");
+        return -1;
+    }
+    if (strncmp (bind, "inproc://", 9) == 0) {
+        s_refuse_start (self->qname, "inproc inbox with CURVE",
+                        "inproc carries no CURVE handshake, so no peer could be checked: bind "
+                        "ipc:// or tcp://");
+        return -1;
+    }
+    self->cert = baton__mesh_cert_load (sec->cert, self->name, why, sizeof why);
+    if (!self->cert) {
+        s_refuse_start (self->qname, "cannot use the certificate", why);
+        return -1;
+    }
+    if (shared && *shared) {
+        if (strcmp (baton__mesh_dir (*shared), sec->trust) != 0) {
+            snprintf (why, sizeof why,
+                      "the host answers handshakes from %s, this worker asks for %s",
+                      baton__mesh_dir (*shared), sec->trust);
+            s_refuse_start (self->qname, "the workers of a host share one trust store", why);
+            return -1;
+        }
+        self->mesh = *shared;
+        return 0;
+    }
+    self->mesh = baton__mesh_new (self->zctx, sec->trust, why, sizeof why);
+    if (!self->mesh) {
+        s_refuse_start (self->qname, "cannot start CURVE", why);
+        return -1;
+    }
+    if (shared)
+        *shared = self->mesh;
+    else
+        self->own_mesh = true;
+    return 0;
+}
+
+//  The one line every worker logs about its security at start.
+static void
+s_log_mode (const baton_worker_t *self)
+{
+    if (self->cert)
+        baton__log (BATON_LOG_DEBUG, "sdk", "CURVE on", "fn=%s key=\"%s\"", self->qname,
+                    baton__cert_public_z85 (self->cert));
+    else if (self->insecure)
+        baton__log (BATON_LOG_WARN, "sdk",
+                    "plaintext on any address (BATON_SECURITY=insecure): whoever reaches the "
+                    "inbox can run this function",
+                    "fn=%s", self->qname);
+    else
+        baton__log (BATON_LOG_WARN, "sdk",
+                    "plaintext: CURVE is off (set BATON_CERT and BATON_TRUST), so only "
+                    "loopback, ipc and inproc endpoints are allowed",
+                    "fn=%s", self->qname);
+}
+
+baton_worker_t *
+baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
+{
     baton_worker_config_t c;
     if (config)
         c = *config;
@@ -144,6 +237,13 @@ baton_worker_new_config (const baton_worker_config_t *config)
     }
     const char *advertise = c.advertise ? c.advertise : s_env ("BATON_ADVERTISE");
     const char *version = c.version ? c.version : s_env ("BATON_VERSION");
+    baton__security_t sec;
+    char why[BATON_MESH_ERROR_MAX];
+    if (baton__security_resolve (c.cert, c.trust, c.insecure, &sec, why, sizeof why)) {
+        s_refuse_start (baton__log_quote (qname, sizeof qname, name, strlen (name)),
+                        "security settings refused", why);
+        return NULL;
+    }
 
     baton_worker_t *self = (baton_worker_t *) calloc (1, sizeof *self);
     if (!self)
@@ -183,6 +283,13 @@ baton_worker_new_config (const baton_worker_config_t *config)
                     self->qname, zmq_strerror (errno));
         goto fail;
     }
+    if (s_secure (self, &sec, bind, shared))
+        goto fail;
+    if (self->cert && baton__curve_server (self->inbox, self->cert, NULL)) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot make the inbox a CURVE server",
+                    "name=%s err=\"%s\"", self->qname, zmq_strerror (errno));
+        goto fail;
+    }
     if (zmq_bind (self->inbox, bind)) {
         char qb[512];
         baton__log (BATON_LOG_ERROR, "sdk", "cannot bind the inbox", "name=%s bind=%s err=\"%s\"",
@@ -190,13 +297,18 @@ baton_worker_new_config (const baton_worker_config_t *config)
                     zmq_strerror (errno));
         goto fail;
     }
+    //  Handshakes that fail before ZAP is asked are counted too.
+    if (self->mesh && baton__mesh_watch (self->mesh, self->inbox))
+        baton__log (BATON_LOG_WARN, "sdk", "failed handshakes on this inbox go unseen",
+                    "fn=%s why=\"the ZAP handler watches %d sockets already\"", self->qname,
+                    BATON_ZAP_MAX_WATCH);
     char last[1024];
     size_t last_len = sizeof last;
     if (zmq_getsockopt (self->inbox, ZMQ_LAST_ENDPOINT, last, &last_len) == 0 && last_len > 1)
         self->endpoint = s_strdup (last);
     else
         self->endpoint = s_strdup (bind);
-    baton__sockopts_t opts = {send_timeout, send_hwm, linger, true};
+    baton__sockopts_t opts = {send_timeout, send_hwm, linger, true, self->cert};
     self->hops = baton__sockcache_new (self->zctx, cache, &opts);
     opts.immediate = false;
     self->replies = baton__sockcache_new (self->zctx, cache, &opts);
@@ -206,12 +318,14 @@ baton_worker_new_config (const baton_worker_config_t *config)
     self->advertise = s_advertise (self->endpoint, advertise);
     if (!self->advertise)
         goto fail;
+    baton__announce_security_t asec = {self->cert, self->mesh, self->insecure};
     self->announce = baton__announce_new (self->zctx, gateway, self->name, self->qname,
-                                          self->advertise, version, heartbeat);
+                                          self->advertise, version, heartbeat, &asec);
     if (!self->announce)
         goto fail;
     self->endpoint_len = strlen (self->endpoint);
     self->advertise_len = strlen (self->advertise);
+    s_log_mode (self);
     return self;
 fail:
     baton_worker_destroy (&self);
@@ -229,10 +343,15 @@ baton_worker_destroy (baton_worker_t **self_p)
         zmq_close (self->inbox);
     baton__sockcache_destroy (&self->hops);
     baton__sockcache_destroy (&self->replies);
+    //  The ZAP handler stops after the inbox it watches closed, before the
+    //  context ends.
+    if (self->own_mesh)
+        baton__mesh_destroy (&self->mesh);
     //  Term waits (at most each socket's linger) for messages still queued.
     if (self->own_zctx && self->zctx)
         while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
         }
+    baton__cert_destroy (&self->cert);
     free (self->endpoint);
     free (self->advertise);
     free (self->name);
@@ -299,6 +418,12 @@ baton_worker_stats (const baton_worker_t *self)
     s.dropped = atomic_load_explicit (&w->dropped, memory_order_relaxed);
     s.undeliverable = atomic_load_explicit (&w->undeliverable, memory_order_relaxed);
     s.sockets = atomic_load_explicit (&w->sockets, memory_order_relaxed);
+    s.refused_peer = atomic_load_explicit (&w->refused_peer, memory_order_relaxed);
+    s.refused_key = atomic_load_explicit (&w->refused_key, memory_order_relaxed);
+    s.refused_endpoint = atomic_load_explicit (&w->refused_endpoint, memory_order_relaxed);
+    s.loops = atomic_load_explicit (&w->loops, memory_order_relaxed);
+    s.over_budget = atomic_load_explicit (&w->over_budget, memory_order_relaxed);
+    s.handshakes_refused = w->mesh ? baton__mesh_refused (w->mesh) : 0;
     return s;
 }
 
@@ -350,14 +475,17 @@ s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
 }
 
 //  Encodes env straight into a ZeroMQ message (no intermediate copy) and
-//  pushes it to endpoint through cache. Returns 0, BATON_EUNREACHABLE (no peer
-//  took it in time, or the endpoint is unusable), BATON_ENOMEM or BATON_ESYS.
+//  pushes it to endpoint through cache, with CURVE to the server holding key
+//  (checked by the caller; ignored in plaintext). Returns 0,
+//  BATON_EUNREACHABLE (no peer took it in time, or the endpoint is
+//  unusable), BATON_ENOMEM or BATON_ESYS.
 static int
-s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
+s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint, baton_slice_t key,
         const baton_envelope_t *env)
 {
     bool fresh;
-    void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len, &fresh);
+    void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len,
+                                       self->cert ? (const uint8_t *) key.ptr : NULL, &fresh);
     atomic_store_explicit (&self->sockets,
                            baton__sockcache_count (self->hops) +
                                baton__sockcache_count (self->replies),
@@ -396,7 +524,8 @@ s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
 static void
 s_reply (baton_worker_t *self, baton_envelope_t *env)
 {
-    int rc = s_send (self, self->replies, baton_envelope_reply_to (env), env);
+    int rc = s_send (self, self->replies, baton_envelope_reply_to (env),
+                     baton_envelope_reply_key (env), env);
     if (rc == 0) {
         S_COUNT (self, replied);
         if (baton_envelope_has_error (env))
@@ -426,6 +555,86 @@ s_reply_error (baton_worker_t *self, baton_envelope_t *env, unsigned status, con
     s_reply (self, env);
 }
 
+//  Counts a refusal of the security rules in counter and logs it
+//  (rate-limited). env, if not NULL, is the envelope refused.
+static void
+s_refused (baton_worker_t *self, _Atomic uint64_t *counter, const char *why,
+           const baton_envelope_t *env)
+{
+    atomic_fetch_add_explicit (counter, 1u, memory_order_relaxed);
+    if (!baton__ratelimit_allow (&self->rl_drop))
+        return;
+    baton_slice_t id = {"", 0}, to = {"", 0};
+    if (env) {
+        id = baton_envelope_id (env);
+        to = baton_envelope_reply_to (env);
+    }
+    char qid[128], qto[256];
+    baton__log (BATON_LOG_WARN, "sdk", "refused an envelope",
+                "fn=%s reason=\"%s\" id=%s reply_to=%s suppressed=%" PRIu64, self->qname, why,
+                baton__log_quote (qid, sizeof qid, id.ptr, id.len),
+                baton__log_quote (qto, sizeof qto, to.ptr, to.len), self->rl_drop.suppressed);
+}
+
+//  Refuses and drops: nothing is sent anywhere.
+static void
+s_refuse_drop (baton_worker_t *self, _Atomic uint64_t *counter, const char *why,
+               const baton_envelope_t *env)
+{
+    S_COUNT (self, dropped);
+    s_refused (self, counter, why, env);
+}
+
+//  Whether env may go to hop i (the next one) from here: never to this
+//  worker's own inbox (dropped: a loop), with CURVE only to a key the trust
+//  store holds for that function, in plaintext only on this host unless
+//  insecure (else 502 to reply-to naming this hop). The same holds for a hop
+//  a host runs in memory: its key is checked like any other.
+static bool
+s_next_allowed (baton_worker_t *self, baton_envelope_t *env, size_t i, const baton_ctx_t *ctx)
+{
+    baton_hop_t next = baton_envelope_route_hop (env, i);
+    if (baton__worker_serves (self, next.endpoint)) {
+        s_refuse_drop (self, &self->loops, "next hop is this function's own inbox", env);
+        return false;
+    }
+    const char *why = NULL;
+    if (self->mesh &&
+        !baton__mesh_is_function (self->mesh, baton_envelope_route_key (env, i), next.name)) {
+        why = "next hop key not trusted";
+        s_refused (self, &self->refused_key, why, env);
+    } else if (!self->mesh && !self->insecure &&
+               !baton__endpoint_local (next.endpoint.ptr, next.endpoint.len)) {
+        why = "plaintext next hop off this host";
+        s_refused (self, &self->refused_endpoint, why, env);
+    }
+    if (!why)
+        return true;
+    char text[160];
+    int name_len = next.name.len > 64 ? 64 : (int) next.name.len;
+    snprintf (text, sizeof text, "%s: '%.*s'", why, name_len, next.name.ptr);
+    s_reply_error (self, env, 502, text, ctx->hop_name, ctx->t_in_us);
+    return false;
+}
+
+//  Whether anything may go to env's reply-to: not this worker's own inbox
+//  (a loop), with CURVE only a gateway the trust store holds the reply_key
+//  of, in plaintext only on this host unless insecure. Drops env otherwise.
+static bool
+s_reply_allowed (baton_worker_t *self, const baton_envelope_t *env)
+{
+    baton_slice_t to = baton_envelope_reply_to (env);
+    if (baton__worker_serves (self, to))
+        s_refuse_drop (self, &self->loops, "reply-to is this function's own inbox", env);
+    else if (self->mesh && !baton__mesh_is_gateway (self->mesh, baton_envelope_reply_key (env)))
+        s_refuse_drop (self, &self->refused_key, "reply_key is not a trusted gateway key", env);
+    else if (!self->mesh && !self->insecure && !baton__endpoint_local (to.ptr, to.len))
+        s_refuse_drop (self, &self->refused_endpoint, "plaintext reply-to off this host", env);
+    else
+        return true;
+    return false;
+}
+
 //  Advances the envelope past this hop and pushes it to the next one, or to
 //  reply-to after the last. A successor that takes nothing within the send
 //  timeout turns the envelope into a 503 naming that function. Returns the
@@ -434,6 +643,9 @@ s_reply_error (baton_worker_t *self, baton_envelope_t *env, unsigned status, con
 static baton_worker_t *
 s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx, uint64_t *t_out_us)
 {
+    size_t next_i = baton_envelope_index (env) + 1;
+    if (next_i < baton_envelope_route_count (env) && !s_next_allowed (self, env, next_i, ctx))
+        return NULL;
     *t_out_us = baton__wall_us ();
     int rc = baton_envelope_advance (env, ctx->t_in_us, *t_out_us);
     if (rc) {
@@ -453,7 +665,8 @@ s_forward (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx, 
         S_COUNT (self, forwarded);
         return local;
     }
-    rc = s_send (self, self->hops, next.endpoint, env);
+    rc = s_send (self, self->hops, next.endpoint,
+                 baton_envelope_route_key (env, baton_envelope_index (env)), env);
     if (rc == 0) {
         S_COUNT (self, forwarded);
         return NULL;
@@ -496,6 +709,8 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
         s_drop (self, "envelope without reply-to", 0, 0);
         return NULL;
     }
+    if (!s_reply_allowed (self, env))
+        return NULL;
     baton_ctx_t ctx;
     ctx.env = env;
     ctx.t_in_us = t_in_us;
@@ -505,9 +720,10 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
         ctx.hop_name.ptr = self->name;
         ctx.hop_name.len = strlen (self->name);
     }
+    //  Answering it would let one envelope circle between a hop and a
+    //  reply-to that is an inbox for ever.
     if (baton_envelope_route_done (env)) {
-        s_reply_error (self, env, 502, "envelope arrived with its route already done", ctx.hop_name,
-                       t_in_us);
+        s_refuse_drop (self, &self->loops, "envelope arrived with its route already done", env);
         return NULL;
     }
     uint64_t deadline = baton_envelope_deadline_ms (env);
@@ -515,8 +731,18 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
         s_reply_error (self, env, 504, "deadline passed before the hop ran", ctx.hop_name, t_in_us);
         return NULL;
     }
-    if (baton_envelope_budget (env) == 0) {
+    uint64_t budget = baton_envelope_budget (env);
+    if (budget == 0) {
         s_reply_error (self, env, 508, "hop budget exhausted before the hop ran", ctx.hop_name,
+                       t_in_us);
+        return NULL;
+    }
+    //  The sender sets the budget: more than the route can spend would let
+    //  it run handlers more often than its route says.
+    size_t left = baton_envelope_route_count (env) - baton_envelope_index (env);
+    if (budget > (uint64_t) left + BATON_BUDGET_MARGIN) {
+        s_refused (self, &self->over_budget, "hop budget larger than the route can spend", env);
+        s_reply_error (self, env, 508, "hop budget larger than the route can spend", ctx.hop_name,
                        t_in_us);
         return NULL;
     }
@@ -591,6 +817,15 @@ s_process (baton_worker_t *self, int timeout_ms)
             size += zmq_msg_size (&msg);
         zmq_msg_close (&msg);
         s_drop (self, "multipart message", 0, size);
+        return 1;
+    }
+    //  With CURVE, the ZAP handler named the peer that sent it.
+    baton_peer_t peer;
+    if (self->mesh && (baton__zap_peer (&msg, &peer) != 0 ||
+                       (peer.role != BATON_ROLE_GATEWAY && peer.role != BATON_ROLE_FUNCTION))) {
+        zmq_msg_close (&msg);
+        s_refuse_drop (self, &self->refused_peer, "sender is neither a gateway nor a function",
+                       NULL);
         return 1;
     }
     int err = 0;
@@ -696,8 +931,11 @@ baton_main (baton_handler_fn *handler, void *arg)
     baton_worker_set_handler (worker, handler, arg);
     char qe[512];
     const char *ep = baton_worker_endpoint (worker);
-    baton__log (BATON_LOG_INFO, "sdk", "worker ready", "fn=%s inbox=%s", worker->qname,
-                baton__log_quote (qe, sizeof qe, ep, strlen (ep)));
+    baton__log (BATON_LOG_INFO, "sdk", "worker ready", "fn=%s inbox=%s security=%s", worker->qname,
+                baton__log_quote (qe, sizeof qe, ep, strlen (ep)),
+                worker->cert       ? "curve"
+                : worker->insecure ? "insecure"
+                                   : "plaintext");
     int rc = baton_worker_run (worker);
     baton_worker_destroy (&worker);
     return rc == 0 ? 0 : 1;

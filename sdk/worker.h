@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include "baton/baton.h"
 #include "local.h"
+#include "mesh.h"
+
+//  baton_worker_new_config for a worker whose ZeroMQ context others share:
+//  with CURVE it uses *shared, the trust store and ZAP handler of that
+//  context (there is one per context), or makes it into *shared if NULL; the
+//  caller then owns it and destroys it after the workers. shared NULL: the
+//  worker makes and owns its own.
+baton_worker_t *baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared);
 
 //  Takes at most one message from the inbox (waiting at most timeout_ms) and
 //  handles it, with every hop that follows it in memory on the same host.

@@ -13,12 +13,13 @@ struct baton_admin {
     baton_metrics_t *metrics;
     const baton_pending_t *pending;
     const baton_conns_t *conns;
+    const baton_zap_t *zap;
 };
 
 baton_admin_t *
 baton_admin_new (const baton_config_t *config, const baton_routes_t *routes, baton_topology_t *topo,
                  baton_metrics_t *metrics, const baton_pending_t *pending,
-                 const baton_conns_t *conns)
+                 const baton_conns_t *conns, const baton_zap_t *zap)
 {
     baton_admin_t *self = (baton_admin_t *) calloc (1, sizeof *self);
     if (!self)
@@ -29,6 +30,7 @@ baton_admin_new (const baton_config_t *config, const baton_routes_t *routes, bat
     self->metrics = metrics;
     self->pending = pending;
     self->conns = conns;
+    self->zap = zap;
     return self;
 }
 
@@ -174,8 +176,13 @@ baton_admin_serve (baton_admin_t *self, baton_conn_t *c, baton_slice_t path)
         baton_conn_respond (c, draining ? 503 : 200, text, t.data, t.len);
     } else if (baton__slice_is (path, "/-/metrics")) {
         size_t len;
+        baton_metrics_zap_t zap = {0, 0, 0};
+        if (self->zap) {
+            baton_zap_stats_t st = baton__zap_stats (self->zap);
+            zap = (baton_metrics_zap_t){st.refused_key, st.refused_mechanism, st.refused_handshake};
+        }
         t.data = baton_metrics_render (self->metrics, baton_pending_count (self->pending),
-                                       baton_conns_count (self->conns), &len);
+                                       baton_conns_count (self->conns), &zap, &len);
         t.len = t.cap = len;
         s_topology_metrics (self, &t);
         baton_conn_respond (c, 200, "text/plain; version=0.0.4; charset=utf-8", t.data, t.len);

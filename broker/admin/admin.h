@@ -9,17 +9,20 @@
 #include "edge/routes.h"
 #include "edge/topology.h"
 #include "http/conn.h"
+#include "zap.h"
 
 typedef struct baton_admin baton_admin_t;
 
 //  Creates the admin endpoints over what they show: the config's functions,
 //  the route table, the live topology, the metrics (with the requests in
-//  pending and the connections of conns as gauges) and whether conns are
-//  draining (/-/ready). Every pointer must outlive the result. Never NULL
-//  (aborts when out of memory).
+//  pending and the connections of conns as gauges, the refusals of zap, the
+//  ZAP handler, NULL without CURVE) and whether conns are draining
+//  (/-/ready). Every pointer must outlive the result. Never NULL (aborts
+//  when out of memory).
 baton_admin_t *baton_admin_new (const baton_config_t *config, const baton_routes_t *routes,
                                 baton_topology_t *topo, baton_metrics_t *metrics,
-                                const baton_pending_t *pending, const baton_conns_t *conns);
+                                const baton_pending_t *pending, const baton_conns_t *conns,
+                                const baton_zap_t *zap);
 
 //  Safe on NULL; sets *self_p to NULL.
 void baton_admin_destroy (baton_admin_t **self_p);

@@ -31,12 +31,18 @@ struct baton_metrics {
     s_histogram_t *hops;
     uint64_t rejects[BATON_REJECT__COUNT];
     uint64_t timeouts, late, bad, gone;
+    uint64_t replies_refused[BATON_REPLY_REFUSED__COUNT];
+    uint64_t control_refused[BATON_CONTROL_REFUSED__COUNT];
 };
 
 static const char *s_reject_names[BATON_REJECT__COUNT] = {
     "bad_request", "uri_too_long", "headers_too_big", "body_too_big",   "not_implemented",
     "version",     "expectation",  "overload",        "header_timeout", "body_timeout",
     "no_route",    "method",       "unreachable"};
+
+static const char *s_reply_refusal_names[BATON_REPLY_REFUSED__COUNT] = {"id", "route"};
+static const char *s_control_refusal_names[BATON_CONTROL_REFUSED__COUNT] = {"malformed", "identity",
+                                                                            "key", "endpoint"};
 
 static void *
 s_calloc (size_t n, size_t size)
@@ -155,6 +161,20 @@ baton_metrics_client_gone (baton_metrics_t *self)
     self->gone++;
 }
 
+void
+baton_metrics_reply_refused (baton_metrics_t *self, baton_reply_refusal_t why)
+{
+    if (why < BATON_REPLY_REFUSED__COUNT)
+        self->replies_refused[why]++;
+}
+
+void
+baton_metrics_control_refused (baton_metrics_t *self, baton_control_refusal_t why)
+{
+    if (why < BATON_CONTROL_REFUSED__COUNT)
+        self->control_refused[why]++;
+}
+
 //  A growing text buffer; aborts when out of memory.
 typedef struct {
     char *data;
@@ -223,7 +243,7 @@ s_histogram (s_text_t *t, const char *name, const char *label, const char *value
 
 char *
 baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t connections,
-                      size_t *len_p)
+                      const baton_metrics_zap_t *zap, size_t *len_p)
 {
     s_text_t t = {(char *) malloc (8192), 0, 8192};
     if (!t.data)
@@ -276,6 +296,24 @@ baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t c
     for (int i = 0; i < BATON_REJECT__COUNT; i++)
         s_printf (&t, "baton_rejects_total{reason=\"%s\"} %llu\n", s_reject_names[i],
                   (unsigned long long) self->rejects[i]);
+    s_printf (&t,
+              "# HELP baton_zap_refused_total Peers refused at the CURVE handshake, by reason.\n"
+              "# TYPE baton_zap_refused_total counter\n"
+              "baton_zap_refused_total{reason=\"key\"} %llu\n"
+              "baton_zap_refused_total{reason=\"mechanism\"} %llu\n"
+              "baton_zap_refused_total{reason=\"handshake\"} %llu\n",
+              (unsigned long long) zap->key, (unsigned long long) zap->mechanism,
+              (unsigned long long) zap->handshake);
+    s_printf (&t, "# HELP baton_replies_refused_total Replies not delivered to a client, by "
+                  "reason.\n# TYPE baton_replies_refused_total counter\n");
+    for (int i = 0; i < BATON_REPLY_REFUSED__COUNT; i++)
+        s_printf (&t, "baton_replies_refused_total{reason=\"%s\"} %llu\n", s_reply_refusal_names[i],
+                  (unsigned long long) self->replies_refused[i]);
+    s_printf (&t, "# HELP baton_control_refused_total Control messages not applied, by reason.\n"
+                  "# TYPE baton_control_refused_total counter\n");
+    for (int i = 0; i < BATON_CONTROL_REFUSED__COUNT; i++)
+        s_printf (&t, "baton_control_refused_total{reason=\"%s\"} %llu\n",
+                  s_control_refusal_names[i], (unsigned long long) self->control_refused[i]);
     *len_p = t.len;
     return t.data;
 }

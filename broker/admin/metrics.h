@@ -28,6 +28,22 @@ typedef enum {
     BATON_REJECT__COUNT
 } baton_reject_t;
 
+//  Why a reply that reached the reply socket was not delivered.
+typedef enum {
+    BATON_REPLY_REFUSED_ID = 0, //  names a pending request with the wrong nonce: a guess
+    BATON_REPLY_REFUSED_ROUTE,  //  from a function that is not on the request's route
+    BATON_REPLY_REFUSED__COUNT
+} baton_reply_refusal_t;
+
+//  Why a control message was not applied.
+typedef enum {
+    BATON_CONTROL_REFUSED_MALFORMED = 0, //  does not decode
+    BATON_CONTROL_REFUSED_IDENTITY,      //  not from a key of function NAME for NAME
+    BATON_CONTROL_REFUSED_KEY,           //  for an instance another key announced
+    BATON_CONTROL_REFUSED_ENDPOINT,      //  plaintext mesh, an endpoint off this machine
+    BATON_CONTROL_REFUSED__COUNT
+} baton_control_refusal_t;
+
 //  Creates the series for config's routes and functions. Never NULL (aborts
 //  when out of memory). config must outlive the metrics.
 baton_metrics_t *baton_metrics_new (const baton_config_t *config);
@@ -46,10 +62,17 @@ void baton_metrics_timeout (baton_metrics_t *self);     //  504: no reply in tim
 void baton_metrics_late_reply (baton_metrics_t *self);  //  reply for a forgotten request
 void baton_metrics_bad_reply (baton_metrics_t *self);   //  reply that did not decode
 void baton_metrics_client_gone (baton_metrics_t *self); //  client left while pending
+void baton_metrics_reply_refused (baton_metrics_t *self, baton_reply_refusal_t why);
+void baton_metrics_control_refused (baton_metrics_t *self, baton_control_refusal_t why);
 
-//  Renders everything, with the gauges given, into a new string of *len_p
-//  bytes. Caller frees it with free ().
+//  Handshakes the ZAP handler refused, by reason (all 0 without CURVE).
+typedef struct {
+    uint64_t key, mechanism, handshake;
+} baton_metrics_zap_t;
+
+//  Renders everything, with the gauges and ZAP counts given, into a new
+//  string of *len_p bytes. Caller frees it with free ().
 char *baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t connections,
-                            size_t *len_p);
+                            const baton_metrics_zap_t *zap, size_t *len_p);
 
 #endif

@@ -4,6 +4,7 @@
  *  the key.  */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,9 @@ struct baton_config {
     const char *name;
     baton_config_gateway_t gateway;
     baton_config_limits_t limits;
+    baton_config_security_t security;
+    baton_cert_t *cert; //  owned: security.cert, security.trust
+    baton_trust_t *trust;
     baton_config_function_t *functions;
     size_t function_count;
     s_index_t *by_name; //  functions sorted by name, for lookups
@@ -250,6 +254,7 @@ s_defaults (baton_config_t *cfg)
         .deadline_ms = 5000,
         .max_inflight = 10000,
         .drain_ms = 10000,
+        .max_budget = 32,
     };
     cfg->limits = (baton_config_limits_t){
         .request_line = 8 * 1024,
@@ -282,8 +287,8 @@ static int
 s_gateway (s_ctx_t *ctx, const s_node_t *node)
 {
     static const char *const keys[] = {"listen",   "admin",        "reply", "control",
-                                       "deadline", "max_inflight", "drain"};
-    enum { LISTEN, ADMIN, REPLY, CONTROL, DEADLINE, MAX_INFLIGHT, DRAIN, NKEYS };
+                                       "deadline", "max_inflight", "drain", "max_budget"};
+    enum { LISTEN, ADMIN, REPLY, CONTROL, DEADLINE, MAX_INFLIGHT, DRAIN, MAX_BUDGET, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     baton_config_gateway_t *g = &ctx->cfg->gateway;
     uint64_t n;
@@ -308,6 +313,11 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
     }
     if (v[DRAIN] && s_duration (ctx, v[DRAIN], "gateway.drain", 0, &g->drain_ms) < 0)
         return -1;
+    if (v[MAX_BUDGET]) {
+        if (s_uint (ctx, v[MAX_BUDGET], "gateway.max_budget", 1, BATON_CONFIG_MAX_BUDGET, &n) < 0)
+            return -1;
+        g->max_budget = (uint32_t) n;
+    }
 
     if (s_listeners_collide (g)) {
         const s_node_t *at_node = v[ADMIN] ? v[ADMIN] : v[LISTEN];
@@ -318,6 +328,174 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
     if (g->control && !strcmp (g->control, g->reply)) {
         return s_fail (ctx, v[CONTROL], "gateway.control",
                        "the control endpoint must differ from gateway.reply (%s)", g->reply);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Security: the files are loaded here, so a bad key stops the load (and
+//  baton check) at the line that names it.
+
+const char *
+baton_config_security_mode_name (baton_security_mode_t mode)
+{
+    return mode == BATON_SECURITY_CURVE      ? "curve"
+           : mode == BATON_SECURITY_INSECURE ? "insecure"
+                                             : "none";
+}
+
+//  Loads the gateway's certificate at path and the trust store at dir into
+//  *cert_p and *trust_p (the caller's to destroy on success). Returns 0, or
+//  -1 with what is wrong in why; which is 0 when the certificate is at
+//  fault, 1 when the trust store is.
+static int
+s_load_keys (const char *path, const char *dir, baton_cert_t **cert_p, baton_trust_t **trust_p,
+             int *which, char *why, size_t whylen)
+{
+    *which = 0;
+    baton_cert_t *cert = baton__cert_load (path, why, whylen);
+    if (!cert)
+        return -1;
+    if (baton__cert_role (cert) != BATON_ROLE_GATEWAY || !baton__cert_secret_key (cert)) {
+        snprintf (why, whylen, "%s: %s", path,
+                  !baton__cert_secret_key (cert)
+                      ? "holds no secret key (give the NAME.key_secret file)"
+                      : "is not a gateway certificate (make one with: baton keys new NAME "
+                        "--role gateway)");
+        baton__cert_destroy (&cert);
+        return -1;
+    }
+    *which = 1;
+    baton_trust_t *trust = baton__trust_load (dir, why, whylen);
+    if (!trust) {
+        baton__cert_destroy (&cert);
+        return -1;
+    }
+    *cert_p = cert;
+    *trust_p = trust;
+    return 0;
+}
+
+//  path made relative to the folder of the configuration file, in the arena.
+static const char *
+s_resolve_path (baton_config_t *cfg, const char *path, size_t len)
+{
+    if (len > 0 && path[0] == '/')
+        return baton_arena_strndup (cfg->arena, path, len);
+    char name[BATON_CONFIG_MAX_STRING + 1];
+    snprintf (name, sizeof name, "%s", cfg->name);
+    const char *dir = dirname (name);
+    size_t dlen = strlen (dir);
+    char *out = baton_arena_alloc (cfg->arena, dlen + len + 2);
+    memcpy (out, dir, dlen);
+    out[dlen] = '/';
+    memcpy (out + dlen + 1, path, len);
+    out[dlen + len + 1] = '\0';
+    return out;
+}
+
+//  Installs mode, the loaded files (consumed) and their paths.
+static void
+s_set_security (baton_config_t *cfg, baton_security_mode_t mode, const char *cert_path,
+                const char *trust_dir, baton_cert_t *cert, baton_trust_t *trust)
+{
+    baton__cert_destroy (&cfg->cert);
+    baton__trust_destroy (&cfg->trust);
+    cfg->cert = cert;
+    cfg->trust = trust;
+    cfg->security = (baton_config_security_t){mode, cert_path, trust_dir, cert, trust};
+}
+
+static int
+s_security (s_ctx_t *ctx, const s_node_t *node)
+{
+    static const char *const keys[] = {"mode", "cert", "trust"};
+    enum { MODE, CERT, TRUST, NKEYS };
+    const s_node_t *v[NKEYS], *at[NKEYS];
+    char q[80], why[BATON_CERT_ERROR_MAX];
+    if (!node)
+        return 0;
+    if (s_map (ctx, node, "security", keys, NKEYS, v, at) < 0)
+        return -1;
+    if (!v[MODE])
+        return s_fail (ctx, at[MODE] ? at[MODE] : node, "security.mode",
+                       "set mode: curve (or mode: insecure for plaintext on the network)");
+    if (s_scalar (ctx, v[MODE], "security.mode", "curve or insecure") < 0)
+        return -1;
+    bool curve = v[MODE]->len == 5 && !memcmp (v[MODE]->str, "curve", 5);
+    if (!curve && !(v[MODE]->len == 8 && !memcmp (v[MODE]->str, "insecure", 8)))
+        return s_fail (ctx, v[MODE], "security.mode", "%s: expected curve or insecure",
+                       S_Q (q, v[MODE]));
+    if (!curve) {
+        if (v[CERT] || v[TRUST])
+            return s_fail (ctx, v[CERT] ? at[CERT] : at[TRUST],
+                           v[CERT] ? "security.cert" : "security.trust",
+                           "keys are only for mode: curve");
+        s_set_security (ctx->cfg, BATON_SECURITY_INSECURE, NULL, NULL, NULL, NULL);
+        return 0;
+    }
+    for (int k = CERT; k <= TRUST; k++) {
+        const char *key = k == CERT ? "security.cert" : "security.trust";
+        if (!v[k])
+            return s_fail (ctx, at[k] ? at[k] : node, key,
+                           k == CERT
+                               ? "mode: curve needs the gateway's secret certificate "
+                                 "(cert: NAME.key_secret)"
+                               : "mode: curve needs the trust store's directory (trust: DIR)");
+        if (s_scalar (ctx, v[k], key, "a path") < 0)
+            return -1;
+    }
+    const char *cert_path = s_resolve_path (ctx->cfg, v[CERT]->str, v[CERT]->len);
+    const char *trust_dir = s_resolve_path (ctx->cfg, v[TRUST]->str, v[TRUST]->len);
+    baton_cert_t *cert;
+    baton_trust_t *trust;
+    int which;
+    if (s_load_keys (cert_path, trust_dir, &cert, &trust, &which, why, sizeof why) < 0)
+        return s_fail (ctx, which ? v[TRUST] : v[CERT], which ? "security.trust" : "security.cert",
+                       "%s", why);
+    s_set_security (ctx->cfg, BATON_SECURITY_CURVE, cert_path, trust_dir, cert, trust);
+    return 0;
+}
+
+//  Sets f->key from f->key_z85 and the trust store (CURVE only). Returns 0,
+//  or -1 with what is wrong in why: a key that is not function f's, or a
+//  function with static endpoints whose key is unknown or ambiguous.
+static int
+s_function_key (baton_config_t *cfg, baton_config_function_t *f, char *why, size_t whylen)
+{
+    f->key = NULL;
+    const baton_trust_t *trust = cfg->security.trust;
+    if (cfg->security.mode != BATON_SECURITY_CURVE)
+        return 0;
+    const char *dir = baton__trust_dir (trust);
+    if (f->key_z85) {
+        uint8_t key[BATON_KEY_SIZE];
+        baton__key_from_z85 (f->key_z85, strlen (f->key_z85), key); //  checked when read
+        const baton_trust_entry_t *e = baton__trust_find (trust, key);
+        if (!e || e->role != BATON_ROLE_FUNCTION || strcmp (e->name, f->name) != 0) {
+            snprintf (why, whylen, "key %s is not a key of function %s in the trust store %s",
+                      f->key_z85, f->name, dir);
+            return -1;
+        }
+        f->key = e->key;
+        return 0;
+    }
+    const baton_trust_entry_t *found[1];
+    size_t n = baton__trust_find_name (trust, BATON_ROLE_FUNCTION, f->name, found, 1);
+    if (n == 1)
+        f->key = found[0]->key;
+    else if (f->endpoint_count > 0 && n == 0) {
+        snprintf (why, whylen,
+                  "the trust store %s holds no key of function %s, so its static endpoints cannot "
+                  "be reached (add %s.key: baton keys new %s --role function)",
+                  dir, f->name, f->name, f->name);
+        return -1;
+    } else if (f->endpoint_count > 0) {
+        snprintf (why, whylen,
+                  "the trust store %s holds %zu keys of function %s: name the one its static "
+                  "endpoints use with key:",
+                  dir, n, f->name);
+        return -1;
     }
     return 0;
 }
@@ -393,10 +571,10 @@ s_compare_index (const void *pa, const void *pb)
 }
 
 static int
-s_function (s_ctx_t *ctx, const s_node_t *val, baton_config_function_t *f)
+s_function (s_ctx_t *ctx, const s_node_t *at_name, const s_node_t *val, baton_config_function_t *f)
 {
-    static const char *const keys[] = {"endpoints", "run", "replicas"};
-    enum { ENDPOINTS, RUN, REPLICAS, NKEYS };
+    static const char *const keys[] = {"endpoints", "run", "replicas", "key"};
+    enum { ENDPOINTS, RUN, REPLICAS, KEY, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     baton_arena_t *arena = ctx->cfg->arena;
     char path[S_PATH], sub[S_PATH], item[S_PATH], q[80];
@@ -442,6 +620,18 @@ s_function (s_ctx_t *ctx, const s_node_t *val, baton_config_function_t *f)
                            "replicas only counts what baton dev starts; it needs run:");
         f->replicas = (uint32_t) n;
     }
+    char why[BATON_CONFIG_MAX_ERROR];
+    if (v[KEY]) {
+        s_key (sub, sizeof sub, path, "key");
+        if (s_scalar (ctx, v[KEY], sub, "a CURVE public key") < 0)
+            return -1;
+        if (baton__key_from_z85 (v[KEY]->str, v[KEY]->len, NULL) != 0)
+            return s_fail (ctx, v[KEY], sub, "%s: not a CURVE public key (40 characters of Z85)",
+                           S_Q (q, v[KEY]));
+        f->key_z85 = baton_arena_strndup (arena, v[KEY]->str, v[KEY]->len);
+    }
+    if (s_function_key (ctx->cfg, f, why, sizeof why) < 0)
+        return s_fail (ctx, v[KEY] ? v[KEY] : at_name, v[KEY] ? sub : path, "%s", why);
     return 0;
 }
 
@@ -474,7 +664,7 @@ s_functions (s_ctx_t *ctx, const s_node_t *node)
         f->index = i;
         f->line = key->line;
         cfg->function_count = i + 1;
-        if (s_function (ctx, key->next, f) < 0)
+        if (s_function (ctx, key, key->next, f) < 0)
             return -1;
     }
     for (size_t k = 0; k < count; k++)
@@ -539,6 +729,11 @@ s_route_chain (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_confi
     if (node->count > BATON_CONFIG_MAX_CHAIN)
         return s_fail (ctx, node, path, "more than %d functions in one chain",
                        BATON_CONFIG_MAX_CHAIN);
+    //  The budget the gateway writes is the chain's length.
+    if (node->count > ctx->cfg->gateway.max_budget)
+        return s_fail (ctx, node, path,
+                       "%zu functions need a hop budget of %zu, above gateway.max_budget (%u)",
+                       node->count, node->count, (unsigned) ctx->cfg->gateway.max_budget);
     const baton_config_function_t **chain =
         baton_arena_alloc (ctx->cfg->arena, node->count * sizeof *chain);
     size_t i = 0;
@@ -662,8 +857,8 @@ s_routes (s_ctx_t *ctx, const s_node_t *node, const s_node_t *key, const s_node_
 static int
 s_document (s_ctx_t *ctx, const s_node_t *root)
 {
-    static const char *const keys[] = {"gateway", "limits", "functions", "routes"};
-    enum { GATEWAY, LIMITS, FUNCTIONS, ROUTES, NKEYS };
+    static const char *const keys[] = {"gateway", "limits", "functions", "routes", "security"};
+    enum { GATEWAY, LIMITS, FUNCTIONS, ROUTES, SECURITY, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     if (!root || root->null)
         return s_fail_at (ctx, 1, 1, "routes", "the file is empty; at least one route is required");
@@ -672,8 +867,10 @@ s_document (s_ctx_t *ctx, const s_node_t *root)
                        "the top level must be a mapping (gateway:, limits:, functions:, routes:)");
     if (s_map (ctx, root, "", keys, NKEYS, v, at) < 0)
         return -1;
+    //  Security before functions: their keys are checked against the store.
     if (s_gateway (ctx, v[GATEWAY]) < 0 || s_limits (ctx, v[LIMITS]) < 0 ||
-        s_functions (ctx, v[FUNCTIONS]) < 0 || s_routes (ctx, v[ROUTES], at[ROUTES], root) < 0)
+        s_security (ctx, v[SECURITY]) < 0 || s_functions (ctx, v[FUNCTIONS]) < 0 ||
+        s_routes (ctx, v[ROUTES], at[ROUTES], root) < 0)
         return -1;
     return 0;
 }
@@ -731,7 +928,9 @@ baton_config_destroy (baton_config_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    //  The configuration lives in its own arena.
+    //  The configuration lives in its own arena, but for the keys.
+    baton__cert_destroy (&(*self_p)->cert);
+    baton__trust_destroy (&(*self_p)->trust);
     baton_arena_t *arena = (*self_p)->arena;
     baton_arena_destroy (&arena);
     *self_p = NULL;
@@ -756,6 +955,46 @@ baton_config_limits (const baton_config_t *self)
 {
     assert (self);
     return &self->limits;
+}
+
+const baton_config_security_t *
+baton_config_security (const baton_config_t *self)
+{
+    assert (self);
+    return &self->security;
+}
+
+//  The first endpoint the gateway would bind or connect in plaintext on a
+//  network, or NULL.
+static const char *
+s_exposed_endpoint (const baton_config_t *self)
+{
+    if (self->security.mode != BATON_SECURITY_NONE)
+        return NULL;
+    if (!baton_value_endpoint_is_local (self->gateway.reply))
+        return self->gateway.reply;
+    if (self->gateway.control && !baton_value_endpoint_is_local (self->gateway.control))
+        return self->gateway.control;
+    for (size_t f = 0; f < self->function_count; f++)
+        for (size_t i = 0; i < self->functions[f].endpoint_count; i++)
+            if (!baton_value_endpoint_is_local (self->functions[f].endpoints[i]))
+                return self->functions[f].endpoints[i];
+    return NULL;
+}
+
+int
+baton_config_check_plaintext (const baton_config_t *self, char *err, size_t errlen)
+{
+    assert (self);
+    const char *exposed = s_exposed_endpoint (self);
+    if (!exposed)
+        return 0;
+    snprintf (err, errlen,
+              "%s: %s is not on this machine and the mesh is plaintext: set security: {mode: "
+              "curve, cert: ..., trust: ...}, or security: {mode: insecure} to accept plaintext "
+              "on the network",
+              self->name, exposed);
+    return -1;
 }
 
 size_t
@@ -831,6 +1070,43 @@ baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint)
         return BATON_EINVAL;
     self->gateway.reply = baton_arena_strndup (self->arena, endpoint, strlen (endpoint));
     self->gateway.reply_default = false;
+    return 0;
+}
+
+int
+baton_config_set_security (baton_config_t *self, baton_security_mode_t mode, const char *cert,
+                           const char *trust, char *err, size_t errlen)
+{
+    assert (self);
+    bool curve = mode == BATON_SECURITY_CURVE;
+    if (mode > BATON_SECURITY_INSECURE || curve != (cert && trust) || (!curve && (cert || trust))) {
+        snprintf (err, errlen,
+                  "security: mode curve takes a certificate and a trust store, and "
+                  "only it does");
+        return BATON_EINVAL;
+    }
+    baton_config_security_t before = self->security;
+    baton_cert_t *c = NULL;
+    baton_trust_t *t = NULL;
+    int which;
+    if (curve && s_load_keys (cert, trust, &c, &t, &which, err, errlen) < 0)
+        return BATON_EINVAL;
+    //  Keys are resolved against the new store; on failure the old one stays.
+    self->security = (baton_config_security_t){
+        mode, curve ? baton_arena_strndup (self->arena, cert, strlen (cert)) : NULL,
+        curve ? baton_arena_strndup (self->arena, trust, strlen (trust)) : NULL, c, t};
+    char why[BATON_CONFIG_MAX_ERROR];
+    for (size_t f = 0; f < self->function_count; f++)
+        if (s_function_key (self, &self->functions[f], why, sizeof why) < 0) {
+            snprintf (err, errlen, "functions.%s: %s", self->functions[f].name, why);
+            self->security = before;
+            for (size_t k = 0; k < self->function_count; k++)
+                s_function_key (self, &self->functions[k], why, sizeof why);
+            baton__cert_destroy (&c);
+            baton__trust_destroy (&t);
+            return BATON_EINVAL;
+        }
+    s_set_security (self, mode, self->security.cert_path, self->security.trust_dir, c, t);
     return 0;
 }
 

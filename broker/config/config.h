@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cert.h"
+#include "trust.h"
 
 //  Limits on the file itself and on what it may declare.
 #define BATON_CONFIG_MAX_FILE      (1024 * 1024) //  bytes in the file
@@ -25,6 +27,7 @@
 #define BATON_CONFIG_MAX_NAME      64  //  bytes in a function name
 #define BATON_CONFIG_MAX_METHOD    32  //  bytes in a method name
 #define BATON_CONFIG_MAX_ENDPOINT  256 //  bytes in a ZeroMQ endpoint
+#define BATON_CONFIG_MAX_BUDGET    64  //  gateway.max_budget
 //  Messages are cut to fit the err buffer given; one this big holds any of
 //  them whole when the file's name is shorter than 256 bytes.
 #define BATON_CONFIG_MAX_ERROR 1024
@@ -49,7 +52,25 @@ typedef struct {
     uint64_t deadline_ms;       //  default per-request deadline
     uint32_t max_inflight;      //  requests in flight before a fast 503
     uint64_t drain_ms;          //  time SIGTERM gives in-flight work
+    uint32_t max_budget;        //  cap on the hop budget; no chain is longer
 } baton_config_gateway_t;
+
+//  What the "security:" section says of the mesh's sockets.
+typedef enum {
+    BATON_SECURITY_NONE = 0, //  no section: plaintext, loopback/ipc/inproc only
+    BATON_SECURITY_CURVE,    //  CURVE with cert and trust
+    BATON_SECURITY_INSECURE, //  plaintext on any address, chosen explicitly
+} baton_security_mode_t;
+
+//  The "security:" section. With CURVE, cert (role gateway, with its secret
+//  key) and trust are loaded and checked; otherwise every pointer is NULL.
+typedef struct {
+    baton_security_mode_t mode;
+    const char *cert_path; //  as resolved against the file's folder
+    const char *trust_dir;
+    const baton_cert_t *cert;
+    const baton_trust_t *trust;
+} baton_config_security_t;
 
 //  The "limits:" section: sizes in bytes, durations in milliseconds.
 typedef struct {
@@ -70,8 +91,13 @@ typedef struct {
     size_t endpoint_count;
     const char *run;   //  command baton dev starts; NULL if not set
     uint32_t replicas; //  how many baton dev starts (default 1)
-    size_t index;      //  position in functions:, 0-based
-    size_t line;       //  1-based line of the name in the file
+    //  With CURVE, the server key of the static endpoints: key: if set, else
+    //  the only key the trust store holds for the function; NULL if unknown
+    //  (then the function has no static endpoints). Always NULL without CURVE.
+    const uint8_t *key;
+    const char *key_z85; //  key: as written; NULL if not set
+    size_t index;        //  position in functions:, 0-based
+    size_t line;         //  1-based line of the name in the file
 } baton_config_function_t;
 
 //  One entry of "routes:".
@@ -109,6 +135,19 @@ const char *baton_config_name (const baton_config_t *self);
 const baton_config_gateway_t *baton_config_gateway (const baton_config_t *self);
 const baton_config_limits_t *baton_config_limits (const baton_config_t *self);
 
+//  The security section, its files loaded. Never NULL.
+const baton_config_security_t *baton_config_security (const baton_config_t *self);
+
+//  "curve", "insecure", or "none" (no section).
+const char *baton_config_security_mode_name (baton_security_mode_t mode);
+
+//  Refuses a plaintext mesh on a network: without a security section, an
+//  endpoint the gateway binds or connects (gateway.reply, gateway.control,
+//  the functions' endpoints) on tcp to a host that is not loopback ("*"
+//  included). Returns 0 (CURVE, mode insecure, or everything loopback, ipc
+//  or inproc), or -1 with the message, naming the endpoint, in err.
+int baton_config_check_plaintext (const baton_config_t *self, char *err, size_t errlen);
+
 //  The declared functions, in file order.
 size_t baton_config_function_count (const baton_config_t *self);
 //  Returns NULL if index >= baton_config_function_count ().
@@ -135,6 +174,15 @@ int baton_config_function_set_endpoints (baton_config_t *self, size_t index, con
 //  Replaces gateway.reply with a copy of endpoint. Returns 0, or BATON_EINVAL
 //  if it is not an endpoint to bind or equals gateway.control.
 int baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint);
+
+//  Sets the security section as the file would (mode, then cert and trust
+//  paths, used as given; both NULL unless mode is CURVE), loading and
+//  checking the files, and resolves the key of every function with static
+//  endpoints: call it after baton_config_function_set_endpoints (). Returns
+//  0, or BATON_EINVAL with the reason in err (errlen bytes); then the
+//  configuration is unchanged.
+int baton_config_set_security (baton_config_t *self, baton_security_mode_t mode, const char *cert,
+                               const char *trust, char *err, size_t errlen);
 
 //  Replaces the port of gateway.listen (listen >= 0) and of gateway.admin
 //  (admin >= 0), hosts kept; -1 keeps a port. Returns 0, or BATON_EINVAL if a

@@ -345,6 +345,33 @@ s_function_name_wrong (const char *s, size_t len)
     return NULL;
 }
 
+bool
+baton_value_endpoint_is_local (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return true;
+    const char *host = endpoint + 6, *end = strrchr (host, ':');
+    size_t len = end ? (size_t) (end - host) : strlen (host);
+    char buf[INET6_ADDRSTRLEN];
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy (buf, host, len);
+    buf[len] = '\0';
+    unsigned char a[16];
+    if (inet_pton (AF_INET, buf, a) == 1)
+        return a[0] == 127;
+    if (inet_pton (AF_INET6, buf, a) == 1) {
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        return !memcmp (a, one, 16) || (!memcmp (a, v4mapped, 12) && a[12] == 127);
+    }
+    return strcmp (buf, "localhost") == 0;
+}
+
 int
 baton_value_function_name (const char *s, size_t len, char *why, size_t whylen)
 {

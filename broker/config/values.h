@@ -40,6 +40,12 @@ int baton_value_address (const char *s, size_t len, size_t *host_off, size_t *ho
 //  to bind, so "*" may stand for the host or the port. Returns 0 or -1.
 int baton_value_endpoint (const char *s, size_t len, bool bind, char *why, size_t whylen);
 
+//  True if endpoint (a valid one, NUL-terminated) stays on this machine:
+//  ipc://, inproc://, or tcp:// to a loopback host (127.0.0.0/8, ::1,
+//  localhost). "*", 0.0.0.0, any other address, host or interface name is
+//  a network.
+bool baton_value_endpoint_is_local (const char *endpoint);
+
 //  A function name: a letter or "_", then letters, digits, "_" and "-", at
 //  most BATON_CONFIG_MAX_NAME bytes. Returns 0 or -1.
 int baton_value_function_name (const char *s, size_t len, char *why, size_t whylen);

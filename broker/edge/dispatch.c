@@ -8,6 +8,7 @@
 #include <zmq.h>
 #include "clock.h"
 #include "edge/dispatch.h"
+#include "zap.h"
 
 //  How long the first hop may take to accept an envelope (ZMQ_IMMEDIATE: only
 //  a connected peer counts), and how often we retry within that time.
@@ -18,12 +19,14 @@
 #define S_SEND_FIRST_TIMEOUT_MS 1000
 #define S_SEND_RETRY_MS         2
 
-//  One ZeroMQ PUSH socket per replica endpoint a chain may start at, kept
-//  while the gateway runs (a dead replica may come back on the same one).
+//  One ZeroMQ PUSH socket per replica endpoint (and server key) a chain may
+//  start at, kept while the gateway runs (a dead replica may come back on
+//  the same one).
 typedef struct baton_peer {
     struct baton_peer *next;
     void *sock;
-    uint64_t connected_ms; //  when the connect began (monotonic)
+    uint64_t connected_ms;       //  when the connect began (monotonic)
+    uint8_t key[BATON_KEY_SIZE]; //  the server key, with CURVE (else zeros)
     char endpoint[];
 } s_peer_t;
 
@@ -36,6 +39,7 @@ struct baton_dispatch {
     baton_turn_t *turn;
     char reply_to[300]; //  the reply endpoint as hops must connect to it
     size_t reply_to_len;
+    const baton_cert_t *cert; //  the gateway's, with CURVE; NULL in plaintext
     s_peer_t *peers;
     uint64_t rng[2];
 };
@@ -56,7 +60,7 @@ s_rand (baton_dispatch_t *self)
 baton_dispatch_t *
 baton_dispatch_new (void *zctx, const baton_config_t *config, baton_topology_t *topo,
                     baton_pending_t *pending, baton_metrics_t *metrics, baton_turn_t *turn,
-                    const char *reply_to, const uint64_t seed[2])
+                    const char *reply_to, const baton_cert_t *cert, const uint64_t seed[2])
 {
     baton_dispatch_t *self = (baton_dispatch_t *) calloc (1, sizeof *self);
     if (!self)
@@ -69,6 +73,7 @@ baton_dispatch_new (void *zctx, const baton_config_t *config, baton_topology_t *
     self->turn = turn;
     snprintf (self->reply_to, sizeof self->reply_to, "%s", reply_to);
     self->reply_to_len = strlen (self->reply_to);
+    self->cert = cert;
     self->rng[0] = seed[0] | 1;
     self->rng[1] = seed[1];
     return self;
@@ -91,12 +96,18 @@ baton_dispatch_destroy (baton_dispatch_t **self_p)
 
 //  --- the peer sockets -----------------------------------------------------------
 
+//  A PUSH socket connected to endpoint; with CURVE, a client of the server
+//  that holds key.
 static void *
-s_push_socket (baton_dispatch_t *self, const char *endpoint)
+s_push_socket (baton_dispatch_t *self, const char *endpoint, const uint8_t *key)
 {
     void *sock = zmq_socket (self->zctx, ZMQ_PUSH);
     if (!sock)
         return NULL;
+    if (self->cert && baton__curve_client (sock, self->cert, key) != 0) {
+        zmq_close (sock);
+        return NULL;
+    }
     int one = 1, zero = 0, hwm = 10000;
     zmq_setsockopt (sock, ZMQ_IMMEDIATE, &one, sizeof one);
     zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
@@ -116,11 +127,17 @@ s_push_socket (baton_dispatch_t *self, const char *endpoint)
 int
 baton_dispatch_connect (baton_dispatch_t *self, baton_replica_t *r)
 {
+    static const uint8_t none[BATON_KEY_SIZE];
+    if (self->cert && !r->has_key) {
+        errno = EINVAL;
+        return -1;
+    }
+    const uint8_t *key = self->cert ? r->key : none;
     s_peer_t *p = self->peers;
-    while (p && strcmp (p->endpoint, r->endpoint) != 0)
+    while (p && (strcmp (p->endpoint, r->endpoint) != 0 || memcmp (p->key, key, BATON_KEY_SIZE)))
         p = p->next;
     if (!p) {
-        void *sock = s_push_socket (self, r->endpoint);
+        void *sock = s_push_socket (self, r->endpoint, key);
         if (!sock)
             return -1;
         size_t n = strlen (r->endpoint);
@@ -130,6 +147,7 @@ baton_dispatch_connect (baton_dispatch_t *self, baton_replica_t *r)
             abort ();
         }
         memcpy (p->endpoint, r->endpoint, n + 1);
+        memcpy (p->key, key, BATON_KEY_SIZE);
         p->sock = sock;
         p->connected_ms = baton_topology_now_ms ();
         p->next = self->peers;
@@ -200,11 +218,14 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
         baton_conn_respond_error (c, 500, "out of memory", true, NULL);
         return -1;
     }
-    char id[32];
-    size_t n = baton_pending_assign (self->pending, x, id);
-    baton_conn_set_seq (c, x->seq);
-    baton_envelope_set_id (e, id, n);
+    baton_pending_assign (self->pending, x);
+    baton_conn_set_id (c, x->id);
+    baton_envelope_set_id (e, x->id, x->id_len);
     baton_envelope_set_reply_to (e, self->reply_to, self->reply_to_len);
+    //  With CURVE, each hop learns whom it may answer and whom it forwards
+    //  to from the envelope: the keys the gateway trusts for them.
+    if (self->cert)
+        baton_envelope_set_reply_key (e, baton__cert_public_key (self->cert), BATON_KEY_LEN);
     //  One live replica per hop, least outstanding first: the route the
     //  envelope carries is concrete, so no hop has to look anything up.
     x->hop_count = 0;
@@ -226,7 +247,10 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
             x->peer = (s_peer_t *) rep->user;
         baton_envelope_route_append (e, fn->name, strlen (fn->name), rep->endpoint,
                                      strlen (rep->endpoint));
+        if (self->cert)
+            baton_envelope_set_route_key (e, i, rep->key, BATON_KEY_LEN);
     }
+    //  The chain's length: the config refuses a chain over gateway.max_budget.
     baton_envelope_set_budget (e, route->chain_len);
     x->deadline_ms = (baton__mono_us () + 999) / 1000 + route->deadline_ms; //  never before it
     baton_envelope_set_deadline_ms (e, baton__wall_ms () + route->deadline_ms);
@@ -307,6 +331,8 @@ s_failover (baton_dispatch_t *self, baton_exchange_t *x)
     x->hops[0] = alt;
     x->peer = (s_peer_t *) alt->user;
     baton_envelope_route_set_endpoint (x->env, 0, alt->endpoint, strlen (alt->endpoint));
+    if (self->cert)
+        baton_envelope_set_route_key (x->env, 0, alt->key, BATON_KEY_LEN);
     zmq_msg_close (&x->out);
     x->out_live = s_encode_msg (x->env, &x->out) == 0;
     if (!x->out_live)

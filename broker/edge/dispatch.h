@@ -1,14 +1,16 @@
 /*  dispatch.h - from a routed request to an envelope on its first hop: picks
  *  one live replica per hop (edge/topology), builds the envelope, keeps the
- *  PUSH socket of every replica endpoint (the peers), and sends the
- *  envelopes of a loop turn together before the loop blocks, retrying and
- *  failing over while the first hop does not take one.  */
+ *  PUSH socket of every replica endpoint and key (the peers: CURVE clients
+ *  when the mesh has keys), and sends the envelopes of a loop turn together
+ *  before the loop blocks, retrying and failing over while the first hop does
+ *  not take one.  */
 #ifndef BATON_EDGE_DISPATCH_H
 #define BATON_EDGE_DISPATCH_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "admin/metrics.h"
+#include "cert.h"
 #include "config/config.h"
 #include "edge/pending.h"
 #include "edge/topology.h"
@@ -20,20 +22,23 @@ typedef struct baton_dispatch baton_dispatch_t;
 //  Creates the dispatcher: peer sockets in zctx (a ZeroMQ context), requests
 //  into pending, envelopes that name reply_to as the endpoint replies go to,
 //  sends queued in turn->sends. seed starts the random trace and span ids.
-//  Every pointer must outlive the dispatcher. Never NULL (aborts when out of
-//  memory).
+//  cert, the gateway's (NULL in plaintext), makes every peer socket a CURVE
+//  client and every envelope carry reply_key and route_keys. Every pointer
+//  must outlive the dispatcher. Never NULL (aborts when out of memory).
 baton_dispatch_t *baton_dispatch_new (void *zctx, const baton_config_t *config,
                                       baton_topology_t *topo, baton_pending_t *pending,
                                       baton_metrics_t *metrics, baton_turn_t *turn,
-                                      const char *reply_to, const uint64_t seed[2]);
+                                      const char *reply_to, const baton_cert_t *cert,
+                                      const uint64_t seed[2]);
 
 //  Closes every peer socket. Safe on NULL; sets *self_p to NULL.
 void baton_dispatch_destroy (baton_dispatch_t **self_p);
 
-//  Gives replica r its peer socket (r->user): one per distinct endpoint,
-//  created on first use and connected at once, so the first request does not
-//  wait for the handshake. Returns 0, or -1 with errno set if the endpoint
-//  does not connect.
+//  Gives replica r its peer socket (r->user): one per distinct endpoint and
+//  server key (r->key, with CURVE), created on first use and connected at
+//  once, so the first request does not wait for the handshake. Returns 0, or
+//  -1 with errno set if the endpoint does not connect (EINVAL: with CURVE, r
+//  has no key).
 int baton_dispatch_connect (baton_dispatch_t *self, baton_replica_t *r);
 
 //  Starts the exchange x for the request on c, which matched route: assigns

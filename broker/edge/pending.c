@@ -5,17 +5,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include "clock.h"
 #include "edge/pending.h"
+
+//  Bytes taken from getrandom () at once: up to 256, a read that a signal
+//  never cuts short.
+#define S_POOL 256
 
 struct baton_pending {
     baton_exchange_t **slots;
     size_t mask;
     uint64_t count;
     uint64_t seq;
-    char tag[9]; //  random per instance: ids are "<tag>-<seq>"
+    char tag[9]; //  random per instance: ids are "<tag>-<seq><nonce>"
     baton_topology_t *topo;
     baton_metrics_t *metrics;
+    unsigned char pool[S_POOL]; //  random bytes not used yet: pool[used..S_POOL)
+    size_t used;
 };
 
 baton_pending_t *
@@ -33,6 +40,7 @@ baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_topology_t *topo,
         abort ();
     self->mask = slots - 1;
     snprintf (self->tag, sizeof self->tag, "%08" PRIx32, tag);
+    self->used = S_POOL;
     self->topo = topo;
     self->metrics = metrics;
     return self;
@@ -66,20 +74,44 @@ s_slot (const baton_pending_t *self, uint64_t seq)
     return (size_t) (seq * 0x9E3779B97F4A7C15ull >> 20) & self->mask;
 }
 
-size_t
-baton_pending_assign (baton_pending_t *self, baton_exchange_t *x, char id[32])
+//  One uniform random decimal digit, from the kernel's CSPRNG. Bytes of 250
+//  and above are skipped, so each digit is exactly as likely.
+static char
+s_random_digit (baton_pending_t *self)
+{
+    for (;;) {
+        if (self->used == S_POOL) {
+            if (getrandom (self->pool, S_POOL, 0) != S_POOL) {
+                //  Only on a kernel without getrandom (), which the gateway
+                //  refuses at start: ids would be guessable.
+                fputs ("baton: getrandom () failed: no unguessable request ids\n", stderr);
+                abort ();
+            }
+            self->used = 0;
+        }
+        unsigned char b = self->pool[self->used++];
+        if (b < 250)
+            return (char) ('0' + b % 10);
+    }
+}
+
+void
+baton_pending_assign (baton_pending_t *self, baton_exchange_t *x)
 {
     x->seq = ++self->seq;
-    memcpy (id, self->tag, 8);
-    id[8] = '-';
+    memcpy (x->id, self->tag, 8);
+    x->id[8] = '-';
     size_t n = 9;
     char digits[20];
     size_t d = 0;
     for (uint64_t v = x->seq; v || !d; v /= 10)
         digits[d++] = (char) ('0' + v % 10);
     while (d)
-        id[n++] = digits[--d];
-    return n;
+        x->id[n++] = digits[--d];
+    for (int i = 0; i < BATON_PENDING_NONCE_LEN; i++)
+        x->id[n++] = s_random_digit (self);
+    x->id[n] = '\0';
+    x->id_len = n;
 }
 
 void
@@ -93,19 +125,39 @@ baton_pending_add (baton_pending_t *self, baton_exchange_t *x)
 }
 
 baton_exchange_t *
-baton_pending_find (baton_pending_t *self, baton_slice_t id)
+baton_pending_find (baton_pending_t *self, baton_slice_t id, bool *forged)
 {
-    uint64_t seq = 0;
-    bool ok = id.len > 9 && id.len < 30 && memcmp (id.ptr, self->tag, 8) == 0 && id.ptr[8] == '-';
-    for (size_t i = 9; ok && i < id.len; i++) {
-        ok = id.ptr[i] >= '0' && id.ptr[i] <= '9';
-        seq = seq * 10 + (uint64_t) (id.ptr[i] - '0');
-    }
-    if (!ok)
+    if (forged)
+        *forged = false;
+    //  "<tag>-" then the sequence number (1 to 20 digits) then the nonce.
+    size_t digits = id.len > 9 ? id.len - 9 : 0;
+    if (digits <= BATON_PENDING_NONCE_LEN || digits > 20 + BATON_PENDING_NONCE_LEN ||
+        memcmp (id.ptr, self->tag, 8) != 0 || id.ptr[8] != '-')
         return NULL;
-    for (baton_exchange_t *x = self->slots[s_slot (self, seq)]; x; x = x->next)
-        if (x->seq == seq)
-            return x;
+    for (size_t i = 9; i < id.len; i++)
+        if (id.ptr[i] < '0' || id.ptr[i] > '9')
+            return NULL;
+    uint64_t seq = 0;
+    for (size_t i = 9; i < id.len - BATON_PENDING_NONCE_LEN; i++) {
+        unsigned d = (unsigned) (id.ptr[i] - '0');
+        if (seq > (UINT64_MAX - d) / 10)
+            return NULL;
+        seq = seq * 10 + d;
+    }
+    baton_exchange_t *x = self->slots[s_slot (self, seq)];
+    while (x && x->seq != seq)
+        x = x->next;
+    if (!x)
+        return NULL;
+    //  Every byte compared, whatever the first difference: the time taken
+    //  tells a guesser nothing.
+    unsigned char diff = (unsigned char) (x->id_len ^ id.len);
+    for (size_t i = 0; i < id.len && i < x->id_len; i++)
+        diff |= (unsigned char) (x->id[i] ^ id.ptr[i]);
+    if (diff == 0)
+        return x;
+    if (forged)
+        *forged = true;
     return NULL;
 }
 

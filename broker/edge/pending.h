@@ -1,7 +1,7 @@
 /*  pending.h - the requests the gateway has sent down a chain and not yet
- *  answered, by id ("<tag>-<seq>"): the table replies are matched in, the
- *  replicas each request holds, and its deadline. One baton_exchange_t per
- *  connection, reused request after request; the table never allocates.  */
+ *  answered, by id ("<tag>-<seq><nonce>"): the table replies are matched in,
+ *  the replicas each request holds, and its deadline. One baton_exchange_t
+ *  per connection, reused request after request; the table never allocates.  */
 #ifndef BATON_EDGE_PENDING_H
 #define BATON_EDGE_PENDING_H
 
@@ -18,6 +18,12 @@
 
 typedef struct baton_pending baton_pending_t;
 
+//  Random decimal digits that end every id: 29 of them hold 96 bits, so no
+//  one who has not seen an id can answer its request.
+#define BATON_PENDING_NONCE_LEN 29
+//  The longest id: the tag, "-", a sequence number, the nonce.
+#define BATON_PENDING_ID_MAX (8 + 1 + 20 + BATON_PENDING_NONCE_LEN)
+
 typedef enum {
     BATON_EXCHANGE_IDLE = 0, //  not in the table
     BATON_EXCHANGE_SENDING,  //  in the table; the first hop has not taken the envelope yet
@@ -31,7 +37,9 @@ typedef struct baton_exchange {
     //  pending.c
     struct baton_exchange *next; //  chain in its slot of the table
     baton_exchange_state_t state;
-    uint64_t seq;       //  its id is "<tag>-<seq>"
+    uint64_t seq;                      //  its id is "<tag>-<seq><nonce>"
+    char id[BATON_PENDING_ID_MAX + 1]; //  that id, NUL-terminated
+    size_t id_len;
     baton_conn_t *conn; //  who waits for the answer
     const baton_config_route_t *route;
     uint64_t deadline_ms;                          //  monotonic: no 504 before it
@@ -49,7 +57,8 @@ typedef struct baton_exchange {
 } baton_exchange_t;
 
 //  Creates a table sized for max_inflight requests, whose ids start with
-//  tag in 8 hex digits. topo gets back the replicas requests held; metrics
+//  tag in 8 hex digits and end with BATON_PENDING_NONCE_LEN digits from
+//  getrandom (). topo gets back the replicas requests held; metrics
 //  counts timeouts and clients gone. Both must outlive the table. Never NULL
 //  (aborts when out of memory).
 baton_pending_t *baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_topology_t *topo,
@@ -64,16 +73,17 @@ const char *baton_pending_tag (const baton_pending_t *self);
 //  Requests in the table (in flight).
 uint64_t baton_pending_count (const baton_pending_t *self);
 
-//  Gives x the next sequence number and writes its id into id (not
-//  NUL-terminated). Returns the id's length.
-size_t baton_pending_assign (baton_pending_t *self, baton_exchange_t *x, char id[32]);
+//  Gives x the next sequence number and a fresh id (x->id, x->id_len).
+void baton_pending_assign (baton_pending_t *self, baton_exchange_t *x);
 
 //  Puts x (IDLE, with its seq) in the table, SENDING.
 void baton_pending_add (baton_pending_t *self, baton_exchange_t *x);
 
 //  The request whose id is id, if it is in the table; NULL otherwise. id
-//  comes from a peer: anything not of our "<tag>-<digits>" form is NULL.
-baton_exchange_t *baton_pending_find (baton_pending_t *self, baton_slice_t id);
+//  comes from a peer: anything not of our form is NULL. *forged (may be
+//  NULL) tells whether id names a request in the table by its sequence
+//  number with the wrong nonce: a guess, never a late reply. O(1).
+baton_exchange_t *baton_pending_find (baton_pending_t *self, baton_slice_t id, bool *forged);
 
 //  x has its answer, or will never have one: takes it out of the table (if
 //  there) and gives back the replicas it holds; timed_out counts against

@@ -14,6 +14,7 @@
 
 struct baton_replies {
     void *sock;
+    bool curve; //  replies carry their sender's identity: check it
     uv_poll_t poll;
     bool polling;
     const baton_config_t *config;
@@ -134,8 +135,8 @@ s_respond (baton_replies_t *self, baton_exchange_t *x, baton_envelope_t *env)
     baton_conn_t *c = x->conn;
     unsigned status = baton_envelope_status (env);
     if (status < 200 || status > 599) {
-        baton__log (BATON_LOG_WARN, S_COMP, "reply with an invalid status",
-                    "status=%u id=%s-%" PRIu64, status, baton_pending_tag (self->pending), x->seq);
+        baton__log (BATON_LOG_WARN, S_COMP, "reply with an invalid status", "status=%u id=%s",
+                    status, x->id);
         baton_envelope_destroy (&env);
         baton_conn_respond_error (c, 502, "a hop replied with an invalid status", false, NULL);
         return;
@@ -161,9 +162,7 @@ s_respond (baton_replies_t *self, baton_exchange_t *x, baton_envelope_t *env)
     if (tp.len == 55 && s_is_field_value (tp))
         s_text_header (&head, (baton_slice_t){"traceparent", 11}, tp);
     baton_text_lit (&head, "X-Request-Id: ");
-    baton_text_put (&head, baton_pending_tag (self->pending), 8);
-    baton_text_lit (&head, "-");
-    baton_text_uint (&head, x->seq);
+    baton_text_put (&head, x->id, x->id_len);
     baton_text_lit (&head, "\r\n");
     baton_slice_t body = baton_envelope_body (env);
     bool no_body = status == 204 || status == 304;
@@ -175,6 +174,39 @@ s_respond (baton_replies_t *self, baton_exchange_t *x, baton_envelope_t *env)
     baton_text_lit (&head, "\r\n");
     baton_conn_respond_envelope (c, status, hops, &head, no_body ? NULL : body.ptr,
                                  no_body ? 0 : body.len, &env);
+}
+
+//  True if peer, the sender of a reply, is a function on x's route: only
+//  they may answer it (a hop that replies early, fails, or ends the chain).
+static bool
+s_on_route (const baton_exchange_t *x, const baton_peer_t *peer)
+{
+    if (peer->role != BATON_ROLE_FUNCTION)
+        return false;
+    for (size_t i = 0; i < x->route->chain_len; i++) {
+        const char *name = x->route->chain[i]->name;
+        if (strlen (name) == peer->name_len && memcmp (name, peer->name, peer->name_len) == 0)
+            return true;
+    }
+    return false;
+}
+
+//  Counts and logs (rate-limited) a reply not delivered, with what is known
+//  of its sender: address, identity, key.
+static void
+s_refuse (baton_replies_t *self, const zmq_msg_t *msg, baton_slice_t id, baton_reply_refusal_t why)
+{
+    static baton_ratelimit_t rl = BATON_RATELIMIT_INIT (5, 1000);
+    baton_metrics_reply_refused (self->metrics, why);
+    if (!baton__ratelimit_allow (&rl))
+        return;
+    char qid[160], who[300];
+    baton__log (BATON_LOG_WARN, S_COMP,
+                why == BATON_REPLY_REFUSED_ID
+                    ? "reply refused: the id names a request with another nonce"
+                    : "reply refused: the sender is not a function on the request's route",
+                "id=%s %s", baton__log_quote (qid, sizeof qid, id.ptr, id.len),
+                baton__zap_describe (msg, who, sizeof who));
 }
 
 static void
@@ -193,7 +225,20 @@ s_on_reply (void *arg, zmq_msg_t *msg)
         return;
     }
     baton_slice_t id = baton_envelope_id (env);
-    baton_exchange_t *x = baton_pending_find (self->pending, id);
+    bool forged;
+    baton_exchange_t *x = baton_pending_find (self->pending, id, &forged);
+    baton_peer_t peer;
+    baton_reply_refusal_t why = BATON_REPLY_REFUSED__COUNT;
+    if (forged)
+        why = BATON_REPLY_REFUSED_ID;
+    else if (x && self->curve && (baton__zap_peer (msg, &peer) != 0 || !s_on_route (x, &peer)))
+        why = BATON_REPLY_REFUSED_ROUTE;
+    //  The real reply still comes, and is delivered.
+    if (why != BATON_REPLY_REFUSED__COUNT) {
+        s_refuse (self, msg, id, why);
+        baton_envelope_destroy (&env);
+        return;
+    }
     if (!x || x->state != BATON_EXCHANGE_WAITING) {
         baton__log (BATON_LOG_DEBUG, S_COMP, "late reply", "id=%.*s found=%d state=%d",
                     (int) id.len, id.ptr, x != NULL, x ? (int) x->state : -1);
@@ -225,7 +270,7 @@ s_on_ready (uv_poll_t *p, int status, int events)
 baton_replies_t *
 baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
                    baton_pending_t *pending, baton_metrics_t *metrics, baton_turn_t *turn,
-                   char *err, size_t errlen)
+                   baton_zap_t *zap, char *err, size_t errlen)
 {
     baton_replies_t *self = (baton_replies_t *) calloc (1, sizeof *self);
     if (!self)
@@ -241,9 +286,9 @@ baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
     zmq_setsockopt (self->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt (self->sock, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
-    if (zmq_bind (self->sock, reply) != 0) {
-        snprintf (err, errlen, "cannot bind the reply socket at %s: %s", reply,
-                  zmq_strerror (errno));
+    self->curve = zap != NULL;
+    if (baton__zmq_bind (self->sock, reply, baton_config_security (config)->cert, zap, "reply", err,
+                         errlen) != 0) {
         baton_replies_destroy (&self);
         return NULL;
     }
@@ -268,6 +313,27 @@ baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
     self->polling = true;
     uv_poll_start (&self->poll, UV_READABLE, s_on_ready);
     return self;
+}
+
+int
+baton__zmq_bind (void *sock, const char *endpoint, const baton_cert_t *cert, baton_zap_t *zap,
+                 const char *what, char *err, size_t errlen)
+{
+    if (zap && baton__curve_server (sock, cert, NULL) != 0) {
+        snprintf (err, errlen, "cannot make the %s socket a CURVE server: %s", what,
+                  zmq_strerror (errno));
+        return -1;
+    }
+    if (zmq_bind (sock, endpoint) != 0) {
+        snprintf (err, errlen, "cannot bind the %s socket at %s: %s", what, endpoint,
+                  zmq_strerror (errno));
+        return -1;
+    }
+    if (zap && baton__zap_watch (zap, sock) != 0) {
+        snprintf (err, errlen, "cannot watch the %s socket's handshakes", what);
+        return -1;
+    }
+    return 0;
 }
 
 void

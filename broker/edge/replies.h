@@ -1,6 +1,8 @@
 /*  replies.h - the reply socket: the PULL socket every chain's last hop (or
- *  any hop replying early) pushes to. Drains it on the loop, matches each
- *  reply to its pending request by id and writes it as the HTTP response.  */
+ *  any hop replying early) pushes to; with CURVE a server that only trusted
+ *  keys reach. Drains it on the loop, matches each reply to its pending
+ *  request by id, takes it only from a function on that request's route, and
+ *  writes it as the HTTP response.  */
 #ifndef BATON_EDGE_REPLIES_H
 #define BATON_EDGE_REPLIES_H
 
@@ -12,16 +14,19 @@
 #include "config/config.h"
 #include "edge/pending.h"
 #include "http/turn.h"
+#include "zap.h"
 
 typedef struct baton_replies baton_replies_t;
 
 //  Binds the reply socket (gateway.reply of config) in zctx and watches it
-//  on loop. Replies are matched in pending; turn->drain_owed asks for a drain
+//  on loop. With zap (zctx's ZAP handler; NULL in plaintext) it is a CURVE
+//  server with the config's certificate, its failed handshakes watched by
+//  zap. Replies are matched in pending; turn->drain_owed asks for a drain
 //  before the loop blocks. Every pointer must outlive the result. Returns
 //  NULL and writes why into err (errlen bytes) if it cannot bind.
 baton_replies_t *baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
                                     baton_pending_t *pending, baton_metrics_t *metrics,
-                                    baton_turn_t *turn, char *err, size_t errlen);
+                                    baton_turn_t *turn, baton_zap_t *zap, char *err, size_t errlen);
 
 //  Stops watching the socket (closes its loop handle). Safe to call more
 //  than once.
@@ -38,6 +43,12 @@ const char *baton_replies_endpoint (const baton_replies_t *self);
 //  Takes every reply waiting and answers its request; clears
 //  turn->drain_owed (this drain comes after every send so far).
 void baton_replies_drain (baton_replies_t *self);
+
+//  Binds sock (one of the gateway's PULL sockets, called what in messages)
+//  at endpoint; with zap (else NULL) as a CURVE server with cert whose failed
+//  handshakes zap watches. Returns 0, or -1 with the reason in err.
+int baton__zmq_bind (void *sock, const char *endpoint, const baton_cert_t *cert, baton_zap_t *zap,
+                     const char *what, char *err, size_t errlen);
 
 //  Takes every message waiting on sock and hands each to on_msg. ZMQ_FD is
 //  edge-triggered: after a wake-up (or a send) everything must be drained,

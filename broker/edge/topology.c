@@ -58,6 +58,10 @@ baton_topology_new (const baton_config_t *config, const baton_topology_opts_t *o
             snprintf (r->endpoint, sizeof r->endpoint, "%s", fn->endpoints[e]);
             r->is_static = true;
             r->state = BATON_REPLICA_ALIVE;
+            if (fn->key) {
+                memcpy (r->key, fn->key, BATON_KEY_SIZE);
+                r->has_key = true;
+            }
         }
     }
     return self;
@@ -82,9 +86,18 @@ s_find_endpoint (s_pool_t *pool, const char *endpoint)
     return NULL;
 }
 
+//  True if a message for r's instance (msg's) comes from another key than
+//  the one that announced it.
+static bool
+s_other_key (const baton_replica_t *r, const baton_control_msg_t *msg, const uint8_t *key)
+{
+    return key && r->has_key && strcmp (r->instance, msg->instance) == 0 &&
+           memcmp (r->key, key, BATON_KEY_SIZE) != 0;
+}
+
 baton_topo_event_t
-baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, uint64_t now_ms,
-                      baton_replica_t **replica_p)
+baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, const uint8_t *key,
+                      uint64_t now_ms, baton_replica_t **replica_p)
 {
     if (replica_p)
         *replica_p = NULL;
@@ -99,11 +112,15 @@ baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, ui
     if (msg->type == BATON_CONTROL_GOODBYE) {
         if (!r || r->state == BATON_REPLICA_DEAD || strcmp (r->instance, msg->instance) != 0)
             return BATON_TOPO_IGNORED; //  an old instance's goodbye must not kill a new one
+        if (s_other_key (r, msg, key))
+            return BATON_TOPO_REFUSED;
         r->state = BATON_REPLICA_DEAD;
         if (replica_p)
             *replica_p = r;
         return BATON_TOPO_REMOVED;
     }
+    if (r && s_other_key (r, msg, key))
+        return BATON_TOPO_REFUSED;
     baton_topo_event_t ev;
     if (!r) {
         //  Reuse the slot of a dead announced replica if the pool is full.
@@ -136,6 +153,10 @@ baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, ui
     r->pid = msg->pid;
     r->interval_ms = msg->interval_ms;
     r->last_seen_ms = now_ms;
+    if (key) {
+        memcpy (r->key, key, BATON_KEY_SIZE);
+        r->has_key = true;
+    }
     if (replica_p)
         *replica_p = r;
     return ev;

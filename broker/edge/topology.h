@@ -43,6 +43,10 @@ typedef struct {
     uint32_t timeouts_in_row; //  requests through it that timed out, since its last success
     uint64_t ejections;
     uint64_t routed; //  requests routed through it, in total
+    //  With CURVE, its inbox's server key: the key its announce came from,
+    //  or for a static replica that has not announced, the config's.
+    uint8_t key[BATON_KEY_SIZE];
+    bool has_key;
     void *user;
 } baton_replica_t;
 
@@ -74,12 +78,18 @@ typedef enum {
     BATON_TOPO_REFRESHED,   //  a heartbeat of a live replica
     BATON_TOPO_REMOVED,     //  goodbye
     BATON_TOPO_FULL,        //  no room for another replica of that function
+    BATON_TOPO_REFUSED,     //  for an instance that another key announced: nothing changed
 } baton_topo_event_t;
 
-//  Applies one control message received at now_ms (monotonic). *replica_p
-//  (if not NULL) is set to the replica concerned, or NULL.
+//  Applies one control message received at now_ms (monotonic), sent with
+//  the CURVE public key key (NULL in plaintext, where anyone may speak for
+//  any replica). With a key, a heartbeat or goodbye for an instance, or an
+//  announce that repeats it, is taken only from the key that announced it
+//  (REFUSED otherwise); a new instance brings its own key. *replica_p (if
+//  not NULL) is set to the replica concerned, or NULL.
 baton_topo_event_t baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg,
-                                         uint64_t now_ms, baton_replica_t **replica_p);
+                                         const uint8_t *key, uint64_t now_ms,
+                                         baton_replica_t **replica_p);
 
 //  Marks dead the announced replicas not heard from in heartbeat_misses
 //  intervals, and ends ejections that are over. Calls on_change for each

@@ -2,7 +2,6 @@
  *  a time: head parsed in place, body read, request handed to the owner,
  *  response written. Nothing after a rejected request is ever read: the
  *  connection closes.  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,6 @@ struct baton_conns {
     baton_http_limits_t http_limits;
     baton_metrics_t *metrics;
     baton_turn_t *turn;
-    const char *tag;
     void *owner;
     size_t user_size;
     baton_conn_t *list; //  every open connection (doubly linked)
@@ -68,7 +66,7 @@ struct baton_conn {
     char log_target[160];
     bool keep_alive;
     bool head_method;
-    uint64_t seq;
+    const char *id; //  the request's id, owned by the owner; NULL when none
     uint64_t t_start_us;
     const baton_config_route_t *route;
     char *body;
@@ -181,7 +179,7 @@ baton_conn_timer (baton_conn_t *c, uint64_t ms)
 
 baton_conns_t *
 baton_conns_new (uv_loop_t *loop, const baton_config_t *config, baton_metrics_t *metrics,
-                 baton_turn_t *turn, const char *tag, void *owner, size_t user_size)
+                 baton_turn_t *turn, void *owner, size_t user_size)
 {
     baton_conns_t *self = (baton_conns_t *) calloc (1, sizeof *self);
     if (!self)
@@ -196,7 +194,6 @@ baton_conns_new (uv_loop_t *loop, const baton_config_t *config, baton_metrics_t 
     self->http_limits.max_body = l->body;
     self->metrics = metrics;
     self->turn = turn;
-    self->tag = tag;
     self->owner = owner;
     self->user_size = user_size;
     return self;
@@ -294,9 +291,9 @@ baton_conn_set_route (baton_conn_t *c, const baton_config_route_t *route)
 }
 
 void
-baton_conn_set_seq (baton_conn_t *c, uint64_t seq)
+baton_conn_set_id (baton_conn_t *c, const char *id)
 {
-    c->seq = seq;
+    c->id = id;
 }
 
 //  --- writing responses -------------------------------------------------------------
@@ -475,12 +472,12 @@ s_log_access (baton_conn_t *c, unsigned status, size_t hops)
     size_t mlen = strlen (c->log_method), tlen = strlen (c->log_target);
     baton__log (
         BATON_LOG_INFO, S_COMP, "access",
-        "method=%s path=%s status=%u duration_ms=%.3f route=%s hops=%zu id=%s-%" PRIu64,
+        "method=%s path=%s status=%u duration_ms=%.3f route=%s hops=%zu id=%s",
         baton__log_quote (method, sizeof method, c->log_method, mlen),
         baton__log_quote (path, sizeof path, c->log_target, tlen), status, (double) dur / 1000.0,
         c->route ? baton__log_quote (route, sizeof route, c->route->path, strlen (c->route->path))
                  : "-",
-        hops, c->conns->tag, c->seq);
+        hops, c->id ? c->id : "-");
 }
 
 void
@@ -583,6 +580,7 @@ s_on_head (baton_conn_t *c, size_t head_len)
     c->keep_alive = c->req.keep_alive;
     c->head_method = baton__slice_is (c->req.method, "HEAD");
     c->route = NULL;
+    c->id = NULL;
     c->chunked_body = c->req.body == BATON_HTTP_BODY_CHUNKED;
     c->content_length = c->req.body == BATON_HTTP_BODY_LENGTH ? c->req.content_length : 0;
     baton__conn_on_head (c->conns->owner, c, c->user);

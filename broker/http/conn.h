@@ -26,12 +26,11 @@ typedef struct baton_conn baton_conn_t;
 
 //  Creates the set for config's limits on loop. owner is passed to the hooks
 //  below; every connection carries user_size zeroed bytes for the owner
-//  (aligned for any type), in the same allocation. tag is the gateway's
-//  instance tag for the access log's ids. config, metrics, turn and tag must
-//  outlive the set. Never NULL (aborts when out of memory).
+//  (aligned for any type), in the same allocation. config, metrics and turn
+//  must outlive the set. Never NULL (aborts when out of memory).
 baton_conns_t *baton_conns_new (uv_loop_t *loop, const baton_config_t *config,
-                                baton_metrics_t *metrics, baton_turn_t *turn, const char *tag,
-                                void *owner, size_t user_size);
+                                baton_metrics_t *metrics, baton_turn_t *turn, void *owner,
+                                size_t user_size);
 
 //  Safe on NULL; sets *self_p to NULL. Every connection must be freed (its
 //  handles closed and the loop run) before.
@@ -67,10 +66,11 @@ const baton_http_request_t *baton_conn_request (const baton_conn_t *c);
 bool baton_conn_is_admin (const baton_conn_t *c);
 
 //  What the metrics and the access log say of the request: the route it
-//  matched (NULL when none) and its sequence in the gateway's ids. Both stay
-//  until the next request's head.
+//  matched (NULL when none) and its id (NUL-terminated, borrowed: it must
+//  stay until the response is written). Both are cleared at the next
+//  request's head.
 void baton_conn_set_route (baton_conn_t *c, const baton_config_route_t *route);
-void baton_conn_set_seq (baton_conn_t *c, uint64_t seq);
+void baton_conn_set_id (baton_conn_t *c, const char *id);
 
 //  While the owner has the request (after baton__conn_on_request ()): calls
 //  baton__conn_on_timer () in ms milliseconds, counted from now.

@@ -33,6 +33,10 @@ typedef int baton_handler_fn (baton_ctx_t *ctx, void *arg);
 #define BATON_MAX_MESSAGE_SIZE_DEFAULT (8u * 1024u * 1024u)
 #define BATON_LINGER_MS_DEFAULT        1000
 #define BATON_SOCKET_CACHE_DEFAULT     64
+//  A hop answers 508 to an envelope whose budget is larger than the hops its
+//  route has left plus this margin: nobody can make a handler run more often
+//  than its route says (docs/sdk.md).
+#define BATON_BUDGET_MARGIN 8
 
 //  How to build a worker. Zero or NULL in a field means its default, so
 //  `baton_worker_config_t c = {0}; c.name = "auth";` is a valid start.
@@ -54,6 +58,12 @@ typedef struct {
     const char *advertise; //  inbox endpoint announced to gateways; NULL: $BATON_ADVERTISE,
                            //  else the bound endpoint (0.0.0.0 written as 127.0.0.1)
     const char *version;   //  version announced; NULL: $BATON_VERSION, else ""
+    //  CURVE (docs/sdk.md, "Security"): the function's secret certificate
+    //  (DIR/NAME.key_secret, role function, named like the function) and the
+    //  trust-store directory; both or neither. NULL: $BATON_CERT, $BATON_TRUST.
+    const char *cert;
+    const char *trust;
+    bool insecure; //  plaintext allowed on any address; false: $BATON_SECURITY=insecure
 } baton_worker_config_t;
 
 //  What a worker has done so far: counters that only grow, and the sockets
@@ -66,17 +76,28 @@ typedef struct {
     uint64_t dropped;       //  messages that could not be answered: not an envelope, no reply-to
     uint64_t undeliverable; //  replies reply-to did not take within the send timeout
     uint64_t sockets;       //  outgoing sockets open now
+    //  Refusals of the security rules (each also counted in dropped, or in
+    //  replied and errors when answered):
+    uint64_t refused_peer;     //  messages from a peer neither gateway nor function (CURVE)
+    uint64_t refused_key;      //  reply_key not a trusted gateway key (dropped), next hop key not
+                               //  trusted for its function (502)
+    uint64_t refused_endpoint; //  plaintext reply-to (dropped) or next hop (502) off this host
+    uint64_t loops;       //  dropped: route already done, reply-to or next hop is the own inbox
+    uint64_t over_budget; //  508: budget beyond the route's hops left + BATON_BUDGET_MARGIN
+    uint64_t handshakes_refused; //  CURVE handshakes the ZAP handler of the worker's
+                                 //  context refused (a host's workers share one)
 } baton_worker_stats_t;
 
 //  Runs a whole function: builds a worker from the environment (BATON_NAME,
-//  BATON_BIND, BATON_GATEWAY), serves handler until SIGINT or SIGTERM, then
-//  flushes and returns the process exit code: 0 on a clean stop, 1 otherwise
-//  (the reason is logged on stderr). Meant as `return baton_main (fn, NULL);`.
+//  BATON_BIND, BATON_GATEWAY, BATON_CERT, BATON_TRUST...), serves handler until SIGINT or SIGTERM,
+//  then flushes and returns the process exit code: 0 on a clean stop, 1 otherwise (the reason is
+//  logged on stderr). Meant as `return baton_main (fn, NULL);`.
 BATON_EXPORT int baton_main (baton_handler_fn *handler, void *arg);
 
 //  Creates a worker named name whose inbox (a PULL socket) binds to bind;
 //  NULL takes $BATON_NAME / $BATON_BIND. Returns NULL, with the reason on
-//  stderr, if either is missing or the bind fails.
+//  stderr, if either is missing, the bind fails or the security settings
+//  are refused (docs/sdk.md, "Security").
 //  Caller owns the result; release it with baton_worker_destroy ().
 BATON_EXPORT baton_worker_t *baton_worker_new (const char *name, const char *bind);
 
@@ -151,7 +172,9 @@ BATON_EXPORT baton_host_t *baton_host_new (void);
 
 //  Creates a worker from config (as baton_worker_new_config; its zmq_context
 //  and no_signals are ignored: the host's context is used and the host
-//  handles signals), gives it handler and arg, and adds it to the host.
+//  handles signals), gives it handler and arg, and adds it to the host. With
+//  CURVE each worker has its own certificate, and all share the trust store
+//  (and ZAP handler) of the first: another trust directory is refused.
 //  Returns the worker, owned by the host (read its name, endpoint and stats;
 //  do not run or destroy it), or NULL with the reason on stderr. Not while
 //  baton_host_run is running.

@@ -19,6 +19,8 @@ extern "C" {
 
 //  The wire version this code writes and reads (key "v").
 #define BATON_ENVELOPE_VERSION 1
+//  Length of a CURVE public key (reply_key, route_keys), in bytes.
+#define BATON_KEY_LEN 32
 
 typedef struct baton_envelope baton_envelope_t;
 
@@ -102,6 +104,12 @@ BATON_EXPORT baton_slice_t baton_envelope_id (const baton_envelope_t *self);
 BATON_EXPORT int baton_envelope_set_id (baton_envelope_t *self, const char *id, size_t len);
 BATON_EXPORT baton_slice_t baton_envelope_reply_to (const baton_envelope_t *self);
 BATON_EXPORT int baton_envelope_set_reply_to (baton_envelope_t *self, const char *ep, size_t len);
+//  The CURVE public key of the gateway at reply_to (BATON_KEY_LEN bytes), or
+//  an empty slice if the envelope has none (a plaintext mesh).
+BATON_EXPORT baton_slice_t baton_envelope_reply_key (const baton_envelope_t *self);
+//  Sets it to a copy of key. Returns 0, BATON_EINVAL unless len is
+//  BATON_KEY_LEN, or BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_set_reply_key (baton_envelope_t *self, const void *key, size_t len);
 
 //  --- route ----------------------------------------------------------------
 BATON_EXPORT size_t baton_envelope_route_count (const baton_envelope_t *self);
@@ -115,6 +123,14 @@ BATON_EXPORT int baton_envelope_route_append (baton_envelope_t *self, const char
 //  been sent yet). Returns 0, BATON_EROUTE if i is out of range, BATON_ENOMEM.
 BATON_EXPORT int baton_envelope_route_set_endpoint (baton_envelope_t *self, size_t i,
                                                     const char *endpoint, size_t endpoint_len);
+//  The CURVE public key of the replica picked for hop i (BATON_KEY_LEN
+//  bytes), or an empty slice if hop i has none or i is out of range.
+BATON_EXPORT baton_slice_t baton_envelope_route_key (const baton_envelope_t *self, size_t i);
+//  Sets the key of hop i to a copy of key. Returns 0, BATON_EROUTE if i is out
+//  of range, BATON_EINVAL unless len is BATON_KEY_LEN, or BATON_ENOMEM. The
+//  envelope carries route_keys on the wire only once every hop has a key.
+BATON_EXPORT int baton_envelope_set_route_key (baton_envelope_t *self, size_t i, const void *key,
+                                               size_t len);
 //  Index of the current hop (0 = first). Equal to route_count once the last
 //  hop is done.
 BATON_EXPORT size_t baton_envelope_index (const baton_envelope_t *self);

@@ -65,18 +65,33 @@ s_socket (void *ctx, int type)
 //  --------------------------------------------------------------------------
 //  ZAP requests
 
-//  Sends the reply frames of RFC 27 for request id.
+//  Sends the reply frames of RFC 27 for request id. key (Z85, may be NULL)
+//  goes into the metadata frame as the property BATON_ZAP_KEY_PROPERTY, in
+//  ZMTP's encoding: name length (1 byte), name, value length (4 bytes, big
+//  endian), value.
 static void
 s_reply (baton_zap_t *self, const zmq_msg_t *id, const char *status, const char *text,
-         const char *user)
+         const char *user, const char *key)
 {
+    static const char name[] = BATON_ZAP_KEY_PROPERTY;
+    unsigned char meta[1 + sizeof name + 4 + BATON_KEY_Z85_LEN];
+    size_t mlen = 0;
+    if (key) {
+        meta[mlen++] = (unsigned char) (sizeof name - 1);
+        memcpy (meta + mlen, name, sizeof name - 1);
+        mlen += sizeof name - 1;
+        const unsigned char vlen[4] = {0, 0, 0, BATON_KEY_Z85_LEN};
+        memcpy (meta + mlen, vlen, 4);
+        memcpy (meta + mlen + 4, key, BATON_KEY_Z85_LEN);
+        mlen += 4 + BATON_KEY_Z85_LEN;
+    }
     zmq_send (self->handler, "1.0", 3, ZMQ_SNDMORE);
     zmq_send (self->handler, id ? zmq_msg_data ((zmq_msg_t *) id) : "", id ? zmq_msg_size (id) : 0,
               ZMQ_SNDMORE);
     zmq_send (self->handler, status, strlen (status), ZMQ_SNDMORE);
     zmq_send (self->handler, text, strlen (text), ZMQ_SNDMORE);
     zmq_send (self->handler, user, strlen (user), ZMQ_SNDMORE);
-    zmq_send (self->handler, "", 0, 0);
+    zmq_send (self->handler, meta, mlen, 0);
 }
 
 static bool
@@ -103,7 +118,7 @@ s_answer (baton_zap_t *self, zmq_msg_t *f, size_t frames)
     char address[128], domain[96], mechanism[32], key[BATON_KEY_Z85_LEN + 1] = "";
     if (frames < 6 || !s_frame_is (&f[0], "1.0")) {
         atomic_fetch_add (&self->malformed, 1);
-        s_reply (self, frames > 1 ? &f[1] : NULL, "500", "malformed ZAP request", "");
+        s_reply (self, frames > 1 ? &f[1] : NULL, "500", "malformed ZAP request", "", NULL);
         return;
     }
     s_quote (address, sizeof address, &f[3]);
@@ -112,7 +127,7 @@ s_answer (baton_zap_t *self, zmq_msg_t *f, size_t frames)
     bool curve = s_frame_is (&f[5], "CURVE");
     if (curve && (frames != 7 || zmq_msg_size (&f[6]) != BATON_KEY_SIZE)) {
         atomic_fetch_add (&self->malformed, 1);
-        s_reply (self, &f[1], "500", "malformed CURVE credentials", "");
+        s_reply (self, &f[1], "500", "malformed CURVE credentials", "", NULL);
         return;
     }
     if (!curve) {
@@ -120,7 +135,7 @@ s_answer (baton_zap_t *self, zmq_msg_t *f, size_t frames)
         if (baton__ratelimit_allow (&self->log_limit))
             baton__log (BATON_LOG_WARN, "zap", "refused: only CURVE is allowed",
                         "mechanism=%s address=%s domain=%s", mechanism, address, domain);
-        s_reply (self, &f[1], "400", "only CURVE is allowed", "");
+        s_reply (self, &f[1], "400", "only CURVE is allowed", "", NULL);
         return;
     }
     const uint8_t *client = zmq_msg_data (&f[6]);
@@ -137,13 +152,13 @@ s_answer (baton_zap_t *self, zmq_msg_t *f, size_t frames)
         if (baton__ratelimit_allow (&self->log_limit))
             baton__log (BATON_LOG_WARN, "zap", "refused: key not in the trust store",
                         "key=\"%s\" address=%s domain=%s", key, address, domain);
-        s_reply (self, &f[1], "400", "key not trusted", "");
+        s_reply (self, &f[1], "400", "key not trusted", "", NULL);
         return;
     }
     atomic_fetch_add (&self->accepted, 1);
     baton__log (BATON_LOG_DEBUG, "zap", "accepted", "user=%s key=\"%s\" address=%s domain=%s", user,
                 key, address, domain);
-    s_reply (self, &f[1], "200", "OK", user);
+    s_reply (self, &f[1], "200", "OK", user, key);
 }
 
 //  Receives one request (every frame, keeping the first S_MAX_FRAMES) and
@@ -435,6 +450,27 @@ baton__curve_client (void *socket, const baton_cert_t *cert,
         zmq_setsockopt (socket, ZMQ_CURVE_SECRETKEY, secret, BATON_KEY_SIZE) != 0)
         return BATON_ESYS;
     return 0;
+}
+
+int
+baton__zap_peer_key (const zmq_msg_t *msg, uint8_t key[BATON_KEY_SIZE])
+{
+    const char *z85 = zmq_msg_gets (msg, BATON_ZAP_KEY_PROPERTY);
+    return z85 ? baton__key_from_z85 (z85, strlen (z85), key) : BATON_EINVAL;
+}
+
+const char *
+baton__zap_describe (const zmq_msg_t *msg, char *buf, size_t cap)
+{
+    const char *addr = zmq_msg_gets (msg, "Peer-Address");
+    const char *user = zmq_msg_gets (msg, "User-Id");
+    const char *key = zmq_msg_gets (msg, BATON_ZAP_KEY_PROPERTY);
+    char qaddr[96], quser[96];
+    snprintf (buf, cap, "peer=%s user=%s key=\"%s\"",
+              addr ? baton__log_quote (qaddr, sizeof qaddr, addr, strlen (addr)) : "-",
+              user ? baton__log_quote (quser, sizeof quser, user, strlen (user)) : "-",
+              key ? key : "");
+    return buf;
 }
 
 int

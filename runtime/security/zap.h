@@ -1,7 +1,8 @@
 /*  zap.h - Baton's ZAP handler (ZeroMQ RFC 27) and CURVE socket helpers. The
  *  handler is a thread that answers libzmq's authentication requests of one
  *  context from a trust store: a CURVE client whose key is trusted gets the
- *  User-Id "gateway:NAME" or "function:NAME"; everything else is refused,
+ *  User-Id "gateway:NAME" or "function:NAME" and its key as the property
+ *  BATON_ZAP_KEY_PROPERTY; everything else is refused,
  *  logged and counted, and so is a failed handshake on a watched socket.  */
 #ifndef BATON_SECURITY_ZAP_H
 #define BATON_SECURITY_ZAP_H
@@ -14,6 +15,10 @@
 
 //  The ZAP domain baton__curve_server () gives a socket when given NULL.
 #define BATON_ZAP_DOMAIN "baton"
+//  The ZAP metadata property that carries an accepted client's public key
+//  (Z85), readable on each message with zmq_msg_gets (): which key of an
+//  identity spoke.
+#define BATON_ZAP_KEY_PROPERTY "Baton-Key"
 //  Most sockets one handler watches at once (baton__zap_watch).
 #define BATON_ZAP_MAX_WATCH 32
 
@@ -77,6 +82,16 @@ typedef struct {
     const char *name; //  points into msg's metadata: valid while msg is
     size_t name_len;
 } baton_peer_t;
+
+//  Reads msg's BATON_ZAP_KEY_PROPERTY (set from the ZAP reply; msg must
+//  come from zmq_msg_recv) into key. Returns 0, or BATON_EINVAL if msg has
+//  none or not a valid one.
+int baton__zap_peer_key (const zmq_msg_t *msg, uint8_t key[BATON_KEY_SIZE]);
+
+//  Writes who sent msg (from zmq_recv), as logfmt fields for a log line,
+//  into buf (cap bytes): peer=ADDRESS user=USER-ID key="Z85", "-" or ""
+//  for what is not known (plaintext has no user and no key). Returns buf.
+const char *baton__zap_describe (const zmq_msg_t *msg, char *buf, size_t cap);
 
 //  Reads msg's "User-Id" (set from the ZAP reply; msg must come from
 //  zmq_msg_recv) into peer without allocating. Returns 0, or BATON_EINVAL if

@@ -319,8 +319,8 @@ def check_problem(got, status, hop, detail=None):
 
 
 # The top-level keys in the order Baton writes them.
-TOP_ORDER = ("v", "id", "reply_to", "route", "index", "budget", "deadline", "traceparent",
-             "record", "meta", "request", "message", "error")
+TOP_ORDER = ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index", "budget",
+             "deadline", "traceparent", "record", "meta", "request", "message", "error")
 
 
 def expected_forward(env, entry):
@@ -624,12 +624,37 @@ def cases(s):
     def _():
         sdk_error("late-loop", 504, budget=0, deadline=now_ms() - 1000)
 
-    @case("502: envelope arrives with its route done")
+    @case("508: budget beyond the hops left + 8, handler not called")
     def _():
-        env = s.envelope("done", route=[["a", "ipc:///nonexistent/a"]], index=1)
-        raw, got, t0, t1 = s.exchange(pack(env), "reply")
-        check_problem(got, 502, NAME)
-        equal(got["index"], 1, "index")
+        sdk_error("greedy", 508, budget=2**32 - 1)
+
+    @case("508: budget 73 on a 64-hop route")
+    def _():
+        route = [[NAME, s.inbox]] + [["h%d" % i, s.next_ep] for i in range(63)]
+        sdk_error("greedy64", 508, route=route, budget=64 + 8 + 1)
+
+    @case("budget of the hops left + 8 is taken")
+    def _():
+        env = s.envelope("edge", budget=2 + 8)
+        raw, got, t0, t1 = s.exchange(pack(env), "next")
+        check_forwarded(s, env, got, t0, t1)
+
+    def loop_case(name, **kw):
+        """A case whose envelope would circle: dropped, the handler not run."""
+        @case("drop: %s, handler not called" % name)
+        def _():
+            before = s.calls()
+            s.dropped(pack(s.envelope("loop", request=req("count"), **kw)))
+            equal(s.calls(), before + 2, "handler calls (the probe and the count only)")
+
+    loop_case("route done, nothing sent", route=[["a", "ipc:///nonexistent/a"]], index=1)
+    loop_case("route done and reply_to its own inbox", route=[[NAME, s.inbox]], index=1,
+              reply_to=s.inbox)
+    loop_case("reply_to its own inbox", reply_to=s.inbox)
+
+    @case("drop: next hop its own inbox, nothing sent to it")
+    def _():
+        s.dropped(pack(s.envelope("self-next", route=[[NAME, s.inbox], ["again", s.inbox]])))
 
     @case("503: next hop unreachable, names it, index advanced")
     def _():
@@ -760,7 +785,7 @@ def cases(s):
         with open(os.path.join(VECTORS, name + ".json")) as f:
             return data, json.load(f)
 
-    for name in ("hostile_count", "version_2", "duplicate_key"):
+    for name in ("hostile_count", "version_2", "duplicate_key", "route_keys_mismatch"):
         def make(name=name):
             data, meaning = vector(name)
             check("error" in meaning, "the vector names an error")
@@ -781,14 +806,16 @@ def cases(s):
         env.update(fields)
         return env
 
-    @case("golden vector chain_in_flight: hop 1 forwards to hop 2, canonical bytes")
-    def _():
-        env = rewrite("chain_in_flight", reply_to=s.reply_ep, deadline=now_ms() + 10000)
-        env["route"][1][1] = s.inbox
-        env["route"][2][1] = s.next_ep
-        raw, got, t0, t1 = s.exchange(pack(env), "next")
-        check_forwarded(s, env, got, t0, t1, name="enrich")
-        equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
+    # secure_chain: its reply_key and route_keys are kept in their places.
+    for name in ("chain_in_flight", "secure_chain"):
+        @case("golden vector %s: hop 1 forwards to hop 2, canonical bytes" % name)
+        def _(name=name):
+            env = rewrite(name, reply_to=s.reply_ep, deadline=now_ms() + 10000)
+            env["route"][1][1] = s.inbox
+            env["route"][2][1] = s.next_ep
+            raw, got, t0, t1 = s.exchange(pack(env), "next")
+            check_forwarded(s, env, got, t0, t1, name="enrich")
+            equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
 
     @case("golden vector failed_hop: the error is kept through the last hop")
     def _():
@@ -797,11 +824,11 @@ def cases(s):
         raw, got, t0, t1 = s.exchange(pack(env), "reply")
         equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
 
-    @case("golden vector unknown_keys: 502 (route done), unknown keys kept")
+    @case("golden vector unknown_keys: through its one hop, unknown keys kept")
     def _():
-        env = rewrite("unknown_keys", reply_to=s.reply_ep)
+        env = rewrite("unknown_keys", reply_to=s.reply_ep, route=[[NAME, s.inbox]])
         raw, got, t0, t1 = s.exchange(pack(env), "reply")
-        check_problem(got, 502, NAME)
+        check_forwarded(s, env, got, t0, t1)
         equal(got["message"].get("x-cache"), True, "message.x-cache")
         equal(got.get("x-prio"), 5, "x-prio")
         check(raw.endswith(pack("x-prio") + b"\x05"), "x-prio last")

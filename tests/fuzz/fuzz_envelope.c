@@ -33,12 +33,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         abort ();
     if (alen != blen || memcmp (a, b, alen) != 0)
         abort (); //  encoding is not stable
-    //  Exercise the mutators on decoded data.
-    baton_envelope_set_header (again, "X-F", 3, "1", 1);
-    baton_envelope_meta_set (again, "k", 1, "v", 1);
-    baton_envelope_advance (again, 1, 2);
     free (a);
     free (b);
+    //  Exercise the mutators on decoded data, the keys included: what they
+    //  leave (a key set on one hop of a route that had none) still encodes
+    //  to an envelope that decodes.
+    uint8_t key[BATON_KEY_LEN];
+    memset (key, 0x5a, sizeof key);
+    baton_envelope_set_header (again, "X-F", 3, "1", 1);
+    baton_envelope_meta_set (again, "k", 1, "v", 1);
+    baton_envelope_set_reply_key (again, key, sizeof key);
+    baton_envelope_set_route_key (again, 0, key, sizeof key);
+    baton_envelope_advance (again, 1, 2);
+    if (baton_envelope_encode (again, &a, &alen))
+        abort ();
+    baton_envelope_t *mutated = baton_envelope_decode (a, alen, NULL, &err);
+    if (!mutated)
+        abort ();
+    free (a);
+    baton_envelope_destroy (&mutated);
     baton_envelope_destroy (&e);
     baton_envelope_destroy (&again);
     return 0;

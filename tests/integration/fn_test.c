@@ -15,14 +15,21 @@
  *  BATON_TEST_HOST="up:upper c:append" makes the process a host (baton_host_t)
  *  that also serves those functions, each at <BATON_BIND's directory>/<name>,
  *  in the mode given; BATON_NAME is added last, so its socket existing means
- *  every function of the host is bound.  */
+ *  every function of the host is bound.
+ *  CURVE comes from BATON_CERT and BATON_TRUST, read by the SDK; the other
+ *  functions of a host use <BATON_CERT's directory>/<name>.key_secret, and
+ *  silent mode makes its bare sockets CURVE itself (control: the trust
+ *  store's only gateway key).  */
 #include <baton/baton.h>
 #include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <zmq.h>
+#include "cert.h"
 #include "control.h"
+#include "trust.h"
+#include "zap.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +85,40 @@ s_on_signal (int sig)
     s_stop = 1;
 }
 
+//  Silent mode's CURVE, when BATON_CERT and BATON_TRUST are set: pull becomes
+//  a CURVE server (a ZAP handler answers for it) and control, if any, a
+//  client of the store's only gateway key. Returns 0, or 1 (said on stderr).
+typedef struct {
+    baton_cert_t *cert;
+    baton_trust_t *trust;
+    baton_zap_t *zap;
+} s_curve_t;
+
+static int
+s_silent_curve (s_curve_t *c, void *ctx, void *pull, void *control)
+{
+    const char *cert = getenv ("BATON_CERT"), *trust = getenv ("BATON_TRUST");
+    char err[1024] = "";
+    if (!cert || !trust)
+        return 0;
+    c->cert = baton__cert_load (cert, err, sizeof err);
+    c->trust = c->cert ? baton__trust_load (trust, err, sizeof err) : NULL;
+    c->zap = c->trust ? baton__zap_new (ctx, c->trust, err, sizeof err) : NULL;
+    if (!c->zap || baton__curve_server (pull, c->cert, NULL) != 0) {
+        fprintf (stderr, "fn_test: silent mode cannot use CURVE: %s\n", err);
+        return 1;
+    }
+    const baton_trust_entry_t *gw = NULL;
+    for (size_t i = 0; i < baton__trust_count (c->trust); i++)
+        if (baton__trust_at (c->trust, i)->role == BATON_ROLE_GATEWAY)
+            gw = baton__trust_at (c->trust, i);
+    if (control && (!gw || baton__curve_client (control, c->cert, gw->key) != 0)) {
+        fputs ("fn_test: silent mode finds no gateway key for its control socket\n", stderr);
+        return 1;
+    }
+    return 0;
+}
+
 static int
 s_silent (void)
 {
@@ -90,20 +131,22 @@ s_silent (void)
     signal (SIGINT, s_on_signal);
     void *ctx = zmq_ctx_new ();
     void *pull = zmq_socket (ctx, ZMQ_PULL);
-    int zero = 0, timeout = 100;
+    int zero = 0, timeout = 100, rc = 1;
     zmq_setsockopt (pull, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt (pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    if (zmq_bind (pull, bind) != 0) {
-        fprintf (stderr, "fn_test: cannot bind %s\n", bind);
-        return 1;
-    }
     //  Heartbeats, when there is a gateway to tell, say we are alive.
     const char *gateway = getenv ("BATON_GATEWAY"), *beat = getenv ("BATON_HEARTBEAT_MS");
-    void *control = NULL;
+    void *control = gateway ? zmq_socket (ctx, ZMQ_PUSH) : NULL;
+    s_curve_t curve = {NULL, NULL, NULL};
+    if (s_silent_curve (&curve, ctx, pull, control))
+        goto out;
+    if (zmq_bind (pull, bind) != 0) {
+        fprintf (stderr, "fn_test: cannot bind %s\n", bind);
+        goto out;
+    }
     baton_control_msg_t m;
     memset (&m, 0, sizeof m);
-    if (gateway) {
-        control = zmq_socket (ctx, ZMQ_PUSH);
+    if (control) {
         zmq_setsockopt (control, ZMQ_LINGER, &zero, sizeof zero);
         zmq_connect (control, gateway);
         snprintf (m.function, sizeof m.function, "%s", getenv ("BATON_NAME"));
@@ -125,11 +168,16 @@ s_silent (void)
         }
         zmq_recv (pull, buf, sizeof buf, 0);
     }
+    rc = 0;
+out:
     if (control)
         zmq_close (control);
     zmq_close (pull);
+    baton__zap_destroy (&curve.zap);
     zmq_ctx_term (ctx);
-    return 0;
+    baton__trust_destroy (&curve.trust);
+    baton__cert_destroy (&curve.cert);
+    return rc;
 }
 
 //  Serves BATON_NAME and the functions listed in spec on one host.
@@ -144,7 +192,7 @@ s_host (char *spec, const char *mode)
     baton_host_t *host = baton_host_new ();
     if (!host)
         return 1;
-    char endpoints[8][256];
+    char endpoints[8][256], certs[8][512];
     size_t count = 0;
     char *save = NULL;
     for (char *tok = strtok_r (spec, " ", &save); tok; tok = strtok_r (NULL, " ", &save)) {
@@ -159,7 +207,15 @@ s_host (char *spec, const char *mode)
                   tok);
         baton_worker_config_t c = {0};
         c.name = tok;
-        c.bind = endpoints[count++];
+        c.bind = endpoints[count];
+        //  Each function of the host has its own certificate, beside BATON_CERT.
+        const char *cert = getenv ("BATON_CERT"), *cslash = cert ? strrchr (cert, '/') : NULL;
+        if (cslash) {
+            snprintf (certs[count], sizeof certs[count], "%.*s/%s.key_secret",
+                      (int) (cslash - cert), cert, tok);
+            c.cert = certs[count];
+        }
+        count++;
         if (!baton_host_add (host, &c, s_handler, colon + 1)) {
             baton_host_destroy (&host);
             return 1;

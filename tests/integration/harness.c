@@ -886,3 +886,13 @@ h_metric_wait (const char *series, double value, int timeout_ms)
         h_sleep_ms (5);
     return v;
 }
+
+double
+h_metric_wait_min (const char *series, double min, int timeout_ms)
+{
+    uint64_t end = h_mono_ms () + (uint64_t) timeout_ms;
+    double v;
+    while ((v = h_metric (series)) < min && h_mono_ms () < end)
+        h_sleep_ms (5);
+    return v;
+}

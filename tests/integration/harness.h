@@ -158,5 +158,8 @@ double h_metric_at (int admin_port, const char *series);
 //  Polls h_metric () until it equals value or timeout_ms passes; returns the
 //  last value seen.
 double h_metric_wait (const char *series, double value, int timeout_ms);
+//  Polls h_metric () until it is at least min or timeout_ms passes; returns
+//  the last value seen.
+double h_metric_wait_min (const char *series, double min, int timeout_ms);
 
 #endif

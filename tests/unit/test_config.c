@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include "baton/errors.h"
 #include "check.h"
 #include "config/config.h"
 #include "config/values.h"
@@ -480,7 +482,7 @@ Test (config, names_unknown_keys_at_every_level)
     fails ("routs: []\n", "1:1: unknown key \"routs\"", "known keys: gateway, limits, functions");
     fails ("limits:\n  bodyy: 1\n", "2:3: limits: unknown key \"bodyy\"", "request_line");
     fails ("functions:\n  a:\n    endpoint: []\n", "3:5: functions.a: unknown key \"endpoint\"",
-           "known keys: endpoints, run, replicas");
+           "known keys: endpoints, run, replicas, key");
     fails (ROUTE_HELLO "    method: [GET]\n", "6:5: routes[0]: unknown key \"method\"",
            "known keys: path, methods, chain, deadline");
 }
@@ -795,6 +797,281 @@ Test (config, formats_durations_in_the_largest_exact_unit)
 }
 
 //  --------------------------------------------------------------------------
+//  gateway.max_budget and security
+
+Test (config, caps_the_budget_and_refuses_longer_chains)
+{
+    baton_config_t *cfg = parse (ROUTE_HELLO);
+    cr_assert_eq (baton_config_gateway (cfg)->max_budget, 32);
+    baton_config_destroy (&cfg);
+    cfg = parse ("gateway:\n  max_budget: 3\n" ROUTE_HELLO "  - {path: /y, chain: [hello, hello, "
+                 "hello]}\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_eq (baton_config_gateway (cfg)->max_budget, 3);
+    baton_config_destroy (&cfg);
+    fails ("gateway:\n  max_budget: 0\n" ROUTE_HELLO,
+           "2:15: gateway.max_budget: ", "out of range (1 to 64)");
+    fails ("gateway:\n  max_budget: 65\n" ROUTE_HELLO, "2:15: ", "out of range");
+    fixture_fails ("chain_over_budget.yaml", "8:12: routes[0].chain",
+                   "3 functions need a hop budget of 3, above gateway.max_budget (2)");
+}
+
+Test (config, security_modes_and_their_keys)
+{
+    baton_config_t *cfg = parse (ROUTE_HELLO);
+    cr_assert_eq (baton_config_security (cfg)->mode, BATON_SECURITY_NONE);
+    cr_assert_null (baton_config_security (cfg)->cert);
+    baton_config_destroy (&cfg);
+    cfg = load_fixture ("insecure.yaml");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_eq (baton_config_security (cfg)->mode, BATON_SECURITY_INSECURE);
+    cr_assert_str_eq (baton_config_security_mode_name (BATON_SECURITY_INSECURE), "insecure");
+    baton_config_destroy (&cfg);
+    fixture_fails ("security_bad_mode.yaml", "3:9: security.mode",
+                   "\"plain\": expected curve or insecure");
+    fixture_fails ("security_curve_without_cert.yaml", "3:3: security.cert",
+                   "mode: curve needs the gateway's secret certificate");
+    fails ("security:\n  mode: insecure\n  cert: gw.key_secret\n" ROUTE_HELLO,
+           "3:3: security.cert: ", "keys are only for mode: curve");
+    fails ("security:\n  cert: gw.key_secret\n" ROUTE_HELLO,
+           "2:3: security.mode: ", "set mode: curve");
+    fails ("functions:\n  a:\n    key: abc\nroutes:\n  - {path: /x, chain: [a]}\n",
+           "3:10: functions.a.key: ", "not a CURVE public key");
+}
+
+//  A temp dir with a trust store (keys/) of gateway gw, function a, and
+//  function b under two keys (b.key, b-next.key: a rotation), and their
+//  secret files beside it. Returns the dir; writes b's keys' Z85 into b1, b2.
+static char s_tmp[64];
+
+static void
+s_save (const char *dir, baton_role_t role, const char *name, const char *as, char *z85)
+{
+    char err[BATON_CERT_ERROR_MAX], from[256], to[256];
+    baton_cert_t *cert = baton__cert_new (role, name);
+    cr_assert_eq (baton__cert_save (cert, dir, false, err, sizeof err), 0, "%s", err);
+    if (z85)
+        strcpy (z85, baton__cert_public_z85 (cert));
+    if (as) {
+        snprintf (from, sizeof from, "%s/%s.key", dir, name);
+        snprintf (to, sizeof to, "%s/%s.key", dir, as);
+        cr_assert_eq (rename (from, to), 0);
+        snprintf (from, sizeof from, "%s/%s.key_secret", dir, name);
+        snprintf (to, sizeof to, "%s/%s.key_secret", dir, as);
+        cr_assert_eq (rename (from, to), 0);
+    }
+    baton__cert_destroy (&cert);
+}
+
+static const char *
+s_keys (char *b1, char *b2)
+{
+    strcpy (s_tmp, "/tmp/baton-cfg-XXXXXX");
+    cr_assert_not_null (mkdtemp (s_tmp));
+    char keys[128];
+    snprintf (keys, sizeof keys, "%s/keys", s_tmp);
+    cr_assert_eq (mkdir (keys, 0700), 0);
+    s_save (keys, BATON_ROLE_GATEWAY, "gw", NULL, NULL);
+    s_save (keys, BATON_ROLE_FUNCTION, "a", NULL, NULL);
+    s_save (keys, BATON_ROLE_FUNCTION, "b", "b-next", b2);
+    s_save (keys, BATON_ROLE_FUNCTION, "b", NULL, b1);
+    return s_tmp;
+}
+
+static void
+s_rm_keys (void)
+{
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", s_tmp);
+    cr_assert_eq (system (cmd), 0);
+}
+
+//  Writes yaml to <dir>/gw.yaml and loads it.
+static baton_config_t *
+s_load_in (const char *dir, const char *yaml, char *path, size_t cap)
+{
+    snprintf (path, cap, "%s/gw.yaml", dir);
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f);
+    fputs (yaml, f);
+    fclose (f);
+    return baton_config_load (path, s_err, sizeof s_err);
+}
+
+#define S_CURVE "security: {mode: curve, cert: keys/gw.key_secret, trust: keys}\n"
+
+Test (config, curve_loads_keys_relative_to_the_file_and_resolves_static_keys)
+{
+    char b1[48], b2[48], path[256], yaml[1024];
+    const char *dir = s_keys (b1, b2);
+    baton_config_t *cfg = s_load_in (dir,
+                                     S_CURVE "functions:\n"
+                                             "  a: {endpoints: [tcp://10.1.1.1:5701]}\n"
+                                             "  b:\n"
+                                             "routes:\n  - {path: /x, chain: [a, b]}\n",
+                                     path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_security_t *sec = baton_config_security (cfg);
+    cr_assert_eq (sec->mode, BATON_SECURITY_CURVE);
+    cr_assert_str_eq (baton__cert_name (sec->cert), "gw");
+    cr_assert_eq (baton__trust_count (sec->trust), 4);
+    cr_assert_not_null (strstr (sec->trust_dir, dir));
+    const baton_config_function_t *a = baton_config_function (cfg, 0);
+    cr_assert_not_null (a->key, "a's only key");
+    cr_assert_eq (baton__trust_find (sec->trust, a->key)->role, BATON_ROLE_FUNCTION);
+    cr_assert_null (baton_config_function (cfg, 1)->key, "b has two keys and no endpoint");
+    cr_assert_eq (baton_config_check_plaintext (cfg, s_err, sizeof s_err), 0,
+                  "CURVE may use the network");
+    baton_config_destroy (&cfg);
+
+    //  Two keys for b's static endpoint: key: names one; without it, refused.
+    cfg = s_load_in (dir,
+                     S_CURVE "functions:\n  a:\n  b:\n    endpoints: [ipc:///tmp/b]\n"
+                             "routes:\n  - {path: /x, chain: [a, b]}\n",
+                     path, sizeof path);
+    cr_assert_null (cfg);
+    cr_assert (strstr (s_err, "gw.yaml:4:3: functions.b: the trust store"), "%s", s_err);
+    cr_assert (strstr (s_err, "holds 2 keys of function b: name the one"), "%s", s_err);
+    snprintf (yaml, sizeof yaml,
+              S_CURVE "functions:\n  a:\n  b:\n    endpoints: [ipc:///tmp/b]\n    key: \"%s\"\n"
+                      "routes:\n  - {path: /x, chain: [a, b]}\n",
+              b2);
+    cfg = s_load_in (dir, yaml, path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_function_t *b = baton_config_function (cfg, 1);
+    cr_assert_str_eq (baton__trust_find (baton_config_security (cfg)->trust, b->key)->key_z85, b2);
+    baton_config_destroy (&cfg);
+    //  A key of b is no key of a.
+    snprintf (yaml, sizeof yaml,
+              S_CURVE "functions:\n  a:\n    endpoints: [ipc:///tmp/a]\n    key: \"%s\"\n"
+                      "routes:\n  - {path: /x, chain: [a]}\n",
+              b1);
+    cr_assert_null (s_load_in (dir, yaml, path, sizeof path));
+    cr_assert (strstr (s_err, "gw.yaml:5:10: functions.a.key: key"), "%s", s_err);
+    cr_assert (strstr (s_err, "is not a key of function a"), "%s", s_err);
+    //  A function with endpoints and no key at all.
+    cr_assert_null (s_load_in (dir,
+                               S_CURVE "functions:\n  c: {endpoints: [ipc:///tmp/c]}\n"
+                                       "routes:\n  - {path: /x, chain: [c]}\n",
+                               path, sizeof path));
+    cr_assert (strstr (s_err, "holds no key of function c"), "%s", s_err);
+    s_rm_keys ();
+}
+
+//  Loads, in dir, a curve config with cert and trust as written.
+static baton_config_t *
+s_load_curve (const char *dir, const char *cert, const char *trust)
+{
+    char yaml[512], path[256];
+    snprintf (yaml, sizeof yaml,
+              "security:\n  mode: curve\n  cert: %s\n  trust: %s\n"
+              "functions:\n  a:\nroutes:\n  - {path: /x, chain: [a]}\n",
+              cert, trust);
+    return s_load_in (dir, yaml, path, sizeof path);
+}
+
+Test (config, curve_refuses_bad_key_files_where_they_are_named)
+{
+    char b1[48], b2[48];
+    const char *dir = s_keys (b1, b2);
+    //  A function's certificate is no gateway's.
+    cr_assert_null (s_load_curve (dir, "keys/a.key_secret", "keys"));
+    cr_assert (strstr (s_err, "gw.yaml:3:9: security.cert: "), "%s", s_err);
+    cr_assert (strstr (s_err, "is not a gateway certificate"), "%s", s_err);
+    //  The public file holds no secret key.
+    cr_assert_null (s_load_curve (dir, "keys/gw.key", "keys"));
+    cr_assert (strstr (s_err, "holds no secret key"), "%s", s_err);
+    //  A secret others can read is refused, like ssh does.
+    char secret[256];
+    snprintf (secret, sizeof secret, "%s/keys/gw.key_secret", dir);
+    cr_assert_eq (chmod (secret, 0644), 0);
+    cr_assert_null (s_load_curve (dir, "keys/gw.key_secret", "keys"));
+    cr_assert (strstr (s_err, "gw.yaml:3:9: security.cert: "), "%s", s_err);
+    cr_assert (strstr (s_err, "chmod 600"), "%s", s_err);
+    cr_assert_eq (chmod (secret, 0600), 0);
+    //  No trust store there.
+    cr_assert_null (s_load_curve (dir, "keys/gw.key_secret", "nowhere"));
+    cr_assert (strstr (s_err, "gw.yaml:4:10: security.trust: "), "%s", s_err);
+    baton_config_t *cfg = s_load_curve (dir, "keys/gw.key_secret", "keys");
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    s_rm_keys ();
+}
+
+Test (config, set_security_loads_keys_or_leaves_the_config_alone)
+{
+    char b1[48], b2[48], cert[256], trust[256], gwpub[256];
+    const char *dir = s_keys (b1, b2);
+    snprintf (cert, sizeof cert, "%s/keys/gw.key_secret", dir);
+    snprintf (trust, sizeof trust, "%s/keys", dir);
+    snprintf (gwpub, sizeof gwpub, "%s/keys/gw.key", dir);
+    baton_config_t *cfg = parse ("functions:\n  b: {endpoints: [ipc:///tmp/b]}\n"
+                                 "routes:\n  - {path: /x, chain: [b]}\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    //  b has two keys: its static endpoint's is ambiguous.
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_CURVE, cert, trust, s_err, sizeof s_err),
+        BATON_EINVAL);
+    cr_assert (strstr (s_err, "functions.b: the trust store"), "%s", s_err);
+    cr_assert_eq (baton_config_security (cfg)->mode, BATON_SECURITY_NONE);
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_CURVE, gwpub, trust, s_err, sizeof s_err),
+        BATON_EINVAL);
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_INSECURE, cert, NULL, s_err, sizeof s_err),
+        BATON_EINVAL);
+    const char *one = "b.key";
+    char gone[256];
+    snprintf (gone, sizeof gone, "%s/keys/b-next.key", dir);
+    cr_assert_eq (unlink (gone), 0, "%s", one);
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_CURVE, cert, trust, s_err, sizeof s_err), 0,
+        "%s", s_err);
+    const baton_config_security_t *sec = baton_config_security (cfg);
+    cr_assert_eq (sec->mode, BATON_SECURITY_CURVE);
+    cr_assert_str_eq (sec->trust_dir, trust);
+    cr_assert_str_eq (baton__trust_find (sec->trust, baton_config_function (cfg, 0)->key)->key_z85,
+                      b1);
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_INSECURE, NULL, NULL, s_err, sizeof s_err),
+        0);
+    cr_assert_null (baton_config_function (cfg, 0)->key);
+    baton_config_destroy (&cfg);
+    s_rm_keys ();
+}
+
+Test (config, a_plaintext_mesh_stays_on_this_machine)
+{
+    static const char *const local[] = {"tcp://127.0.0.1:5", "tcp://127.9.9.9:5",
+                                        "tcp://localhost:5", "tcp://[::1]:5",
+                                        "ipc:///tmp/x",      "inproc://x"};
+    static const char *const network[] = {
+        "tcp://*:5",        "tcp://0.0.0.0:5",      "tcp://[::]:5",
+        "tcp://10.0.0.1:5", "tcp://host.example:5", "tcp://eth0:5"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        cr_assert (baton_value_endpoint_is_local (local[i]), "%s", local[i]);
+    for (size_t i = 0; i < sizeof network / sizeof network[0]; i++)
+        cr_assert_not (baton_value_endpoint_is_local (network[i]), "%s", network[i]);
+    baton_config_t *cfg = load_fixture ("plaintext_exposed.yaml");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_eq (baton_config_check_plaintext (cfg, s_err, sizeof s_err), -1);
+    cr_assert (strstr (s_err, "tcp://*:5600 is not on this machine and the mesh is plaintext"),
+               "%s", s_err);
+    baton_config_destroy (&cfg);
+    cfg = parse ("functions:\n  a: {endpoints: [tcp://10.0.0.1:5]}\n"
+                 "routes:\n  - {path: /x, chain: [a]}\n");
+    cr_assert_eq (baton_config_check_plaintext (cfg, s_err, sizeof s_err), -1);
+    cr_assert (strstr (s_err, "tcp://10.0.0.1:5 is not on this machine"), "%s", s_err);
+    baton_config_destroy (&cfg);
+    cfg = load_fixture ("insecure.yaml");
+    cr_assert_eq (baton_config_check_plaintext (cfg, s_err, sizeof s_err), 0);
+    baton_config_destroy (&cfg);
+    cfg = load_fixture ("good.yaml");
+    cr_assert_eq (baton_config_check_plaintext (cfg, s_err, sizeof s_err), 0);
+    baton_config_destroy (&cfg);
+}
+
+//  --------------------------------------------------------------------------
 //  baton check
 
 static char *
@@ -820,7 +1097,7 @@ Test (check, prints_the_routes_in_match_order, .init = cr_redirect_stdout)
     cr_assert (strstr (out, "good.yaml: ok, 3 routes, 4 functions\n"), "%s", out);
     cr_assert (strstr (out, "gateway: listen [::1]:8081, admin 127.0.0.1:9091, reply "
                             "tcp://127.0.0.1:5610, control ipc:///tmp/baton-control, deadline "
-                            "2500ms\n"),
+                            "2500ms, max budget 32\n"),
                "%s", out);
     const char *hello = strstr (out, "  (any)     /hello        render                    "
                                      "deadline 2500ms (default)  (line 34)\n");
@@ -834,6 +1111,37 @@ Test (check, prints_the_routes_in_match_order, .init = cr_redirect_stdout)
                             "replicas): ./build/examples/pipeline/auth\n"),
                "%s", out);
     cr_assert (strstr (out, "  render: no static endpoints"), "%s", out);
+    cr_assert (strstr (out, "security: none (plaintext mesh: loopback, ipc and inproc only)\n"),
+               "%s", out);
+}
+
+Test (check, refuses_a_plaintext_mesh_on_the_network, .init = cr_redirect_stderr)
+{
+    cr_assert_eq (check ("-c", FIXTURES "plaintext_exposed.yaml"), 1);
+    char *err = read_all (cr_get_redirected_stderr ());
+    cr_assert (strstr (err, "plaintext_exposed.yaml: tcp://*:5600 is not on this machine"), "%s",
+               err);
+    cr_assert (strstr (err, "security: {mode: insecure}"), "%s", err);
+}
+
+Test (check, shows_the_security_mode, .init = cr_redirect_stdout)
+{
+    char b1[48], b2[48], path[256];
+    const char *dir = s_keys (b1, b2);
+    baton_config_t *cfg = s_load_in (dir,
+                                     S_CURVE "functions:\n  a: {endpoints: [tcp://10.1.1.1:5]}\n"
+                                             "routes:\n  - {path: /x, chain: [a]}\n",
+                                     path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    cr_assert_eq (check ("-c", path), 0);
+    cr_assert_eq (check ("-c", FIXTURES "insecure.yaml"), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "security: curve, gateway gw (key "), "%s", out);
+    cr_assert (strstr (out, "(4 keys)\n"), "%s", out);
+    cr_assert (strstr (out, "  a: tcp://10.1.1.1:5; key "), "%s", out);
+    cr_assert (strstr (out, "security: insecure (plaintext mesh, on any address)\n"), "%s", out);
+    s_rm_keys ();
 }
 
 Test (check, prints_the_error_and_exits_1, .init = cr_redirect_stderr)

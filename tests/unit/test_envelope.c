@@ -540,3 +540,153 @@ Test (envelope, route_set_endpoint_reroutes_one_hop)
     baton_envelope_destroy (&e);
     baton_envelope_destroy (&d);
 }
+
+//  --- CURVE keys: reply_key and route_keys ---------------------------------------
+
+static const char s_key_a[BATON_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                            11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                                            21, 22, 23, 24, 25, 26, 27, 28, 29};
+static const char s_key_b[BATON_KEY_LEN] = {(char) 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                            0,           0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                            0,           0, 0, 0, 0, 0, 0, 0, 0, 7};
+
+//  Offset of the key name in the encoded bytes, or -1.
+static long
+key_at (const void *buf, size_t len, const char *key)
+{
+    char pattern[32];
+    size_t n = strlen (key);
+    pattern[0] = (char) (0xa0 | n);
+    memcpy (pattern + 1, key, n);
+    for (size_t i = 0; i + n + 1 <= len; i++)
+        if (memcmp ((const char *) buf + i, pattern, n + 1) == 0)
+            return (long) i;
+    return -1;
+}
+
+Test (envelope, keys_round_trip_in_their_places)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    cr_assert_eq (baton_envelope_set_reply_to (e, S ("tcp://127.0.0.1:5600")), 0);
+    cr_assert_eq (baton_envelope_route_append (e, S ("auth"), S ("tcp://127.0.0.1:5701")), 0);
+    cr_assert_eq (baton_envelope_route_append (e, S ("render"), S ("tcp://127.0.0.1:5702")), 0);
+    cr_assert_eq (baton_envelope_set_reply_key (e, s_key_a, BATON_KEY_LEN), 0);
+    cr_assert_eq (baton_envelope_set_route_key (e, 1, s_key_b, BATON_KEY_LEN), 0);
+    //  One hop without its key: route_keys is not written yet.
+    size_t len;
+    void *buf = encode (e, &len);
+    cr_assert_lt (key_at (buf, len, "route_keys"), 0);
+    cr_assert_eq (baton_envelope_route_key (e, 0).len, 0);
+    free (buf);
+    cr_assert_eq (baton_envelope_set_route_key (e, 0, s_key_a, BATON_KEY_LEN), 0);
+    buf = encode (e, &len);
+    long reply_to = key_at (buf, len, "reply_to"), reply_key = key_at (buf, len, "reply_key");
+    long route = key_at (buf, len, "route"), route_keys = key_at (buf, len, "route_keys");
+    long index = key_at (buf, len, "index");
+    cr_assert (reply_to < reply_key && reply_key < route && route < route_keys &&
+                   route_keys < index,
+               "key order: reply_to %ld reply_key %ld route %ld route_keys %ld index %ld", reply_to,
+               reply_key, route, route_keys, index);
+    baton_envelope_t *d = baton_envelope_decode (buf, len, NULL, NULL);
+    cr_assert_not_null (d);
+    cr_assert_eq (baton_envelope_unknown_count (d), 0);
+    baton_slice_t k = baton_envelope_reply_key (d);
+    cr_assert (k.len == BATON_KEY_LEN && memcmp (k.ptr, s_key_a, BATON_KEY_LEN) == 0);
+    k = baton_envelope_route_key (d, 1);
+    cr_assert (k.len == BATON_KEY_LEN && memcmp (k.ptr, s_key_b, BATON_KEY_LEN) == 0);
+    cr_assert_eq (baton_envelope_route_key (d, 2).len, 0);
+    size_t again_len;
+    void *again = encode (d, &again_len);
+    cr_assert (again_len == len && memcmp (again, buf, len) == 0, "re-encoding changed bytes");
+    free (again);
+    free (buf);
+    baton_envelope_destroy (&d);
+    baton_envelope_destroy (&e);
+}
+
+Test (envelope, key_setters_take_only_32_bytes_within_the_route)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    cr_assert_eq (baton_envelope_set_reply_key (e, s_key_a, BATON_KEY_LEN - 1), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_set_reply_key (e, NULL, BATON_KEY_LEN), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_reply_key (e).len, 0);
+    cr_assert_eq (baton_envelope_set_route_key (e, 0, s_key_a, BATON_KEY_LEN), BATON_EROUTE);
+    cr_assert_eq (baton_envelope_route_append (e, S ("a"), S ("ipc://a")), 0);
+    cr_assert_eq (baton_envelope_set_route_key (e, 0, s_key_a, BATON_KEY_LEN + 1), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_set_route_key (e, 1, s_key_a, BATON_KEY_LEN), BATON_EROUTE);
+    cr_assert_eq (baton_envelope_route_key (e, 0).len, 0);
+    cr_assert_eq (baton_envelope_route_key (e, 99).len, 0);
+    baton_envelope_destroy (&e);
+}
+
+static void
+reply_key_31 (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "reply_key", 9);
+    msgpack_pack_bin_with_body (pk, s_key_a, BATON_KEY_LEN - 1);
+}
+
+static void
+reply_key_as_str (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "reply_key", 9);
+    msgpack_pack_str_with_body (pk, s_key_a, BATON_KEY_LEN);
+}
+
+static void
+reply_key_twice (msgpack_packer *pk)
+{
+    reply_key_as_str (pk);
+    reply_key_as_str (pk);
+}
+
+static void
+route_keys_empty (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "route_keys", 10);
+    msgpack_pack_array (pk, 0);
+}
+
+static void
+route_keys_longer_than_route (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "route_keys", 10);
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_bin_with_body (pk, s_key_a, BATON_KEY_LEN);
+}
+
+static void
+route_keys_65 (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "route_keys", 10);
+    msgpack_pack_array (pk, 65);
+    for (int i = 0; i < 65; i++)
+        msgpack_pack_bin_with_body (pk, s_key_a, BATON_KEY_LEN);
+}
+
+static void
+route_keys_of_ints (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "route_keys", 10);
+    msgpack_pack_array (pk, 1);
+    msgpack_pack_uint8 (pk, 1);
+}
+
+static void
+route_keys_a_map (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "route_keys", 10);
+    msgpack_pack_map (pk, 0);
+}
+
+Test (envelope, key_rules_on_decode)
+{
+    expect_packed (reply_key_31, 1, BATON_ETYPE);
+    expect_packed (reply_key_as_str, 1, 0);
+    expect_packed (reply_key_twice, 2, BATON_EDUPKEY);
+    expect_packed (route_keys_empty, 1, 0); //  as long as the empty route
+    expect_packed (route_keys_longer_than_route, 1, BATON_EROUTE);
+    expect_packed (route_keys_65, 1, BATON_EROUTE);
+    expect_packed (route_keys_of_ints, 1, BATON_ETYPE);
+    expect_packed (route_keys_a_map, 1, BATON_ETYPE);
+}

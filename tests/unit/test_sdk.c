@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "baton/baton.h"
+#include "stderr_capture.h"
 
 #define S_WAIT_MS 5000 //  longest any test waits for one reply
 
@@ -664,6 +665,153 @@ Test (sdk, exhausted_budget_replies_508_naming_the_hop, .timeout = 30)
     baton_envelope_destroy (&rep);
 }
 
+//  --- the rules that bound what one envelope can make a hop do (plaintext) ----------------
+
+//  Worker "a" on inproc://a with handler h_append, and the test as gateway
+//  at inproc://gw, in one context.
+typedef struct {
+    void *zctx;
+    s_runner_t ra;
+    s_gw_t gw;
+} s_solo_t;
+
+static void
+s_solo_open (s_solo_t *t)
+{
+    t->zctx = zmq_ctx_new ();
+    s_start (&t->ra, t->zctx, "a", "inproc://a", h_append, "a");
+    s_gw_open (&t->gw, t->zctx, "inproc://gw", "inproc://a");
+}
+
+//  Stops the worker and returns its counters.
+static baton_worker_stats_t
+s_solo_close (s_solo_t *t)
+{
+    baton_worker_stop (t->ra.worker);
+    s_join (&t->ra);
+    baton_worker_stats_t st = baton_worker_stats (t->ra.worker);
+    baton_worker_destroy (&t->ra.worker);
+    s_gw_close (&t->gw);
+    zmq_ctx_term (t->zctx);
+    return st;
+}
+
+//  Sends *env_p, then destroys it.
+static void
+s_gw_push (s_gw_t *gw, baton_envelope_t **env_p)
+{
+    s_gw_send (gw, *env_p);
+    baton_envelope_destroy (env_p);
+}
+
+//  Nothing arrives at the gateway for 200 ms.
+static void
+s_gw_assert_quiet (s_gw_t *gw)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    cr_assert_not (s_gw_recv_raw (gw, &msg, 200), "something arrived at reply-to");
+    zmq_msg_close (&msg);
+}
+
+Test (sdk, budget_beyond_the_route_and_its_margin_replies_508_without_the_handler, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    //  64 hops and the largest budget: one envelope would run a's handler
+    //  64 times if the budget were believed.
+    const char *names[64], *eps[64];
+    for (int i = 0; i < 64; i++) {
+        names[i] = "a";
+        eps[i] = "inproc://a";
+    }
+    baton_envelope_t *env = s_envelope ("greedy", "inproc://gw", 64, names, eps);
+    baton_envelope_set_budget (env, UINT32_MAX);
+    s_gw_push (&t.gw, &env);
+    baton_envelope_t *rep = s_gw_recv (&t.gw);
+    s_assert_problem (rep, 508, "a", "larger than the route can spend");
+    cr_assert_eq (baton_envelope_budget (rep), UINT32_MAX);
+    baton_envelope_destroy (&rep);
+    s_gw_assert_quiet (&t.gw);
+    cr_assert_eq (s_calls_of ('a'), 0);
+    //  One hop left: a budget of 1 + BATON_BUDGET_MARGIN passes, one more does not.
+    const char *one[] = {"inproc://a"};
+    for (uint64_t budget = 1 + BATON_BUDGET_MARGIN; budget <= 2 + BATON_BUDGET_MARGIN; budget++) {
+        env = s_envelope ("edge", "inproc://gw", 1, s_abc, one);
+        baton_envelope_set_budget (env, budget);
+        s_gw_push (&t.gw, &env);
+        rep = s_gw_recv (&t.gw);
+        cr_assert_eq (baton_envelope_status (rep), budget == 1 + BATON_BUDGET_MARGIN ? 200 : 508);
+        baton_envelope_destroy (&rep);
+    }
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (st.over_budget, 2);
+    cr_assert_eq (s_calls_of ('a'), 1);
+}
+
+Test (sdk, done_route_is_dropped_even_with_reply_to_its_own_inbox, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    const char *eps[] = {"inproc://a"};
+    //  reply_to is the worker's own inbox: answering it would circle for ever.
+    baton_envelope_t *env = s_envelope ("circle", "inproc://a", 1, s_abc, eps);
+    baton_envelope_set_index (env, 1);
+    s_gw_push (&t.gw, &env);
+    s_sleep_ms (200);
+    cr_assert_eq (baton_worker_stats (t.ra.worker).received, 1, "the envelope looped");
+    //  A done route with a gateway's reply_to is dropped too: nothing is sent.
+    env = s_envelope ("done", "inproc://gw", 1, s_abc, eps);
+    baton_envelope_set_index (env, 1);
+    s_gw_push (&t.gw, &env);
+    s_gw_assert_quiet (&t.gw);
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (st.received, 2);
+    cr_assert_eq (st.loops, 2);
+    cr_assert_eq (st.dropped, 2);
+    cr_assert_eq (st.replied + st.forwarded, 0);
+    cr_assert_eq (s_calls_of ('a'), 0);
+}
+
+Test (sdk, next_hop_that_is_its_own_inbox_is_never_sent_to, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    const char *names[] = {"a", "again"};
+    const char *eps[] = {"inproc://a", "inproc://a"};
+    baton_envelope_t *env = s_envelope ("self", "inproc://gw", 2, names, eps);
+    s_gw_push (&t.gw, &env);
+    s_gw_assert_quiet (&t.gw);
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (st.received, 1, "the worker sent to itself");
+    cr_assert_eq (st.loops, 1);
+    cr_assert_eq (st.forwarded, 0);
+    cr_assert_eq (s_calls_of ('a'), 1);
+}
+
+Test (sdk, plaintext_worker_sends_only_to_this_host, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    const char *names[] = {"a", "far"};
+    const char *eps[] = {"inproc://a", "tcp://192.0.2.1:5601"};
+    baton_envelope_t *env = s_envelope ("far", "inproc://gw", 2, names, eps);
+    s_gw_push (&t.gw, &env);
+    baton_envelope_t *rep = s_gw_recv (&t.gw);
+    s_assert_problem (rep, 502, "a", "plaintext next hop off this host: 'far'");
+    cr_assert_eq (baton_envelope_index (rep), 0);
+    baton_envelope_destroy (&rep);
+    //  A reply-to on another host gets nothing at all.
+    env = s_envelope ("far-gw", "tcp://192.0.2.1:5600", 1, s_abc, eps);
+    s_gw_push (&t.gw, &env);
+    s_gw_assert_quiet (&t.gw);
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (st.refused_endpoint, 2);
+    cr_assert_eq (st.dropped, 1);
+    cr_assert_eq (st.sockets, 1);
+    cr_assert_eq (s_calls_of ('a'), 1);
+}
+
 Test (sdk, absent_successor_replies_503_naming_it_within_the_send_timeout, .timeout = 30)
 {
     s_tmpdir ();
@@ -1011,7 +1159,8 @@ Test (sdk, worker_takes_name_bind_and_gateway_from_the_environment, .timeout = 3
 {
     setenv ("BATON_NAME", "envfn", 1);
     setenv ("BATON_BIND", "tcp://127.0.0.1:*", 1);
-    setenv ("BATON_GATEWAY", " tcp://10.0.0.1:5600 ,,tcp://10.0.0.2:5600", 1);
+    setenv ("BATON_GATEWAY", " tcp://10.0.0.1:5600 ,,gw2@tcp://10.0.0.2:5600", 1);
+    setenv ("BATON_SECURITY", "insecure", 1); //  the gateways are on other hosts
     baton_worker_t *w = baton_worker_new (NULL, NULL);
     cr_assert_not_null (w);
     cr_assert_str_eq (baton_worker_name (w), "envfn");
@@ -1030,6 +1179,7 @@ Test (sdk, worker_takes_name_bind_and_gateway_from_the_environment, .timeout = 3
     cr_assert_str_eq (baton_worker_name (w), "argfn");
     cr_assert_str_eq (baton_worker_endpoint (w), "inproc://argfn");
     baton_worker_destroy (&w);
+    unsetenv ("BATON_SECURITY");
 }
 
 //  Runs fn with stderr (fd 2) going to a temp file; returns what it wrote.
@@ -1037,21 +1187,9 @@ static const char *
 s_capture_stderr (void (*fn) (void))
 {
     static char buf[8192];
-    char path[] = "/tmp/baton-sdk-stderr-XXXXXX";
-    int fd = mkstemp (path);
-    cr_assert_geq (fd, 0);
-    unlink (path);
-    fflush (stderr);
-    int saved = dup (2);
-    dup2 (fd, 2);
+    capture_t c = capture_begin ();
     fn ();
-    fflush (stderr);
-    dup2 (saved, 2);
-    close (saved);
-    ssize_t n = pread (fd, buf, sizeof buf - 1, 0);
-    close (fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return buf;
+    return capture_end (c, buf, sizeof buf);
 }
 
 static void
@@ -1062,7 +1200,7 @@ s_bad_workers (void)
     unsetenv ("BATON_LOG");
     cr_assert_null (baton_worker_new (NULL, NULL));
     cr_assert_null (baton_worker_new ("fn", NULL));
-    cr_assert_null (baton_worker_new ("fn", "bogus://nowhere"));
+    cr_assert_null (baton_worker_new ("fn", "ipc:///nonexistent-baton-dir/fn.sock"));
     cr_assert_eq (baton_main (h_append, NULL), 1);
 }
 

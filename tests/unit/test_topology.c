@@ -81,37 +81,67 @@ Test (topology, announce_adds_and_heartbeats_keep_alive)
 {
     baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i1");
     baton_replica_t *r;
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 1000, &r), BATON_TOPO_ADDED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 1000, &r), BATON_TOPO_ADDED);
     cr_assert_eq (baton_topology_pick (s_topo, 1), r);
     cr_assert_str_eq (r->host, "box");
     m.type = BATON_CONTROL_HEARTBEAT;
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 1250, NULL), BATON_TOPO_REFRESHED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 1250, NULL), BATON_TOPO_REFRESHED);
     cr_assert_eq (baton_topology_tick (s_topo, 1500, NULL, NULL), 0, "heard 250 ms ago");
     cr_assert_eq (baton_topology_tick (s_topo, 1551, NULL, NULL), 1, "3 intervals of silence");
     cr_assert_eq (r->state, BATON_REPLICA_DEAD);
     cr_assert_null (baton_topology_pick (s_topo, 1));
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 1600, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 1600, NULL), BATON_TOPO_REVIVED);
     cr_assert_eq (baton_topology_pick (s_topo, 1), r);
 }
 
 Test (topology, goodbye_removes_only_the_instance_that_says_it)
 {
     baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "old");
-    baton_topology_apply (s_topo, &m, 0, NULL);
+    baton_topology_apply (s_topo, &m, NULL, 0, NULL);
     m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "new"); //  restarted
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 10, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 10, NULL), BATON_TOPO_REVIVED);
     m = msg (BATON_CONTROL_GOODBYE, "b", "ipc:///tmp/b0", "old");
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 20, NULL), BATON_TOPO_IGNORED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 20, NULL), BATON_TOPO_IGNORED);
     cr_assert_not_null (baton_topology_pick (s_topo, 1));
     m = msg (BATON_CONTROL_GOODBYE, "b", "ipc:///tmp/b0", "new");
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 30, NULL), BATON_TOPO_REMOVED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 30, NULL), BATON_TOPO_REMOVED);
     cr_assert_null (baton_topology_pick (s_topo, 1));
+}
+
+//  With CURVE: whoever announced an instance is the only one that speaks for it.
+Test (topology, only_the_announcing_key_speaks_for_an_instance)
+{
+    uint8_t k1[BATON_KEY_SIZE], k2[BATON_KEY_SIZE];
+    memset (k1, 1, sizeof k1);
+    memset (k2, 2, sizeof k2);
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i1");
+    baton_replica_t *r;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k1, 0, &r), BATON_TOPO_ADDED);
+    cr_assert (r->has_key && r->key[0] == 1);
+    m.type = BATON_CONTROL_HEARTBEAT;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k2, 10, NULL), BATON_TOPO_REFUSED);
+    cr_assert_eq (r->last_seen_ms, 0, "a refused heartbeat changes nothing");
+    m.type = BATON_CONTROL_ANNOUNCE;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k2, 10, NULL), BATON_TOPO_REFUSED);
+    m.type = BATON_CONTROL_GOODBYE;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k2, 20, NULL), BATON_TOPO_REFUSED);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+    cr_assert_eq (r->key[0], 1);
+    m.type = BATON_CONTROL_HEARTBEAT;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k1, 30, NULL), BATON_TOPO_REFRESHED);
+    //  A restart (a new instance) may come with a new key: the key rotated.
+    m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i2");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k2, 40, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (r->key[0], 2);
+    m.type = BATON_CONTROL_GOODBYE;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k1, 50, NULL), BATON_TOPO_REFUSED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, k2, 60, NULL), BATON_TOPO_REMOVED);
 }
 
 Test (topology, unknown_functions_are_ignored)
 {
     baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "zzz", "ipc:///tmp/z", "i");
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_IGNORED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, NULL), BATON_TOPO_IGNORED);
 }
 
 Test (topology, timeouts_in_a_row_eject_for_a_while)
@@ -146,13 +176,13 @@ Test (topology, a_full_pool_refuses_more_replicas)
     for (int i = 0; i < BATON_TOPOLOGY_MAX_REPLICAS; i++) {
         snprintf (ep, sizeof ep, "ipc:///tmp/b%d", i);
         baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", ep, "i");
-        cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_ADDED);
+        cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, NULL), BATON_TOPO_ADDED);
     }
     baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/extra", "i");
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 0, NULL), BATON_TOPO_FULL);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, NULL), BATON_TOPO_FULL);
     //  Once one is dead its slot is reused.
     baton_topology_tick (s_topo, 10000, NULL, NULL);
-    cr_assert_eq (baton_topology_apply (s_topo, &m, 10000, NULL), BATON_TOPO_ADDED);
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 10000, NULL), BATON_TOPO_ADDED);
 }
 
 Test (control, round_trip)

@@ -1,7 +1,7 @@
 /*  test_vectors.c - the golden vectors in tests/vectors/: each NAME.hex holds
- *  encoded bytes and NAME.json what they mean. Checked both ways: the meaning
- *  encodes to exactly those bytes, and the bytes decode to exactly that meaning
- *  (or to the error the vector names).
+ *  encoded bytes and NAME.json what they mean (CURVE keys as 64 hex digits).
+ *  Checked both ways: the meaning encodes to exactly those bytes, and the
+ *  bytes decode to exactly that meaning (or to the error the vector names).
  *  BATON_WRITE_VECTORS=1 rewrites the .hex of valid vectors from their .json.  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -42,20 +42,54 @@ add_pairs (baton_envelope_t *e, json_t *arr,
     }
 }
 
+//  Decodes a key written as 64 hex digits.
+static void
+key_from_hex (json_t *v, unsigned char key[BATON_KEY_LEN])
+{
+    const char *hex = json_string_value (v);
+    cr_assert (hex && strlen (hex) == 2 * BATON_KEY_LEN, "a key is %d hex digits",
+               2 * BATON_KEY_LEN);
+    for (int i = 0; i < BATON_KEY_LEN; i++) {
+        unsigned byte;
+        cr_assert_eq (sscanf (hex + 2 * i, "%2x", &byte), 1);
+        key[i] = (unsigned char) byte;
+    }
+}
+
+static json_t *
+key_to_hex (baton_slice_t key)
+{
+    char hex[2 * BATON_KEY_LEN + 1];
+    for (size_t i = 0; i < key.len && i < BATON_KEY_LEN; i++)
+        snprintf (hex + 2 * i, 3, "%02x", (unsigned char) key.ptr[i]);
+    return json_stringn (hex, 2 * key.len);
+}
+
 //  Builds an envelope from a vector's "envelope" object.
 static baton_envelope_t *
 from_json (json_t *j)
 {
     baton_envelope_t *e = baton_envelope_new ();
+    unsigned char key[BATON_KEY_LEN];
     baton_envelope_set_id (e, jstr (j, "id"), jlen (j, "id"));
     baton_envelope_set_reply_to (e, jstr (j, "reply_to"), jlen (j, "reply_to"));
+    if (json_object_get (j, "reply_key")) {
+        key_from_hex (json_object_get (j, "reply_key"), key);
+        cr_assert_eq (baton_envelope_set_reply_key (e, key, sizeof key), 0);
+    }
     add_pairs (e, json_object_get (j, "route"), baton_envelope_route_append);
+    size_t i;
+    json_t *hex;
+    json_array_foreach (json_object_get (j, "route_keys"), i, hex)
+    {
+        key_from_hex (hex, key);
+        cr_assert_eq (baton_envelope_set_route_key (e, i, key, sizeof key), 0);
+    }
     baton_envelope_set_index (e, (size_t) json_integer_value (json_object_get (j, "index")));
     baton_envelope_set_budget (e, (uint64_t) json_integer_value (json_object_get (j, "budget")));
     baton_envelope_set_deadline_ms (
         e, (uint64_t) json_integer_value (json_object_get (j, "deadline")));
     baton_envelope_set_traceparent (e, jstr (j, "traceparent"), jlen (j, "traceparent"));
-    size_t i;
     json_t *r;
     json_array_foreach (json_object_get (j, "record"), i, r)
     {
@@ -118,6 +152,14 @@ to_json (const baton_envelope_t *e)
                    "route", route, "index", (json_int_t) baton_envelope_index (e), "budget",
                    (json_int_t) baton_envelope_budget (e), "deadline",
                    (json_int_t) baton_envelope_deadline_ms (e));
+    if (baton_envelope_reply_key (e).len)
+        json_object_set_new (j, "reply_key", key_to_hex (baton_envelope_reply_key (e)));
+    if (baton_envelope_route_key (e, 0).len) {
+        json_t *keys = json_array ();
+        for (size_t i = 0; i < baton_envelope_route_count (e); i++)
+            json_array_append_new (keys, key_to_hex (baton_envelope_route_key (e, i)));
+        json_object_set_new (j, "route_keys", keys);
+    }
     if (baton_envelope_traceparent (e).len)
         json_object_set_new (j, "traceparent", js (baton_envelope_traceparent (e)));
     if (baton_envelope_record_count (e)) {
@@ -284,5 +326,5 @@ Test (vectors, every_vector_holds_both_ways)
         }
     }
     closedir (dir);
-    cr_assert_geq (checked, 7, "only %d vectors found", checked);
+    cr_assert_geq (checked, 9, "only %d vectors found", checked);
 }

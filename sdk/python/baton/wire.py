@@ -6,6 +6,7 @@ kept as their raw bytes and written back unchanged."""
 from dataclasses import dataclass
 
 VERSION = 1
+KEY_LEN = 32  # bytes of a CURVE public key (reply_key, route_keys)
 
 
 class EnvelopeError(ValueError):
@@ -216,7 +217,8 @@ class Envelope:
     the raw key+value bytes of each section ("top", "request", "message",
     "error") in the order read."""
 
-    __slots__ = ("version", "id", "reply_to", "route", "index", "budget", "deadline",
+    __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "index",
+                 "budget", "deadline",
                  "traceparent", "record", "meta", "method", "target", "request_headers",
                  "request_body", "status", "headers", "body", "error", "unknown")
 
@@ -224,7 +226,9 @@ class Envelope:
         self.version = VERSION
         self.id = b""
         self.reply_to = b""
+        self.reply_key = b""  # CURVE key of the gateway at reply_to (32 bytes), or b""
         self.route = []
+        self.route_keys = None  # CURVE key of each replica, parallel to route, or None
         self.index = 0
         self.budget = 0
         self.deadline = 0
@@ -267,6 +271,20 @@ def _read_record(rd):
             raise EnvelopeError(TYPE)
         record.append([rd.read_str(), rd.read_uint(), rd.read_uint()])
     return record
+
+
+def _read_key(rd):
+    key = rd.read_bytes()
+    if len(key) != KEY_LEN:
+        raise EnvelopeError(TYPE)
+    return key
+
+
+def _read_route_keys(rd):
+    n = rd.read_container(_ARRAY, 2)
+    if n > rd.lim.max_hops:
+        raise EnvelopeError(ROUTE)
+    return [_read_key(rd) for _ in range(n)]
 
 
 def _read_meta(rd):
@@ -349,7 +367,9 @@ _TOP = {
     b"v": _read_version,
     b"id": _set("id", _Reader.read_str),
     b"reply_to": _set("reply_to", _Reader.read_str),
+    b"reply_key": _set("reply_key", _read_key),
     b"route": _set("route", lambda rd: _read_pairs(rd, rd.lim.max_hops, 2)),
+    b"route_keys": _set("route_keys", _read_route_keys),
     b"index": _set("index", _Reader.read_uint),
     b"budget": _set("budget", _Reader.read_uint),
     b"deadline": _set("deadline", _Reader.read_uint),
@@ -382,6 +402,8 @@ def decode(data, limits=DEFAULT_LIMITS):
     if not _REQUIRED <= _read_map(rd, env, "top", 1, _TOP):
         raise EnvelopeError(MISSING)
     if env.index > len(env.route):
+        raise EnvelopeError(ROUTE)
+    if env.route_keys is not None and len(env.route_keys) != len(env.route):
         raise EnvelopeError(ROUTE)
     if rd.p != rd.end:
         raise EnvelopeError(MALFORMED)  # bytes after the document
@@ -435,7 +457,8 @@ def _key(k):
     return _str(k.encode())
 
 
-_K = {k: _key(k) for k in ("v", "id", "reply_to", "route", "index", "budget", "deadline",
+_K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index",
+                           "budget", "deadline",
                            "traceparent", "record", "meta", "request", "method", "target",
                            "headers", "body", "message", "status", "error", "code", "text",
                            "hop")}
@@ -454,12 +477,20 @@ def encode(env):
     map in the order of docs/wire-format.md, then its unknown keys as read.
     Decoding and encoding an envelope Baton wrote gives the same bytes."""
     k, unknown = _K, env.unknown
-    top = (9 + bool(env.traceparent) + bool(env.record) + bool(env.meta)
-           + (env.error is not None) + len(unknown["top"]))
+    # route_keys are written only when every hop has its key.
+    keys = (env.route_keys is not None and len(env.route_keys) == len(env.route)
+            and all(len(key) == KEY_LEN for key in env.route_keys))
+    top = (9 + bool(env.reply_key) + keys + bool(env.traceparent) + bool(env.record)
+           + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
     out = [_container(True, top),
-           k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to),
-           k["route"]]
+           k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to)]
+    if env.reply_key:
+        out += (k["reply_key"], _bin(env.reply_key))
+    out.append(k["route"])
     _pairs(out, env.route)
+    if keys:
+        out += (k["route_keys"], _container(False, len(env.route_keys)))
+        out += (_bin(key) for key in env.route_keys)
     out += (k["index"], _uint(env.index), k["budget"], _uint(env.budget),
             k["deadline"], _uint(env.deadline))
     if env.traceparent:

@@ -1,7 +1,8 @@
 """worker.py - the worker: takes one envelope at a time from its inbox (a
 ZeroMQ PULL socket), applies the rules that keep every request answered (504
-expired, 508 out of budget, 502 handler failed, 503 successor unreachable),
-calls the handler, and forwards or replies. The same contract as sdk/worker.c."""
+expired, 508 out of budget, 502 handler failed, 503 successor unreachable) and
+those that bound what one envelope can make it do (budget, loops), calls the
+handler, and forwards or replies. The same contract as sdk/worker.c."""
 
 import collections
 import os
@@ -24,6 +25,7 @@ CONNECT_GRACE_MS = 1000  # send timeout of the first message through a new socke
 MAX_NAME = 255
 MAX_ENDPOINT = 1024
 DRAIN_MS = 1000  # how long a stopping worker keeps taking what its inbox holds
+BUDGET_MARGIN = 8  # budget allowed beyond the hops a route has left (BATON_BUDGET_MARGIN)
 
 
 class ConfigError(ValueError):
@@ -32,7 +34,7 @@ class ConfigError(ValueError):
 
 
 Stats = collections.namedtuple(
-    "Stats", "received forwarded replied errors dropped undeliverable sockets")
+    "Stats", "received forwarded replied errors dropped undeliverable sockets loops over_budget")
 
 
 def _env(key):
@@ -132,6 +134,7 @@ class Worker:
             raise ConfigError("cannot bind the inbox %s: %s" % (bind, e.strerror)) from None
         self.endpoint = self.inbox.getsockopt_string(zmq.LAST_ENDPOINT) or bind
         self.advertise = advertise or self.endpoint.replace("0.0.0.0", "127.0.0.1", 1)
+        self._inboxes = {self.endpoint.encode(), self.advertise.encode()}
         self._hops = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
                                   linger_ms, True)
         self._replies = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
@@ -217,6 +220,9 @@ class Worker:
         if not self._record(env, hop, ctx.t_in_us, time.time_ns() // 1000):
             self._reply_error(env, 502, b"trace record is full", ctx.hop_name_raw, ctx.t_in_us)
             return
+        if env.index + 1 < len(env.route) and env.route[env.index + 1][1] in self._inboxes:
+            self._loop("next hop is this function's own inbox")
+            return
         env.index += 1
         env.budget -= 1
         if env.route_done():
@@ -242,22 +248,38 @@ class Worker:
             log(WARN, "dropped a message", fn=self.name, reason=why, err=err or "none",
                 size=size, suppressed=self._rl_drop.suppressed)
 
+    def _loop(self, why):
+        """Drops an envelope that would circle: nothing is sent anywhere."""
+        self._count("loops")
+        self._drop(why, None, 0)
+
     def _handle(self, env, t_in_us):
         if not env.reply_to:
             self._drop("envelope without reply-to", None, 0)
             return
-        hop = env.route[env.index][0] if env.index < len(env.route) else b""
-        ctx = Context(env, hop or self._name_raw, t_in_us)
-        if env.route_done():
-            self._reply_error(env, 502, b"envelope arrived with its route already done",
-                              ctx.hop_name_raw, t_in_us)
+        if env.reply_to in self._inboxes:
+            self._loop("reply-to is this function's own inbox")
             return
+        if env.route_done():
+            # Answering it would let one envelope circle for ever between a
+            # hop and a reply-to that is an inbox.
+            self._loop("envelope arrived with its route already done")
+            return
+        hop = env.route[env.index][0]
+        ctx = Context(env, hop or self._name_raw, t_in_us)
         if env.deadline and t_in_us // 1000 >= env.deadline:
             self._reply_error(env, 504, b"deadline passed before the hop ran",
                               ctx.hop_name_raw, t_in_us)
             return
         if env.budget == 0:
             self._reply_error(env, 508, b"hop budget exhausted before the hop ran",
+                              ctx.hop_name_raw, t_in_us)
+            return
+        if env.budget > len(env.route) - env.index + BUDGET_MARGIN:
+            # The sender sets the budget: more than the route can spend would
+            # let it run handlers more often than its route says.
+            self._count("over_budget")
+            self._reply_error(env, 508, b"hop budget larger than the route can spend",
                               ctx.hop_name_raw, t_in_us)
             return
         try:

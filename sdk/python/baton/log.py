@@ -37,13 +37,14 @@ def quote(value, cap=250):
     return '"' + "".join(out) + ("..." if len(raw) > cap else "") + '"'
 
 
-def log(level, msg, **fields):
-    """Writes one line (one write, so lines of several processes do not mix)."""
+def log(level, msg, comp="sdk", **fields):
+    """Writes one line (one write, so lines of several processes do not mix);
+    comp names the part of the SDK that speaks."""
     if not enabled(level):
         return
     now = time.time()
     ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)
-    parts = ["ts=" + ts, "level=" + LEVELS[level], "comp=sdk", "msg=" + quote(msg)]
+    parts = ["ts=" + ts, "level=" + LEVELS[level], "comp=" + comp, "msg=" + quote(msg, 1024)]
     parts += ["%s=%s" % (k, v if isinstance(v, int) else quote(v)) for k, v in fields.items()]
     try:
         os.write(sys.stderr.fileno(), (" ".join(parts) + "\n").encode())

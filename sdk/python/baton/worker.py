@@ -1,8 +1,8 @@
 """worker.py - the worker: takes one envelope at a time from its inbox (a
 ZeroMQ PULL socket), applies the rules that keep every request answered (504
 expired, 508 out of budget, 502 handler failed, 503 successor unreachable) and
-those that bound what one envelope can make it do (budget, loops), calls the
-handler, and forwards or replies. The same contract as sdk/worker.c."""
+those that keep the mesh safe (peers, keys, endpoints, budget, loops), calls
+the handler, and forwards or replies. The same contract as sdk/worker.c."""
 
 import collections
 import os
@@ -15,7 +15,7 @@ import traceback
 
 import zmq
 
-from . import problem, wire
+from . import problem, security, wire
 from .context import FAIL, REPLY, Context
 from .control import Announcer
 from .log import DEBUG, ERROR, INFO, WARN, RateLimit, enabled, log
@@ -30,11 +30,12 @@ BUDGET_MARGIN = 8  # budget allowed beyond the hops a route has left (BATON_BUDG
 
 class ConfigError(ValueError):
     """A worker that cannot be built: a missing name or endpoint, an option
-    out of range, or a bind that failed."""
+    out of range, security settings refused, or a bind that failed."""
 
 
 Stats = collections.namedtuple(
-    "Stats", "received forwarded replied errors dropped undeliverable sockets loops over_budget")
+    "Stats", "received forwarded replied errors dropped undeliverable sockets loops over_budget "
+             "refused_peer refused_key refused_endpoint handshakes_refused")
 
 
 def _env(key):
@@ -47,19 +48,23 @@ def _atoi(text):
 
 
 class _SocketCache:
-    """Connected PUSH sockets by endpoint, least recently used dropped first."""
+    """Connected PUSH sockets by endpoint, least recently used dropped first.
+    With a certificate, each is a CURVE client of the server key it was asked
+    for, and cached by (endpoint, key)."""
 
-    def __init__(self, zctx, cap, timeout_ms, hwm, linger_ms, immediate):
-        self.zctx, self.cap = zctx, cap
+    def __init__(self, zctx, cap, timeout_ms, hwm, linger_ms, immediate, cert):
+        self.zctx, self.cap, self.cert = zctx, cap, cert
         self.opts = ((zmq.SNDTIMEO, timeout_ms), (zmq.SNDHWM, hwm), (zmq.LINGER, linger_ms),
                      (zmq.IMMEDIATE, 1 if immediate else 0))
         self.socks = collections.OrderedDict()
 
-    def get(self, endpoint):
-        """(socket, fresh) for endpoint, or (None, False) if it is unusable."""
-        sock = self.socks.get(endpoint)
+    def get(self, endpoint, key):
+        """(socket, fresh) for endpoint (and with a certificate, the server
+        key key, checked by the caller), or (None, False) if it is unusable."""
+        entry = (endpoint, key) if self.cert else endpoint
+        sock = self.socks.get(entry)
         if sock is not None:
-            self.socks.move_to_end(endpoint, last=False)
+            self.socks.move_to_end(entry, last=False)
             return sock, False
         if not endpoint or len(endpoint) > MAX_ENDPOINT or b"\0" in endpoint:
             return None, False
@@ -67,14 +72,16 @@ class _SocketCache:
         try:
             for opt, value in self.opts:
                 sock.setsockopt(opt, value)
+            if self.cert:
+                security.curve_client(sock, self.cert, key)
             sock.connect(endpoint.decode("utf-8", "surrogateescape"))
         except (zmq.ZMQError, UnicodeError):
             sock.close(0)
             return None, False
         if len(self.socks) >= self.cap:
             self.socks.popitem(last=True)[1].close()
-        self.socks[endpoint] = sock
-        self.socks.move_to_end(endpoint, last=False)
+        self.socks[entry] = sock
+        self.socks.move_to_end(entry, last=False)
         return sock, True
 
     def close(self):
@@ -87,12 +94,13 @@ class Worker:
     """One function: an inbox bound to bind, a handler called once per
     envelope. Arguments left None come from the environment (BATON_NAME,
     BATON_BIND, BATON_GATEWAY, BATON_HEARTBEAT_MS, BATON_ADVERTISE,
-    BATON_VERSION). Raises ConfigError if it cannot start."""
+    BATON_VERSION, BATON_CERT, BATON_TRUST; insecure False: BATON_SECURITY).
+    Raises ConfigError if it cannot start."""
 
     def __init__(self, handler, name=None, bind=None, gateway=None, *, send_timeout_ms=100,
                  send_hwm=1000, recv_hwm=1000, max_message_size=8 * 1024 * 1024,
                  linger_ms=1000, socket_cache=64, heartbeat_ms=None, advertise=None,
-                 version=None, handle_signals=True):
+                 version=None, handle_signals=True, cert=None, trust=None, insecure=False):
         name = name or _env("BATON_NAME")
         bind = bind or _env("BATON_BIND")
         gateway = gateway if gateway is not None else _env("BATON_GATEWAY")
@@ -110,6 +118,11 @@ class Worker:
             raise ConfigError("heartbeat interval out of range (10 ms .. 1 h)")
         advertise = advertise or _env("BATON_ADVERTISE")
         version = version if version is not None else _env("BATON_VERSION")
+        try:
+            cert, trust, self.insecure = security.resolve(cert, trust, insecure)
+        except security.SecurityError as e:
+            raise ConfigError("security settings refused: %s" % e) from None
+        self._cert, self._trust = self._secure(cert, trust, name, bind)
         self.handler = handler
         self.name = name
         self._name_raw = name.encode("utf-8", "surrogateescape")
@@ -120,7 +133,7 @@ class Worker:
         self._stop = threading.Event()
         self._recv_timeout = None
         self._counts = dict.fromkeys(Stats._fields, 0)
-        self._hops = self._replies = self._announce = None
+        self._hops = self._replies = self._announce = self._zap = None
         self._rl_drop, self._rl_send, self._rl_raise = RateLimit(), RateLimit(), RateLimit()
         self._zctx = zmq.Context()
         self.inbox = self._zctx.socket(zmq.PULL)
@@ -128,25 +141,70 @@ class Worker:
             self.inbox.setsockopt(zmq.RCVHWM, recv_hwm)
             self.inbox.setsockopt(zmq.MAXMSGSIZE, max_message_size)
             self.inbox.setsockopt(zmq.LINGER, 0)
+            if self._cert:
+                security.curve_server(self.inbox, self._cert)
+                # Before the bind: no handshake without a handler to ask.
+                self._zap = security.ZapHandler(self._zctx, self._trust, self.inbox)
             self.inbox.bind(bind)
-        except zmq.ZMQError as e:
-            self._zctx.destroy(0)
-            raise ConfigError("cannot bind the inbox %s: %s" % (bind, e.strerror)) from None
+        except (zmq.ZMQError, security.SecurityError) as e:
+            self.close()
+            raise ConfigError("cannot bind the inbox %s: %s" % (
+                bind, e.strerror if isinstance(e, zmq.ZMQError) else e)) from None
         self.endpoint = self.inbox.getsockopt_string(zmq.LAST_ENDPOINT) or bind
         self.advertise = advertise or self.endpoint.replace("0.0.0.0", "127.0.0.1", 1)
         self._inboxes = {self.endpoint.encode(), self.advertise.encode()}
         self._hops = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
-                                  linger_ms, True)
+                                  linger_ms, True, self._cert)
         self._replies = _SocketCache(self._zctx, socket_cache, send_timeout_ms, send_hwm,
-                                     linger_ms, False)
+                                     linger_ms, False, self._cert)
         try:
             self._announce = Announcer(self._zctx, gateway, name, self.advertise, version,
-                                       heartbeat_ms)
+                                       heartbeat_ms, self._cert, self._trust, self.insecure)
+        except security.SecurityError as e:
+            self.close()
+            raise ConfigError(str(e)) from None
         except zmq.ZMQError as e:
             self.close()
             raise ConfigError("cannot connect to the gateway control endpoint: %s"
                               % e.strerror) from None
         self._clock_ms = time.time_ns() // 1000000
+        self._log_mode()
+
+    def _secure(self, cert, trust, name, bind):
+        """(certificate, trust store) for the mode asked, or (None, None) for
+        plaintext, after checking the inbox endpoint against the mode."""
+        if not cert:
+            if self.insecure or security.endpoint_local(bind):
+                return None, None
+            raise ConfigError("plaintext inbox not on loopback, ipc or inproc: set BATON_CERT "
+                              "and BATON_TRUST for CURVE, or BATON_SECURITY=insecure")
+        if bind.startswith("inproc://"):
+            raise ConfigError("inproc inbox with CURVE: inproc carries no CURVE handshake, so no "
+                              "peer could be checked: bind ipc:// or tcp://")
+        try:
+            cert = security.load_function_cert(cert, name)
+        except security.SecurityError as e:
+            raise ConfigError("cannot use the certificate: %s" % e) from None
+        try:
+            return cert, security.TrustStore(trust)
+        except security.SecurityError as e:
+            raise ConfigError("cannot start CURVE: %s" % e) from None
+
+    def _log_mode(self):
+        """The one line every worker logs about its security at start."""
+        if self._cert:
+            log(DEBUG, "CURVE on", fn=self.name, key=self._cert.public_z85)
+        elif self.insecure:
+            log(WARN, "plaintext on any address (BATON_SECURITY=insecure): whoever reaches the "
+                "inbox can run this function", fn=self.name)
+        else:
+            log(WARN, "plaintext: CURVE is off (set BATON_CERT and BATON_TRUST), so only "
+                "loopback, ipc and inproc endpoints are allowed", fn=self.name)
+
+    @property
+    def security(self):
+        """"curve", "insecure" (plaintext anywhere) or "plaintext" (this host only)."""
+        return "curve" if self._cert else "insecure" if self.insecure else "plaintext"
 
     @property
     def gateways(self):
@@ -158,6 +216,7 @@ class Worker:
         outgoing sockets open now)."""
         c = dict(self._counts)
         c["sockets"] = len(self._hops.socks) + len(self._replies.socks)
+        c["handshakes_refused"] = self._zap.refused if self._zap else 0
         return Stats(**c)
 
     def _count(self, key):
@@ -165,11 +224,12 @@ class Worker:
 
     # --- sending ----------------------------------------------------------------
 
-    def _send(self, cache, endpoint, env):
-        """Pushes env to endpoint; False if no peer took it within the send
-        timeout (a socket connected just now gets CONNECT_GRACE_MS for its
-        handshake) or the endpoint is unusable."""
-        sock, fresh = cache.get(endpoint)
+    def _send(self, cache, endpoint, key, env):
+        """Pushes env to endpoint (with CURVE, to the server holding key);
+        False if no peer took it within the send timeout (a socket connected
+        just now gets CONNECT_GRACE_MS for its handshake) or the endpoint is
+        unusable."""
+        sock, fresh = cache.get(endpoint, key)
         if sock is None:
             return False
         data = wire.encode(env)
@@ -187,7 +247,7 @@ class Worker:
                 sock.setsockopt(zmq.SNDTIMEO, self.send_timeout_ms)
 
     def _reply(self, env):
-        if self._send(self._replies, env.reply_to, env):
+        if self._send(self._replies, env.reply_to, env.reply_key, env):
             self._count("replied")
             if env.error is not None:
                 self._count("errors")
@@ -212,16 +272,37 @@ class Worker:
         env.record.append([name, t_in_us, t_out_us])
         return True
 
+    def _next_allowed(self, env, i, ctx):
+        """Whether env may go to hop i (the next one) from here: never to this
+        worker's own inbox (dropped: a loop), with CURVE only to a key the
+        trust store holds for that function, in plaintext only on this host
+        unless insecure (else 502 to reply-to naming this hop)."""
+        name, endpoint = env.route[i]
+        if endpoint in self._inboxes:
+            self._refuse_drop("loops", "next hop is this function's own inbox", env)
+            return False
+        why = None
+        if self._trust and not self._trust.is_function(_route_key(env, i), name):
+            why = "next hop key not trusted"
+            self._refused("refused_key", why, env)
+        elif not self._trust and not self.insecure and not security.endpoint_local(endpoint):
+            why = "plaintext next hop off this host"
+            self._refused("refused_endpoint", why, env)
+        if why is None:
+            return True
+        self._reply_error(env, 502, b"%s: '%s'" % (why.encode(), name[:64]), ctx.hop_name_raw,
+                          ctx.t_in_us)
+        return False
+
     def _forward(self, env, ctx):
         """Advances env past this hop and pushes it to the next one, or to
         reply-to after the last. A successor that takes nothing within the
         send timeout turns the envelope into a 503 naming that function."""
+        if env.index + 1 < len(env.route) and not self._next_allowed(env, env.index + 1, ctx):
+            return
         hop = env.route[env.index][0]
         if not self._record(env, hop, ctx.t_in_us, time.time_ns() // 1000):
             self._reply_error(env, 502, b"trace record is full", ctx.hop_name_raw, ctx.t_in_us)
-            return
-        if env.index + 1 < len(env.route) and env.route[env.index + 1][1] in self._inboxes:
-            self._loop("next hop is this function's own inbox")
             return
         env.index += 1
         env.budget -= 1
@@ -229,7 +310,7 @@ class Worker:
             self._reply(env)
             return
         name, endpoint = env.route[env.index]
-        if self._send(self._hops, endpoint, env):
+        if self._send(self._hops, endpoint, _route_key(env, env.index), env):
             self._count("forwarded")
             return
         text = ("function unreachable from hop '%s': no peer took the envelope within %d ms"
@@ -248,22 +329,46 @@ class Worker:
             log(WARN, "dropped a message", fn=self.name, reason=why, err=err or "none",
                 size=size, suppressed=self._rl_drop.suppressed)
 
-    def _loop(self, why):
-        """Drops an envelope that would circle: nothing is sent anywhere."""
-        self._count("loops")
-        self._drop(why, None, 0)
+    def _refused(self, counter, why, env):
+        """Counts a refusal of the security and loop rules in counter and
+        logs it (rate-limited). env, if not None, is the envelope refused."""
+        self._count(counter)
+        if self._rl_drop.allow():
+            log(WARN, "refused an envelope", fn=self.name, reason=why,
+                id=env.id if env else b"", reply_to=env.reply_to if env else b"",
+                suppressed=self._rl_drop.suppressed)
+
+    def _refuse_drop(self, counter, why, env):
+        """Refuses and drops: nothing is sent anywhere."""
+        self._count("dropped")
+        self._refused(counter, why, env)
+
+    def _reply_allowed(self, env):
+        """Whether anything may go to env's reply-to: not this worker's own
+        inbox (a loop), with CURVE only a gateway the trust store holds the
+        reply_key of, in plaintext only on this host unless insecure. Drops
+        env otherwise."""
+        to = env.reply_to
+        if to in self._inboxes:
+            self._refuse_drop("loops", "reply-to is this function's own inbox", env)
+        elif self._trust and not self._trust.is_gateway(env.reply_key):
+            self._refuse_drop("refused_key", "reply_key is not a trusted gateway key", env)
+        elif not self._trust and not self.insecure and not security.endpoint_local(to):
+            self._refuse_drop("refused_endpoint", "plaintext reply-to off this host", env)
+        else:
+            return True
+        return False
 
     def _handle(self, env, t_in_us):
         if not env.reply_to:
             self._drop("envelope without reply-to", None, 0)
             return
-        if env.reply_to in self._inboxes:
-            self._loop("reply-to is this function's own inbox")
+        if not self._reply_allowed(env):
             return
         if env.route_done():
             # Answering it would let one envelope circle for ever between a
             # hop and a reply-to that is an inbox.
-            self._loop("envelope arrived with its route already done")
+            self._refuse_drop("loops", "envelope arrived with its route already done", env)
             return
         hop = env.route[env.index][0]
         ctx = Context(env, hop or self._name_raw, t_in_us)
@@ -278,7 +383,7 @@ class Worker:
         if env.budget > len(env.route) - env.index + BUDGET_MARGIN:
             # The sender sets the budget: more than the route can spend would
             # let it run handlers more often than its route says.
-            self._count("over_budget")
+            self._refused("over_budget", "hop budget larger than the route can spend", env)
             self._reply_error(env, 508, b"hop budget larger than the route can spend",
                               ctx.hop_name_raw, t_in_us)
             return
@@ -302,14 +407,15 @@ class Worker:
 
     def _take(self, timeout_ms):
         """One message from the inbox, waiting at most timeout_ms (0: not at
-        all); None if none came."""
+        all); None if none came. With CURVE a zmq.Frame, to read its sender."""
+        copy = self._cert is None
         try:
             if timeout_ms == 0:
-                return self.inbox.recv(zmq.NOBLOCK)
+                return self.inbox.recv(zmq.NOBLOCK, copy=copy)
             if timeout_ms != self._recv_timeout:
                 self.inbox.setsockopt(zmq.RCVTIMEO, timeout_ms)
                 self._recv_timeout = timeout_ms
-            return self.inbox.recv()
+            return self.inbox.recv(copy=copy)
         except zmq.Again:
             return None
 
@@ -326,6 +432,9 @@ class Worker:
         if data is None:
             return False
         self._count("received")
+        if self._cert:
+            # With CURVE, the ZAP handler named the peer that sent it.
+            frame, data = data, data.bytes
         if self.inbox.getsockopt(zmq.RCVMORE):
             # An envelope is exactly one frame; the rest of this one is here.
             size = len(data)
@@ -335,6 +444,9 @@ class Worker:
                 except zmq.Again:
                     break
             self._drop("multipart message", None, size)
+            return True
+        if self._cert and security.peer_identity(frame) is None:
+            self._refuse_drop("refused_peer", "sender is neither a gateway nor a function", None)
             return True
         try:
             env = wire.decode(data, self.limits)
@@ -381,8 +493,17 @@ class Worker:
             if part is not None:
                 part.close()
         self.inbox.close(0)
+        # The ZAP handler stops after the inbox it watches closed, before
+        # the context ends.
+        if self._zap is not None:
+            self._zap.close()
         self._zctx.term()
         self._zctx = None
+
+
+def _route_key(env, i):
+    """The CURVE key the gateway wrote for route entry i, or b"" if none."""
+    return env.route_keys[i] if env.route_keys is not None else b""
 
 
 def main(handler, exit=True):
@@ -396,7 +517,8 @@ def main(handler, exit=True):
         log(ERROR, str(e))
         code = 1
     else:
-        log(INFO, "worker ready", fn=worker.name, inbox=worker.endpoint)
+        log(INFO, "worker ready", fn=worker.name, inbox=worker.endpoint,
+            security=worker.security)
         try:
             worker.run()
         finally:

@@ -252,6 +252,18 @@ baton_envelope_set_deadline_ms (baton_envelope_t *self, uint64_t deadline_ms)
     self->deadline_ms = deadline_ms;
 }
 
+uint64_t
+baton_envelope_oam (const baton_envelope_t *self)
+{
+    return self->oam;
+}
+
+void
+baton_envelope_set_oam (baton_envelope_t *self, uint64_t flags)
+{
+    self->oam = flags;
+}
+
 int
 baton_envelope_advance (baton_envelope_t *self, uint64_t t_in_us, uint64_t t_out_us)
 {

@@ -273,7 +273,8 @@ enum {
     K_MESSAGE,
     K_ERROR,
     K_REPLY_KEY,
-    K_ROUTE_KEYS
+    K_ROUTE_KEYS,
+    K_OAM
 };
 #define S_REQUIRED                                                                                 \
     ((1u << K_V) | (1u << K_ID) | (1u << K_REPLY) | (1u << K_ROUTE) | (1u << K_INDEX) |            \
@@ -319,6 +320,10 @@ s_top_field (s_dec_t *d, baton_slice_t k, const uint8_t *key_start, uint32_t *se
     if (s_key_is (k, BATON__KEY ("deadline"))) {
         S_ONCE (K_DEADLINE);
         return baton__mp_read_uint (&d->rd, &e->deadline_ms);
+    }
+    if (s_key_is (k, BATON__KEY ("oam"))) {
+        S_ONCE (K_OAM);
+        return baton__mp_read_uint (&d->rd, &e->oam);
     }
     if (s_key_is (k, BATON__KEY ("traceparent"))) {
         S_ONCE (K_TRACE);

@@ -157,9 +157,9 @@ static void
 s_pack (const baton_envelope_t *e, s_out_t *o)
 {
     bool route_keys = s_route_keys_complete (e);
-    size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->traceparent.len > 0) +
-                 (e->record.count > 0) + (e->meta.count > 0) + e->has_error +
-                 e->unknown[BATON__SEC_TOP].count;
+    size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->oam != 0) +
+                 (e->traceparent.len > 0) + (e->record.count > 0) + (e->meta.count > 0) +
+                 e->has_error + e->unknown[BATON__SEC_TOP].count;
     s_put_container (o, true, top);
     s_put_key (o, "v");
     s_put_uint (o, e->version);
@@ -185,6 +185,10 @@ s_pack (const baton_envelope_t *e, s_out_t *o)
     s_put_uint (o, e->budget);
     s_put_key (o, "deadline");
     s_put_uint (o, e->deadline_ms);
+    if (e->oam) {
+        s_put_key (o, "oam");
+        s_put_uint (o, e->oam);
+    }
     if (e->traceparent.len) {
         s_put_key (o, "traceparent");
         s_put_str (o, e->traceparent.ptr, e->traceparent.len);

@@ -116,6 +116,7 @@ struct baton_envelope {
     uint64_t index;
     uint64_t budget;
     uint64_t deadline_ms;
+    uint64_t oam; //  BATON_OAM_... flags; 0: a normal request
     baton_slice_t traceparent;
     baton__vec_t record; //  baton_record_t
     baton__vec_t meta;   //  baton_header_t (name = key)

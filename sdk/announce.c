@@ -1,6 +1,7 @@
 /*  announce.c - the control channel of one worker: announce, heartbeat,
- *  goodbye to every gateway it was given. Sends never block: a gateway that
- *  is away gets what fits its small queue, then the next heartbeats.  */
+ *  goodbye (at a drain or close) to every gateway it was given. Sends never
+ *  block: a gateway that is away gets what fits its small queue, then the
+ *  next heartbeats.  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -188,8 +189,7 @@ baton__announce_destroy (baton__announce_t **self_p)
         return;
     baton__announce_t *self = *self_p;
     if (self->control) {
-        if (self->announced)
-            s_send (self, BATON_CONTROL_GOODBYE);
+        baton__announce_goodbye (self);
         for (size_t i = 0; i < self->gateway_count; i++)
             if (self->control[i])
                 zmq_close (self->control[i]);
@@ -200,6 +200,15 @@ baton__announce_destroy (baton__announce_t **self_p)
     free (self->gateway_buf);
     free (self);
     *self_p = NULL;
+}
+
+void
+baton__announce_goodbye (baton__announce_t *self)
+{
+    if (!self->announced)
+        return;
+    s_send (self, BATON_CONTROL_GOODBYE);
+    self->announced = false;
 }
 
 void

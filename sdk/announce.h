@@ -1,6 +1,6 @@
 /*  announce.h - a worker's control channel to its gateways: one PUSH per
  *  gateway control endpoint, an announce at the first beat, a heartbeat every
- *  interval after it, a goodbye when it closes (runtime/control.h).  */
+ *  interval after it, a goodbye when it drains or closes (runtime/control.h).  */
 #ifndef BATON_ANNOUNCE_H
 #define BATON_ANNOUNCE_H
 
@@ -35,9 +35,14 @@ baton__announce_t *baton__announce_new (void *zctx, const char *gateways, const 
                                         const char *version, int heartbeat_ms,
                                         const baton__announce_security_t *security);
 
-//  Says goodbye to every gateway if it ever announced, then closes the
-//  control sockets (each keeps its linger). Safe on NULL; sets *self_p to NULL.
+//  Says goodbye to every gateway if it announced since the last goodbye,
+//  then closes the control sockets (each keeps its linger). Safe on NULL;
+//  sets *self_p to NULL.
 void baton__announce_destroy (baton__announce_t **self_p);
+
+//  Says goodbye to every gateway now if it announced since the last goodbye
+//  (a drain begins). The next beat, if any, announces again. Never blocks.
+void baton__announce_goodbye (baton__announce_t *self);
 
 //  Announces, or heartbeats when the interval has passed since the last beat.
 //  now_ms is the wall clock (baton__wall_ms), the clock a hop reads anyway.

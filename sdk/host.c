@@ -2,15 +2,18 @@
  *  whose endpoint is another worker of the host is run in memory by the
  *  worker (worker.c), which finds it through the local.h interface the host
  *  installs; the host multiplexes the inboxes: it polls their ZMQ_FDs and
- *  drains each one that woke, a bounded batch at a time. With CURVE the
- *  workers share the context's one trust store and ZAP handler (mesh.h).  */
+ *  empties each one that woke, a bounded batch at a time. On a stop every
+ *  worker says goodbye and the host drains them all together (drain.h). With
+ *  CURVE the workers share the context's one trust store and ZAP handler (mesh.h).  */
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 #include "clock.h"
+#include "drain.h"
 #include "log.h"
 #include "signals.h"
 #include "worker.h"
@@ -29,7 +32,7 @@ struct baton_host {
     size_t count;
     size_t cap;
     bool running;
-    atomic_int stop;
+    atomic_uint stop; //  stop calls since the run began
 };
 
 baton_host_t *
@@ -142,22 +145,23 @@ baton_host_add (baton_host_t *self, const baton_worker_config_t *config, baton_h
 void
 baton_host_stop (baton_host_t *self)
 {
-    atomic_store (&self->stop, 1);
+    atomic_fetch_add (&self->stop, 1u);
 }
 
-//  True while neither baton_host_stop nor a signal since gen asked to stop.
+//  True while baton_host_stop and the signals since gen asked to stop at most
+//  stops times: 0 while serving, 1 while draining.
 static bool
-s_going (baton_host_t *self, unsigned gen)
+s_going (baton_host_t *self, unsigned gen, unsigned stops)
 {
-    return !atomic_load (&self->stop) && baton__signals_gen () == gen;
+    return baton__signals_stops (&self->stop, true, gen) <= stops;
 }
 
 //  Takes up to S_BATCH messages from inbox i. Returns how many, or BATON_ESYS.
 static int
-s_drain (baton_host_t *self, size_t i, unsigned gen)
+s_batch (baton_host_t *self, size_t i, unsigned gen, unsigned stops)
 {
     int n = 0;
-    while (n < S_BATCH && s_going (self, gen)) {
+    while (n < S_BATCH && s_going (self, gen, stops)) {
         int rc = baton__worker_process (self->workers[i], 0);
         if (rc < 0)
             return rc;
@@ -166,6 +170,72 @@ s_drain (baton_host_t *self, size_t i, unsigned gen)
         n++;
     }
     return n;
+}
+
+//  Serves every inbox until a stop (drain NULL), or while draining until the
+//  drain is over or a second stop. Returns 0 or BATON_ESYS.
+static int
+s_serve (baton_host_t *self, unsigned gen, baton__drain_t *drain)
+{
+    unsigned stops = drain ? 1 : 0;
+    int rc = 0, wait_ms = S_TICK_MS;
+    while (rc == 0 && s_going (self, gen, stops) &&
+           !(drain && baton__drain_over (drain, S_TICK_MS, &wait_ms))) {
+        bool busy = false;
+        uint64_t now_ms = baton__wall_ms ();
+        for (size_t i = 0; i < self->count && rc == 0; i++) {
+            //  Workers that said goodbye beat no more.
+            if (!drain)
+                baton__worker_beat (self->workers[i], now_ms);
+            if (!self->owed[i])
+                continue;
+            int n = s_batch (self, i, gen, stops);
+            if (n < 0)
+                rc = n;
+            if (n > 0 && drain)
+                baton__drain_took (drain, n);
+            //  Only an inbox emptied re-arms its edge-triggered fd.
+            self->owed[i] = n == S_BATCH;
+            busy = busy || self->owed[i];
+        }
+        if (busy || rc)
+            continue;
+        int ready = poll (self->fds, (nfds_t) self->count, wait_ms);
+        if (ready < 0 && errno != EINTR)
+            rc = BATON_ESYS;
+        //  After a quiet tick or a signal, look at every inbox anyway: a
+        //  receive cut short by a signal ends a batch early, and the edge it
+        //  left unconsumed must not wait for the next message.
+        for (size_t i = 0; i < self->count; i++)
+            self->owed[i] = ready <= 0 || self->fds[i].revents != 0;
+    }
+    return rc;
+}
+
+//  Every worker says goodbye, then the inboxes are served until all have
+//  been idle for the longest idle time of the workers, or the longest drain
+//  limit passed, or a second stop. Returns 0 or BATON_ESYS.
+static int
+s_drain (baton_host_t *self, unsigned gen)
+{
+    int idle_max = 0, limit_max = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        int idle_ms, limit_ms;
+        baton__worker_goodbye (self->workers[i], &idle_ms, &limit_ms);
+        idle_max = idle_ms > idle_max ? idle_ms : idle_max;
+        limit_max = limit_ms > limit_max ? limit_ms : limit_max;
+        //  The stop may have cut a batch short, with no edge to come for the rest.
+        self->owed[i] = true;
+    }
+    baton__drain_t drain;
+    baton__drain_start (&drain, idle_max, limit_max);
+    int rc = s_serve (self, gen, &drain);
+    if (rc == 0) {
+        char who[32];
+        snprintf (who, sizeof who, "host_workers=%zu", self->count);
+        baton__drain_log (&drain, who, !s_going (self, gen, 1));
+    }
+    return rc;
 }
 
 int
@@ -183,34 +253,11 @@ baton_host_run (baton_host_t *self)
     self->running = true;
     baton__signals_hold ();
     unsigned gen = baton__signals_gen ();
-    int rc = 0;
-    while (rc == 0 && s_going (self, gen)) {
-        bool busy = false;
-        uint64_t now_ms = baton__wall_ms ();
-        for (size_t i = 0; i < self->count && rc == 0; i++) {
-            baton__worker_beat (self->workers[i], now_ms);
-            if (!self->owed[i])
-                continue;
-            int n = s_drain (self, i, gen);
-            if (n < 0)
-                rc = n;
-            //  Only an inbox drained empty re-arms its edge-triggered fd.
-            self->owed[i] = n == S_BATCH;
-            busy = busy || self->owed[i];
-        }
-        if (busy || rc)
-            continue;
-        int ready = poll (self->fds, (nfds_t) self->count, S_TICK_MS);
-        if (ready < 0 && errno != EINTR)
-            rc = BATON_ESYS;
-        //  After a quiet tick or a signal, look at every inbox anyway: a
-        //  receive cut short by a signal ends a drain early, and the edge it
-        //  left unconsumed must not wait for the next message.
-        for (size_t i = 0; i < self->count; i++)
-            self->owed[i] = ready <= 0 || self->fds[i].revents != 0;
-    }
+    int rc = s_serve (self, gen, NULL);
+    if (rc == 0)
+        rc = s_drain (self, gen);
     baton__signals_release ();
-    atomic_store (&self->stop, 0);
+    atomic_store (&self->stop, 0u);
     self->running = false;
     if (rc)
         baton__log (BATON_LOG_ERROR, "sdk", "host stopped on an error", "err=\"%s\"",

@@ -1,6 +1,7 @@
 /*  signals.c - SIGINT and SIGTERM for the worker and host loops. The handler
  *  only bumps a generation counter (lock-free, so async-signal-safe); each
- *  running loop compares it with the value it started with.  */
+ *  running loop compares it with the value it started with: one signal
+ *  starts a drain, a second ends it.  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -16,6 +17,12 @@ unsigned
 baton__signals_gen (void)
 {
     return atomic_load (&s_signal_gen);
+}
+
+unsigned
+baton__signals_stops (atomic_uint *stop, bool signals, unsigned gen)
+{
+    return atomic_load (stop) + (signals ? baton__signals_gen () - gen : 0u);
 }
 
 static void

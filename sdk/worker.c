@@ -1,8 +1,9 @@
 /*  worker.c - the worker: takes one envelope at a time from its inbox, applies
  *  the rules that keep every request answered (504 expired, 508 out of budget,
  *  502 handler failed, 503 successor unreachable) and those that keep the
- *  mesh safe (peers, keys, loops), calls the handler, and forwards or
- *  replies. Single-threaded by design: one envelope in hand.  */
+ *  mesh safe (peers, keys, loops), calls the handler (not for a probe), and
+ *  forwards or replies; on a stop it drains. Single-threaded by design: one
+ *  envelope in hand.  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -13,6 +14,7 @@
 #include "announce.h"
 #include "clock.h"
 #include "ctx.h"
+#include "drain.h"
 #include "log.h"
 #include "mesh.h"
 #include "signals.h"
@@ -49,11 +51,14 @@ struct baton_worker {
     baton_limits_t limits;
     int send_timeout_ms;
     int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
+    int heartbeat_ms;
+    int drain_ms;
+    bool draining; //  goodbye said: no heartbeat until the run ends
     bool signals;
     char qname[S_MAX_NAME * 4 + 8]; //  name quoted for log lines
-    atomic_int stop;
+    atomic_uint stop;               //  stop calls since the run began
     _Atomic uint64_t received, forwarded, replied, errors, dropped, undeliverable, sockets;
-    _Atomic uint64_t refused_peer, refused_key, refused_endpoint, loops, over_budget;
+    _Atomic uint64_t refused_peer, refused_key, refused_endpoint, loops, over_budget, probes;
     baton_ratelimit_t rl_drop;
     baton_ratelimit_t rl_send;
 };
@@ -191,6 +196,20 @@ s_log_mode (const baton_worker_t *self)
                     "fn=%s", self->qname);
 }
 
+//  A duration in ms: field if set (> 0), else $env, else def. Returns it, or
+//  -1 (logged) if it is outside lo .. hi.
+static int
+s_duration_ms (int field, const char *env, int def, int lo, int hi, const char *key,
+               const char *msg)
+{
+    const char *v = s_env (env);
+    int ms = field > 0 ? field : v ? atoi (v) : def;
+    if (ms >= lo && ms <= hi)
+        return ms;
+    baton__log (BATON_LOG_ERROR, "sdk", msg, "%s=%d", key, ms);
+    return -1;
+}
+
 baton_worker_t *
 baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
 {
@@ -228,13 +247,13 @@ baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
     size_t max_size = c.max_message_size ? c.max_message_size : BATON_MAX_MESSAGE_SIZE_DEFAULT;
     int linger = c.linger_ms > 0 ? c.linger_ms : BATON_LINGER_MS_DEFAULT;
     size_t cache = c.socket_cache ? c.socket_cache : BATON_SOCKET_CACHE_DEFAULT;
-    const char *beat = s_env ("BATON_HEARTBEAT_MS");
-    int heartbeat = c.heartbeat_ms > 0 ? c.heartbeat_ms : beat ? atoi (beat) : 1000;
-    if (heartbeat < 10 || heartbeat > 3600000) {
-        baton__log (BATON_LOG_ERROR, "sdk", "heartbeat interval out of range (10 ms .. 1 h)",
-                    "heartbeat_ms=%d", heartbeat);
+    int heartbeat =
+        s_duration_ms (c.heartbeat_ms, "BATON_HEARTBEAT_MS", BATON_HEARTBEAT_MS_DEFAULT, 10,
+                       3600000, "heartbeat_ms", "heartbeat interval out of range (10 ms .. 1 h)");
+    int drain = s_duration_ms (c.drain_ms, "BATON_DRAIN_MS", BATON_DRAIN_MS_DEFAULT, 1, 3600000,
+                               "drain_ms", "drain limit out of range (1 ms .. 1 h)");
+    if (heartbeat < 0 || drain < 0)
         return NULL;
-    }
     const char *advertise = c.advertise ? c.advertise : s_env ("BATON_ADVERTISE");
     const char *version = c.version ? c.version : s_env ("BATON_VERSION");
     baton__security_t sec;
@@ -250,6 +269,8 @@ baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
         return NULL;
     self->send_timeout_ms = send_timeout;
     self->recv_timeout_ms = -1;
+    self->heartbeat_ms = heartbeat;
+    self->drain_ms = drain;
     self->signals = !c.no_signals;
     self->limits = baton_limits_default ();
     self->limits.max_size = max_size;
@@ -424,6 +445,7 @@ baton_worker_stats (const baton_worker_t *self)
     s.loops = atomic_load_explicit (&w->loops, memory_order_relaxed);
     s.over_budget = atomic_load_explicit (&w->over_budget, memory_order_relaxed);
     s.handshakes_refused = w->mesh ? baton__mesh_refused (w->mesh) : 0;
+    s.probes = atomic_load_explicit (&w->probes, memory_order_relaxed);
     return s;
 }
 
@@ -746,6 +768,12 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
                        t_in_us);
         return NULL;
     }
+    //  A probe asks whether this hop takes envelopes: every rule above and
+    //  the next step, but no user code (docs/wire-format.md, "oam").
+    if (baton_envelope_oam (env) & BATON_OAM_PROBE) {
+        S_COUNT (self, probes);
+        return s_forward (self, env, &ctx, t_out_us);
+    }
     int hrc = self->handler (&ctx, self->arg);
     if (hrc != 0 && ctx.ending != BATON__END_REPLY && ctx.ending != BATON__END_FAIL) {
         char text[64];
@@ -793,17 +821,19 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
 static int
 s_process (baton_worker_t *self, int timeout_ms)
 {
-    //  A host beats for all its workers at once. A worker beats before it
-    //  waits, as of its last look at the clock, and again after: one clock
-    //  read per message, shared with the record.
-    if (!self->local.find)
+    //  A host beats for all its workers at once; a draining worker said
+    //  goodbye. A worker beats before it waits, as of its last look at the
+    //  clock, and again after: one clock read per message, shared with the
+    //  record.
+    bool beats = !self->local.find && !self->draining;
+    if (beats)
         baton__announce_beat (self->announce, self->clock_ms);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);
     uint64_t t_in_us = baton__wall_us ();
     self->clock_ms = t_in_us / 1000u;
-    if (!self->local.find)
+    if (beats)
         baton__announce_beat (self->announce, self->clock_ms);
     if (rc <= 0) {
         zmq_msg_close (&msg);
@@ -871,6 +901,16 @@ baton__worker_beat (baton_worker_t *self, uint64_t now_ms)
 }
 
 void
+baton__worker_goodbye (baton_worker_t *self, int *idle_ms, int *limit_ms)
+{
+    baton__announce_goodbye (self->announce);
+    *idle_ms = 2 * self->heartbeat_ms;
+    *limit_ms = self->drain_ms;
+    baton__log (BATON_LOG_INFO, "sdk", "draining", "fn=%s idle_ms=%d limit_ms=%d", self->qname,
+                *idle_ms, *limit_ms);
+}
+
+void
 baton__worker_set_local (baton_worker_t *self, const baton__local_t *local)
 {
     self->local = *local;
@@ -889,27 +929,55 @@ baton__worker_serves (const baton_worker_t *self, baton_slice_t endpoint)
 void
 baton_worker_stop (baton_worker_t *self)
 {
-    atomic_store (&self->stop, 1);
+    atomic_fetch_add (&self->stop, 1u);
 }
 
-int
-baton_worker_run (baton_worker_t *self)
+//  The drain after a stop: goodbye first, so that the gateways stop sending
+//  within a heartbeat, then every envelope that still comes (an upstream hop
+//  may hold one whose route names this inbox) until the inbox has been idle
+//  for two heartbeats or the drain limit passed. A second stop ends it.
+//  Returns 0 or BATON_ESYS.
+static int
+s_drain (baton_worker_t *self, unsigned gen)
 {
-    if (!self->handler || self->local.find)
-        return BATON_ESTATE;
-    if (self->signals)
-        baton__signals_hold ();
-    unsigned gen = baton__signals_gen ();
+    int idle_ms, limit_ms, wait_ms;
+    baton__worker_goodbye (self, &idle_ms, &limit_ms);
+    self->draining = true;
+    baton__drain_t drain;
+    baton__drain_start (&drain, idle_ms, limit_ms);
     int rc = 0;
-    while (!atomic_load (&self->stop) && (!self->signals || baton__signals_gen () == gen)) {
-        rc = s_process (self, S_TICK_MS);
+    bool cut;
+    for (;;) {
+        cut = baton__signals_stops (&self->stop, self->signals, gen) >= 2;
+        if (cut || baton__drain_over (&drain, S_TICK_MS, &wait_ms))
+            break;
+        rc = s_process (self, wait_ms);
         if (rc < 0)
             break;
-        rc = 0;
+        if (rc > 0)
+            baton__drain_took (&drain, rc);
     }
+    self->draining = false;
+    if (rc < 0)
+        return rc;
+    char who[sizeof self->qname + 8];
+    snprintf (who, sizeof who, "fn=%s", self->qname);
+    baton__drain_log (&drain, who, cut);
+    return 0;
+}
+
+//  baton_worker_run once the signal handlers are held (if the worker takes
+//  signals) since generation gen: serves, drains, gives the handlers back.
+static int
+s_run (baton_worker_t *self, unsigned gen)
+{
+    int rc = 0;
+    while (rc >= 0 && baton__signals_stops (&self->stop, self->signals, gen) == 0)
+        rc = s_process (self, S_TICK_MS);
+    rc = rc < 0 ? rc : s_drain (self, gen);
     if (self->signals)
         baton__signals_release ();
-    atomic_store (&self->stop, 0);
+    atomic_store (&self->stop, 0u);
     if (rc)
         baton__log (BATON_LOG_ERROR, "sdk", "worker stopped on an error", "fn=%s err=\"%s\"",
                     self->qname, zmq_strerror (errno));
@@ -919,15 +987,31 @@ baton_worker_run (baton_worker_t *self)
 }
 
 int
+baton_worker_run (baton_worker_t *self)
+{
+    if (!self->handler || self->local.find)
+        return BATON_ESTATE;
+    if (self->signals)
+        baton__signals_hold ();
+    return s_run (self, baton__signals_gen ());
+}
+
+int
 baton_main (baton_handler_fn *handler, void *arg)
 {
     if (!handler) {
         baton__log (BATON_LOG_ERROR, "sdk", "baton_main needs a handler", "need=%s", "handler");
         return 1;
     }
+    //  Held from the start: a SIGTERM while the worker starts makes it drain
+    //  (nothing came yet) and exit 0, rather than die half made.
+    baton__signals_hold ();
+    unsigned gen = baton__signals_gen ();
     baton_worker_t *worker = baton_worker_new (NULL, NULL);
-    if (!worker)
+    if (!worker) {
+        baton__signals_release ();
         return 1;
+    }
     baton_worker_set_handler (worker, handler, arg);
     char qe[512];
     const char *ep = baton_worker_endpoint (worker);
@@ -936,7 +1020,7 @@ baton_main (baton_handler_fn *handler, void *arg)
                 worker->cert       ? "curve"
                 : worker->insecure ? "insecure"
                                    : "plaintext");
-    int rc = baton_worker_run (worker);
+    int rc = s_run (worker, gen);
     baton_worker_destroy (&worker);
     return rc == 0 ? 0 : 1;
 }

@@ -33,6 +33,8 @@ typedef int baton_handler_fn (baton_ctx_t *ctx, void *arg);
 #define BATON_MAX_MESSAGE_SIZE_DEFAULT (8u * 1024u * 1024u)
 #define BATON_LINGER_MS_DEFAULT        1000
 #define BATON_SOCKET_CACHE_DEFAULT     64
+#define BATON_HEARTBEAT_MS_DEFAULT     250
+#define BATON_DRAIN_MS_DEFAULT         5000
 //  A hop answers 508 to an envelope whose budget is larger than the hops its
 //  route has left plus this margin: nobody can make a handler run more often
 //  than its route says (docs/sdk.md).
@@ -54,7 +56,7 @@ typedef struct {
     int linger_ms;           //  how long unsent messages may delay destroy (1000)
     size_t socket_cache;     //  open sockets kept per cache: successors, reply-tos (64)
     bool no_signals;         //  true: baton_worker_run leaves SIGINT/SIGTERM alone
-    int heartbeat_ms; //  announce/heartbeat interval to the gateways (1000); $BATON_HEARTBEAT_MS
+    int heartbeat_ms; //  announce/heartbeat interval to the gateways (250); $BATON_HEARTBEAT_MS
     const char *advertise; //  inbox endpoint announced to gateways; NULL: $BATON_ADVERTISE,
                            //  else the bound endpoint (0.0.0.0 written as 127.0.0.1)
     const char *version;   //  version announced; NULL: $BATON_VERSION, else ""
@@ -64,6 +66,10 @@ typedef struct {
     const char *cert;
     const char *trust;
     bool insecure; //  plaintext allowed on any address; false: $BATON_SECURITY=insecure
+    //  The longest drain after a stop (5000): goodbye, then envelopes are
+    //  still served until the inbox is idle for 2 heartbeat intervals or
+    //  this passes. 0: $BATON_DRAIN_MS, else the default; 1 ms .. 1 h.
+    int drain_ms;
 } baton_worker_config_t;
 
 //  What a worker has done so far: counters that only grow, and the sockets
@@ -86,12 +92,14 @@ typedef struct {
     uint64_t over_budget; //  508: budget beyond the route's hops left + BATON_BUDGET_MARGIN
     uint64_t handshakes_refused; //  CURVE handshakes the ZAP handler of the worker's
                                  //  context refused (a host's workers share one)
+    uint64_t probes;             //  OAM probes taken through this hop without calling the handler
 } baton_worker_stats_t;
 
 //  Runs a whole function: builds a worker from the environment (BATON_NAME,
-//  BATON_BIND, BATON_GATEWAY, BATON_CERT, BATON_TRUST...), serves handler until SIGINT or SIGTERM,
-//  then flushes and returns the process exit code: 0 on a clean stop, 1 otherwise (the reason is
-//  logged on stderr). Meant as `return baton_main (fn, NULL);`.
+//  BATON_BIND, BATON_GATEWAY, BATON_CERT, BATON_TRUST...), serves handler until SIGINT or SIGTERM
+//  (caught from the call on, so one that comes while the worker starts stops it cleanly too),
+//  drains (see baton_worker_run), then flushes and returns the process exit code: 0 on a clean
+//  stop, 1 otherwise (the reason is logged on stderr). Meant as `return baton_main (fn, NULL);`.
 BATON_EXPORT int baton_main (baton_handler_fn *handler, void *arg);
 
 //  Creates a worker named name whose inbox (a PULL socket) binds to bind;
@@ -115,13 +123,16 @@ BATON_EXPORT void baton_worker_set_handler (baton_worker_t *self, baton_handler_
 
 //  Serves envelopes until baton_worker_stop () or, unless no_signals, SIGINT
 //  or SIGTERM (handlers installed for the duration of the call; a signal stops
-//  every worker of the process). The envelope in hand is finished and
-//  forwarded before it returns. Returns 0 on a stop, BATON_ESTATE if no
-//  handler is set, BATON_ESYS if ZeroMQ fails.
+//  every worker of the process). Then it drains: it finishes the envelope in
+//  hand, says goodbye to every gateway, and serves what still comes until the
+//  inbox has been idle for 2 heartbeat intervals or drain_ms has passed. A
+//  second stop or signal ends the drain after the envelope in hand. Returns 0
+//  on a stop, BATON_ESTATE if no handler is set, BATON_ESYS if ZeroMQ fails.
 BATON_EXPORT int baton_worker_run (baton_worker_t *self);
 
-//  Asks baton_worker_run to return after the envelope in hand. Safe from any
-//  thread and from a signal handler; takes effect within 100 ms.
+//  Asks baton_worker_run to drain and return; a second call ends the drain
+//  after the envelope in hand. Safe from any thread and from a signal
+//  handler; a waiting worker notices within 100 ms.
 BATON_EXPORT void baton_worker_stop (baton_worker_t *self);
 
 //  For users with their own event loop: waits at most timeout_ms (0: not at
@@ -147,8 +158,8 @@ BATON_EXPORT const char *baton_worker_endpoint (const baton_worker_t *self);
 //  The gateway control endpoints from config or BATON_GATEWAY, in order. The
 //  worker announces itself to each (function, inbox endpoint, instance id,
 //  version, host, pid), heartbeats every heartbeat_ms while it runs, and says
-//  goodbye when destroyed. Users of baton_worker_process_one () must call it
-//  at least once per interval for the heartbeats to go out.
+//  goodbye when it drains or is destroyed. Users of baton_worker_process_one ()
+//  must call it at least once per interval for the heartbeats to go out.
 BATON_EXPORT size_t baton_worker_gateway_count (const baton_worker_t *self);
 //  Returns endpoint i, or NULL if i is out of range.
 BATON_EXPORT const char *baton_worker_gateway (const baton_worker_t *self, size_t i);
@@ -183,18 +194,22 @@ BATON_EXPORT baton_worker_t *baton_host_add (baton_host_t *host,
                                              baton_handler_fn *handler, void *arg);
 
 //  Serves every worker of the host until baton_host_stop () or SIGINT or
-//  SIGTERM (handlers installed for the duration of the call). The envelope in
-//  hand is finished before it returns. Returns 0 on a stop, BATON_ESTATE if
-//  the host has no worker, BATON_ESYS if ZeroMQ fails.
+//  SIGTERM (handlers installed for the duration of the call), then drains them
+//  all as baton_worker_run drains one: every worker says goodbye, and every
+//  inbox is served until all have been idle for 2 heartbeat intervals (the
+//  longest of the host's workers) or the longest drain_ms has passed; a
+//  second stop or signal ends it after the envelope in hand. Returns 0 on a
+//  stop, BATON_ESTATE if the host has no worker, BATON_ESYS if ZeroMQ fails.
 BATON_EXPORT int baton_host_run (baton_host_t *host);
 
-//  Asks baton_host_run to return after the envelope in hand. Safe from any
-//  thread and from a signal handler; takes effect within 100 ms.
+//  Asks baton_host_run to drain and return; a second call ends the drain
+//  after the envelope in hand. Safe from any thread and from a signal
+//  handler; a waiting host notices within 100 ms.
 BATON_EXPORT void baton_host_stop (baton_host_t *host);
 
-//  Destroys every worker of the host (each says goodbye), waits at most their
-//  linger for unsent messages, frees the host. Not while baton_host_run is
-//  running. Safe on NULL; sets *self_p to NULL.
+//  Destroys every worker of the host (each says goodbye unless its drain
+//  did), waits at most their linger for unsent messages, frees the host. Not
+//  while baton_host_run is running. Safe on NULL; sets *self_p to NULL.
 BATON_EXPORT void baton_host_destroy (baton_host_t **self_p);
 
 //  --- inside a handler: the request, as received at the edge ----------------

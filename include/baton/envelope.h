@@ -142,6 +142,16 @@ BATON_EXPORT void baton_envelope_set_budget (baton_envelope_t *self, uint64_t bu
 BATON_EXPORT uint64_t baton_envelope_deadline_ms (const baton_envelope_t *self);
 BATON_EXPORT void baton_envelope_set_deadline_ms (baton_envelope_t *self, uint64_t deadline_ms);
 
+//  --- OAM: operations, administration and maintenance (NSH's O bit) ---------
+//  oam flag: the envelope is a probe. A hop that receives one runs no user
+//  code: it applies every rule, appends its record entry and takes the next
+//  step (next hop, or reply_to when the route is done) with the message as it is.
+#define BATON_OAM_PROBE 1u
+//  The OAM flags (bits; 0 = a normal request). Bits a hop does not know are
+//  kept and passed on.
+BATON_EXPORT uint64_t baton_envelope_oam (const baton_envelope_t *self);
+BATON_EXPORT void baton_envelope_set_oam (baton_envelope_t *self, uint64_t flags);
+
 //  The forwarding step a hop takes after its work: appends its record entry
 //  (current hop's name, t_in_us, t_out_us), moves the index to the next hop
 //  and spends one hop of budget. Returns 0, BATON_EBUDGET if the budget is

@@ -8,7 +8,8 @@
  *    silent   takes envelopes and never answers (a bare PULL socket: the SDK
  *             always answers, so this one does not use it); with
  *             BATON_GATEWAY set it still announces and heartbeats (every
- *             BATON_HEARTBEAT_MS, default 1000): alive, but useless
+ *             BATON_HEARTBEAT_MS, default 250 as in the SDK): alive, but
+ *             useless
  *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends
  *  BATON_TEST_FUNCTION, if set, replaces BATON_NAME (so replicas of one
  *  function can be started by helpers that name the endpoint after BATON_NAME).
@@ -153,7 +154,7 @@ s_silent (void)
         snprintf (m.endpoint, sizeof m.endpoint, "%s", bind);
         snprintf (m.instance, sizeof m.instance, "silent%d", (int) getpid ());
         m.pid = (uint64_t) getpid ();
-        m.interval_ms = beat ? (uint64_t) atoi (beat) : 1000;
+        m.interval_ms = beat ? (uint64_t) atoi (beat) : BATON_HEARTBEAT_MS_DEFAULT;
         m.type = BATON_CONTROL_ANNOUNCE;
         timeout = (int) m.interval_ms;
         zmq_setsockopt (pull, ZMQ_RCVTIMEO, &timeout, sizeof timeout);

@@ -1,6 +1,7 @@
 /*  test_announce.c - a worker announces itself to every gateway control
- *  endpoint, heartbeats while it runs and says goodbye when destroyed. The
- *  test binds the control PULL sockets itself and decodes what arrives.  */
+ *  endpoint, heartbeats while it runs and says goodbye when it drains or is
+ *  destroyed. The test binds the control PULL sockets itself and decodes
+ *  what arrives.  */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -92,10 +93,10 @@ Test (announce, worker_announces_heartbeats_and_says_goodbye_to_each_gateway)
     cr_assert (took >= 3 * 50 - 20, "4 heartbeats of a 50 ms interval came in %llu ms",
                (unsigned long long) took);
 
+    //  The stop's drain says goodbye (heartbeats may still be queued before
+    //  it); destroy says nothing more.
     baton_worker_stop (w);
     pthread_join (t, NULL);
-    baton_worker_destroy (&w);
-    //  Drain to the goodbye (heartbeats may still be queued before it).
     bool bye = false;
     for (int i = 0; i < 100 && !bye; i++) {
         if (s_recv (g1, 2000, &m1) != 0)
@@ -104,20 +105,22 @@ Test (announce, worker_announces_heartbeats_and_says_goodbye_to_each_gateway)
     }
     cr_assert (bye, "no goodbye");
     cr_assert_str_eq (m1.instance, m2.instance);
+    baton_worker_destroy (&w);
+    cr_assert_neq (s_recv (g1, 200, &m1), 0, "a control message after the goodbye");
     zmq_close (g1);
     zmq_close (g2);
     zmq_ctx_term (zctx);
 }
 
-Test (announce, wildcard_bind_is_announced_as_loopback)
+//  Makes worker f at bind in zctx with inproc://gw-control (g is bound
+//  there) as its gateway, and has it announce itself: *m is the announce.
+static baton_worker_t *
+s_announced (void *zctx, void *g, const char *bind, baton_control_msg_t *m)
 {
-    void *zctx = zmq_ctx_new ();
-    void *g = zmq_socket (zctx, ZMQ_PULL);
-    cr_assert_eq (zmq_bind (g, "inproc://gw-control"), 0);
     baton_worker_config_t c;
     memset (&c, 0, sizeof c);
     c.name = "f";
-    c.bind = "tcp://0.0.0.0:*";
+    c.bind = bind;
     c.insecure = true; //  plaintext on every interface must be asked for
     c.gateway = "inproc://gw-control";
     c.zmq_context = zctx;
@@ -126,10 +129,45 @@ Test (announce, wildcard_bind_is_announced_as_loopback)
     cr_assert_not_null (w);
     baton_worker_set_handler (w, s_handler, NULL);
     baton_worker_process_one (w, 0); //  the first call announces
+    cr_assert_eq (s_recv (g, 2000, m), 0);
+    cr_assert_eq (m->type, BATON_CONTROL_ANNOUNCE);
+    return w;
+}
+
+Test (announce, wildcard_bind_is_announced_as_loopback)
+{
+    void *zctx = zmq_ctx_new ();
+    void *g = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (g, "inproc://gw-control"), 0);
     baton_control_msg_t m;
-    cr_assert_eq (s_recv (g, 2000, &m), 0);
+    baton_worker_t *w = s_announced (zctx, g, "tcp://0.0.0.0:*", &m);
     cr_assert (strncmp (m.endpoint, "tcp://127.0.0.1:", 16) == 0, "announced %s", m.endpoint);
     baton_worker_destroy (&w);
+    zmq_close (g);
+    zmq_ctx_term (zctx);
+}
+
+Test (announce, default_heartbeat_is_250_ms_and_the_environment_overrides_it)
+{
+    void *zctx = zmq_ctx_new ();
+    void *g = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (g, "inproc://gw-control"), 0);
+    const char *env[] = {NULL, "40"};
+    const uint64_t want[] = {BATON_HEARTBEAT_MS_DEFAULT, 40};
+    for (int i = 0; i < 2; i++) {
+        if (env[i])
+            setenv ("BATON_HEARTBEAT_MS", env[i], 1);
+        else
+            unsetenv ("BATON_HEARTBEAT_MS");
+        baton_control_msg_t m;
+        baton_worker_t *w = s_announced (zctx, g, i ? "inproc://f1" : "inproc://f0", &m);
+        cr_assert_eq (m.interval_ms, want[i]);
+        baton_worker_destroy (&w);
+        cr_assert_eq (s_recv (g, 2000, &m), 0);
+        cr_assert_eq (m.type, BATON_CONTROL_GOODBYE);
+    }
+    cr_assert_eq (BATON_HEARTBEAT_MS_DEFAULT, 250);
+    unsetenv ("BATON_HEARTBEAT_MS");
     zmq_close (g);
     zmq_ctx_term (zctx);
 }
@@ -200,6 +238,7 @@ Test (announce, every_function_of_a_host_announces_heartbeats_and_says_goodbye)
     baton_host_stop (host);
     pthread_join (t, NULL);
     baton_host_destroy (&host);
+    //  The host's drain said the goodbyes; destroy said none more.
     int bye[2] = {0, 0};
     for (int n = 0; n < 100 && (!bye[0] || !bye[1]); n++) {
         if (s_recv (g, 2000, &m) != 0)

@@ -28,6 +28,16 @@ encode (const baton_envelope_t *e, size_t *len)
     return buf;
 }
 
+//  Encoding d gives exactly buf[0..len) (what d was decoded from).
+static void
+assert_reencodes_to (const baton_envelope_t *d, const void *buf, size_t len)
+{
+    size_t again_len;
+    void *again = encode (d, &again_len);
+    cr_assert (again_len == len && memcmp (again, buf, len) == 0, "re-encoding changed bytes");
+    free (again);
+}
+
 static int
 decode_err (const void *data, size_t len, const baton_limits_t *lim)
 {
@@ -595,10 +605,7 @@ Test (envelope, keys_round_trip_in_their_places)
     k = baton_envelope_route_key (d, 1);
     cr_assert (k.len == BATON_KEY_LEN && memcmp (k.ptr, s_key_b, BATON_KEY_LEN) == 0);
     cr_assert_eq (baton_envelope_route_key (d, 2).len, 0);
-    size_t again_len;
-    void *again = encode (d, &again_len);
-    cr_assert (again_len == len && memcmp (again, buf, len) == 0, "re-encoding changed bytes");
-    free (again);
+    assert_reencodes_to (d, buf, len);
     free (buf);
     baton_envelope_destroy (&d);
     baton_envelope_destroy (&e);
@@ -689,4 +696,70 @@ Test (envelope, key_rules_on_decode)
     expect_packed (route_keys_65, 1, BATON_EROUTE);
     expect_packed (route_keys_of_ints, 1, BATON_ETYPE);
     expect_packed (route_keys_a_map, 1, BATON_ETYPE);
+}
+
+//  --- oam: the probe flag -----------------------------------------------------------------
+
+Test (envelope, oam_is_written_after_deadline_only_when_set_and_read_back)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    cr_assert_eq (baton_envelope_set_reply_to (e, S ("tcp://127.0.0.1:5600")), 0);
+    cr_assert_eq (baton_envelope_route_append (e, S ("enrich"), S ("ipc:///run/enrich")), 0);
+    cr_assert_eq (baton_envelope_oam (e), 0, "a new envelope is a normal request");
+    size_t len;
+    void *buf = encode (e, &len);
+    cr_assert_lt (key_at (buf, len, "oam"), 0, "oam 0 is not written");
+    free (buf);
+    baton_envelope_set_traceparent (e,
+                                    S ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    baton_envelope_set_oam (e, BATON_OAM_PROBE | 0x100u);
+    buf = encode (e, &len);
+    long deadline = key_at (buf, len, "deadline"), oam = key_at (buf, len, "oam");
+    long trace = key_at (buf, len, "traceparent");
+    cr_assert (deadline >= 0 && deadline < oam && oam < trace,
+               "key order: deadline %ld oam %ld traceparent %ld", deadline, oam, trace);
+    baton_envelope_t *d = baton_envelope_decode (buf, len, NULL, NULL);
+    cr_assert_not_null (d);
+    cr_assert_eq (baton_envelope_oam (d), BATON_OAM_PROBE | 0x100u, "unknown bits are kept");
+    cr_assert_eq (baton_envelope_unknown_count (d), 0);
+    assert_reencodes_to (d, buf, len);
+    free (buf);
+    baton_envelope_destroy (&d);
+    baton_envelope_destroy (&e);
+}
+
+static void
+oam_probe (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "oam", 3);
+    msgpack_pack_uint8 (pk, 1);
+}
+
+static void
+oam_twice (msgpack_packer *pk)
+{
+    oam_probe (pk);
+    oam_probe (pk);
+}
+
+static void
+oam_negative (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "oam", 3);
+    msgpack_pack_int8 (pk, -1);
+}
+
+static void
+oam_a_string (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "oam", 3);
+    msgpack_pack_str_with_body (pk, "probe", 5);
+}
+
+Test (envelope, oam_rules_on_decode)
+{
+    expect_packed (oam_probe, 1, 0);
+    expect_packed (oam_twice, 2, BATON_EDUPKEY);
+    expect_packed (oam_negative, 1, BATON_ETYPE);
+    expect_packed (oam_a_string, 1, BATON_ETYPE);
 }

@@ -6,6 +6,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 #include "baton/baton.h"
+#include "control.h"
 #include "stderr_capture.h"
 
 #define S_WAIT_MS 5000 //  longest any test waits for one reply
@@ -218,7 +221,20 @@ s_run (void *arg)
     return NULL;
 }
 
-//  Creates a worker (signals left alone unless signals) and starts it.
+//  A config for worker name at bind in zctx (NULL: its own) that leaves
+//  signals alone; tests add what they need.
+static baton_worker_config_t
+s_config (const char *name, const char *bind, void *zctx)
+{
+    baton_worker_config_t c = {0};
+    c.name = name;
+    c.bind = bind;
+    c.zmq_context = zctx;
+    c.no_signals = true;
+    return c;
+}
+
+//  Creates a worker from c and starts it.
 static void
 s_start_cfg (s_runner_t *r, baton_worker_config_t *c, baton_handler_fn *fn, const char *tag)
 {
@@ -233,11 +249,7 @@ static void
 s_start (s_runner_t *r, void *zctx, const char *name, const char *bind, baton_handler_fn *fn,
          const char *tag)
 {
-    baton_worker_config_t c = {0};
-    c.name = name;
-    c.bind = bind;
-    c.zmq_context = zctx;
-    c.no_signals = true;
+    baton_worker_config_t c = s_config (name, bind, zctx);
     s_start_cfg (r, &c, fn, tag);
 }
 
@@ -312,29 +324,43 @@ s_gw_send (s_gw_t *gw, const baton_envelope_t *env)
     free (data);
 }
 
-//  Receives one message within timeout_ms into *msg; false if none came.
+//  Receives one message from pull within timeout_ms into *msg; false if none came.
+static bool
+s_recv_raw (void *pull, zmq_msg_t *msg, int timeout_ms)
+{
+    zmq_pollitem_t item = {pull, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+        return false;
+    return zmq_msg_recv (msg, pull, ZMQ_DONTWAIT) >= 0;
+}
+
 static bool
 s_gw_recv_raw (s_gw_t *gw, zmq_msg_t *msg, int timeout_ms)
 {
-    zmq_pollitem_t item = {gw->pull, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll (&item, 1, timeout_ms) <= 0)
-        return false;
-    return zmq_msg_recv (msg, gw->pull, ZMQ_DONTWAIT) >= 0;
+    return s_recv_raw (gw->pull, msg, timeout_ms);
 }
 
-//  Receives and decodes one reply; fails the test if none comes in time.
+//  Receives and decodes one envelope from pull; fails the test if none
+//  comes in time.
 static baton_envelope_t *
-s_gw_recv (s_gw_t *gw)
+s_recv_env (void *pull)
 {
     zmq_msg_t msg;
     zmq_msg_init (&msg);
-    cr_assert (s_gw_recv_raw (gw, &msg, S_WAIT_MS), "no reply within %d ms", S_WAIT_MS);
+    cr_assert (s_recv_raw (pull, &msg, S_WAIT_MS), "nothing within %d ms", S_WAIT_MS);
     int err = 0;
     baton_envelope_t *env =
         baton_envelope_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, &err);
     zmq_msg_close (&msg);
-    cr_assert_not_null (env, "reply does not decode: %s", baton_errname (err));
+    cr_assert_not_null (env, "envelope does not decode: %s", baton_errname (err));
     return env;
+}
+
+//  Receives and decodes one reply.
+static baton_envelope_t *
+s_gw_recv (s_gw_t *gw)
+{
+    return s_recv_env (gw->pull);
 }
 
 //  An envelope for route names[i] @ endpoints[i], budget 8, deadline in 10 s,
@@ -818,10 +844,7 @@ Test (sdk, absent_successor_replies_503_naming_it_within_the_send_timeout, .time
     const char *names[] = {"a", "ghost", "c"};
     const char *eps[] = {s_ipc ("a"), s_ipc ("nobody-binds-this"), s_ipc ("c")};
     const int send_timeout = 100;
-    baton_worker_config_t c = {0};
-    c.name = "a";
-    c.bind = eps[0];
-    c.no_signals = true;
+    baton_worker_config_t c = s_config ("a", eps[0], NULL);
     c.send_timeout_ms = send_timeout;
     s_runner_t ra;
     s_start_cfg (&ra, &c, h_append, "a");
@@ -972,10 +995,7 @@ Test (sdk, garbage_on_the_inbox_is_dropped_and_the_worker_goes_on, .timeout = 30
 Test (sdk, message_over_the_size_limit_is_refused_and_the_worker_goes_on, .timeout = 30)
 {
     s_tmpdir ();
-    baton_worker_config_t c = {0};
-    c.name = "a";
-    c.bind = s_ipc ("a");
-    c.no_signals = true;
+    baton_worker_config_t c = s_config ("a", s_ipc ("a"), NULL);
     c.max_message_size = 2048;
     s_runner_t ra;
     s_start_cfg (&ra, &c, h_append, "a");
@@ -1013,11 +1033,7 @@ Test (sdk, message_over_the_size_limit_is_refused_and_the_worker_goes_on, .timeo
 Test (sdk, socket_cache_is_bounded, .timeout = 30)
 {
     void *zctx = zmq_ctx_new ();
-    baton_worker_config_t c = {0};
-    c.name = "a";
-    c.bind = "inproc://a";
-    c.zmq_context = zctx;
-    c.no_signals = true;
+    baton_worker_config_t c = s_config ("a", "inproc://a", zctx);
     c.socket_cache = 2;
     s_runner_t ra, rb[3];
     s_start_cfg (&ra, &c, h_append, "a");
@@ -1054,13 +1070,12 @@ Test (sdk, socket_cache_is_bounded, .timeout = 30)
 
 //  --- running and stopping ----------------------------------------------------------------
 
-Test (sdk, sigterm_finishes_and_forwards_the_current_envelope_then_run_returns_0, .timeout = 30)
+Test (sdk, sigterm_finishes_the_current_envelope_then_drains_the_inbox_and_run_returns_0,
+      .timeout = 30)
 {
     void *zctx = zmq_ctx_new ();
-    baton_worker_config_t c = {0};
-    c.name = "a";
-    c.bind = "inproc://a";
-    c.zmq_context = zctx; //  no_signals stays false: run handles SIGTERM
+    baton_worker_config_t c = s_config ("a", "inproc://a", zctx);
+    c.no_signals = false; //  run handles SIGTERM
     s_runner_t ra;
     s_start_cfg (&ra, &c, h_slow, "a");
     s_gw_t gw;
@@ -1072,20 +1087,24 @@ Test (sdk, sigterm_finishes_and_forwards_the_current_envelope_then_run_returns_0
     while (s_calls_of ('a') == 0 && s_mono_ms () < until)
         s_sleep_ms (2);
     cr_assert_geq (s_calls_of ('a'), 1, "handler never started");
-    //  The handler sleeps 300 ms: SIGTERM and a second envelope land meanwhile.
+    //  The handler sleeps 300 ms: SIGTERM and a second envelope land
+    //  meanwhile. The drain serves the second one too.
     cr_assert_eq (kill (getpid (), SIGTERM), 0);
     cr_assert_eq (baton_envelope_set_id (env, "second", 6), 0);
     s_gw_send (&gw, env);
     baton_envelope_destroy (&env);
 
-    baton_envelope_t *rep = s_gw_recv (&gw);
-    s_assert_slice (baton_envelope_id (rep), "first");
-    s_assert_slice (baton_envelope_body (rep), "x|a");
-    baton_envelope_destroy (&rep);
-    s_join (&ra); //  run returned 0 on its own
+    const char *ids[] = {"first", "second"};
+    for (int i = 0; i < 2; i++) {
+        baton_envelope_t *rep = s_gw_recv (&gw);
+        s_assert_slice (baton_envelope_id (rep), ids[i]);
+        s_assert_slice (baton_envelope_body (rep), "x|a");
+        baton_envelope_destroy (&rep);
+    }
+    s_join (&ra); //  run returned 0 on its own, once the inbox was idle
     baton_worker_stats_t st = baton_worker_stats (ra.worker);
-    cr_assert_eq (st.received, 1, "took %llu envelopes after SIGTERM",
-                  (unsigned long long) st.received - 1);
+    cr_assert_eq (st.received, 2);
+    cr_assert_eq (st.replied, 2);
     baton_worker_destroy (&ra.worker);
     s_gw_close (&gw);
     zmq_ctx_term (zctx);
@@ -1094,10 +1113,7 @@ Test (sdk, sigterm_finishes_and_forwards_the_current_envelope_then_run_returns_0
 Test (sdk, process_one_serves_a_user_event_loop, .timeout = 30)
 {
     void *zctx = zmq_ctx_new ();
-    baton_worker_config_t c = {0};
-    c.name = "a";
-    c.bind = "inproc://a";
-    c.zmq_context = zctx;
+    baton_worker_config_t c = s_config ("a", "inproc://a", zctx);
     baton_worker_t *w = baton_worker_new_config (&c);
     cr_assert_not_null (w);
     cr_assert_eq (baton_worker_process_one (w, 0), BATON_ESTATE, "no handler yet");
@@ -1140,7 +1156,7 @@ Test (sdk, process_one_serves_a_user_event_loop, .timeout = 30)
     zmq_ctx_term (zctx);
 }
 
-Test (sdk, stop_before_run_makes_run_return_at_once, .timeout = 30)
+Test (sdk, stop_before_run_makes_run_return_after_an_idle_drain, .timeout = 30)
 {
     baton_worker_t *w = baton_worker_new ("a", "inproc://a");
     cr_assert_not_null (w);
@@ -1149,7 +1165,16 @@ Test (sdk, stop_before_run_makes_run_return_at_once, .timeout = 30)
     baton_worker_stop (w);
     uint64_t t0 = s_mono_ms ();
     cr_assert_eq (baton_worker_run (w), 0);
-    cr_assert_lt (s_mono_ms () - t0, 1000);
+    //  An empty inbox for 2 heartbeats of the default 250 ms ends the drain.
+    uint64_t took = s_mono_ms () - t0;
+    cr_assert (took >= 2 * BATON_HEARTBEAT_MS_DEFAULT - 20 && took < 1500, "run took %llu ms",
+               (unsigned long long) took);
+    //  Twice: the drain ends at once.
+    baton_worker_stop (w);
+    baton_worker_stop (w);
+    t0 = s_mono_ms ();
+    cr_assert_eq (baton_worker_run (w), 0);
+    cr_assert_lt (s_mono_ms () - t0, 200);
     baton_worker_destroy (&w);
 }
 
@@ -1248,11 +1273,10 @@ s_host_start (s_host_runner_t *r)
     cr_assert_eq (pthread_create (&r->thread, NULL, s_host_run, r), 0);
 }
 
-//  Stops the host, waits (bounded) for its run to return 0, destroys it.
+//  Waits (bounded) for the host's run to return 0, destroys it.
 static void
-s_host_stop (s_host_runner_t *r)
+s_host_join (s_host_runner_t *r)
 {
-    baton_host_stop (r->host);
     uint64_t until = s_mono_ms () + S_WAIT_MS;
     while (!atomic_load (&r->done) && s_mono_ms () < until)
         s_sleep_ms (5);
@@ -1261,6 +1285,14 @@ s_host_stop (s_host_runner_t *r)
     cr_assert_eq (r->rc, 0);
     baton_host_destroy (&r->host);
     cr_assert_null (r->host);
+}
+
+//  Stops the host, waits for it and destroys it.
+static void
+s_host_stop (s_host_runner_t *r)
+{
+    baton_host_stop (r->host);
+    s_host_join (r);
 }
 
 //  Starts a host that serves a (h_append), b (fb) and c (h_append) at eps;
@@ -1280,16 +1312,19 @@ s_host_abc (s_host_runner_t *r, const char *const *eps, baton_handler_fn *fb, ba
     s_host_start (r);
 }
 
-//  Sends one envelope for route names @ eps from a gateway of its own
-//  (another context, as another process would be) and returns the reply.
+//  Sends one envelope for route names @ eps (budget: 0 keeps 8; oam flags)
+//  from a gateway of its own (another context, as another process would be)
+//  and returns the reply.
 static baton_envelope_t *
-s_host_roundtrip (size_t hops, const char *const *names, const char *const *eps, unsigned budget)
+s_host_roundtrip (size_t hops, const char *const *names, const char *const *eps, unsigned budget,
+                  uint64_t oam)
 {
     s_gw_t gw;
     s_gw_open (&gw, NULL, s_ipc ("gw"), eps[0]);
     baton_envelope_t *env = s_envelope ("h", gw.reply_to, hops, names, eps);
     if (budget)
         baton_envelope_set_budget (env, budget);
+    baton_envelope_set_oam (env, oam);
     s_gw_send (&gw, env);
     baton_envelope_destroy (&env);
     baton_envelope_t *rep = s_gw_recv (&gw);
@@ -1309,7 +1344,7 @@ Test (sdk, host_runs_a_chain_of_its_own_workers_in_memory, .timeout = 30)
     baton_worker_t *w[3];
     s_host_abc (&r, eps, h_append, w);
     for (int round = 0; round < 3; round++) {
-        baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0);
+        baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0, 0);
         cr_assert_eq (baton_envelope_status (rep), 200);
         s_assert_slice (baton_envelope_body (rep), "x|a|b|c");
         baton_slice_t trail;
@@ -1348,7 +1383,7 @@ Test (sdk, host_sends_over_the_wire_to_a_hop_it_does_not_serve, .timeout = 30)
     s_runner_t rf; //  another process's worker, with its own context
     s_start (&rf, NULL, "f", eps[1], h_append, "f");
     s_host_start (&r);
-    baton_envelope_t *rep = s_host_roundtrip (3, names, eps, 0);
+    baton_envelope_t *rep = s_host_roundtrip (3, names, eps, 0, 0);
     cr_assert_eq (baton_envelope_status (rep), 200);
     s_assert_slice (baton_envelope_body (rep), "x|a|f|c");
     s_assert_record (rep, names, 3);
@@ -1366,7 +1401,7 @@ Test (sdk, host_hop_failing_in_memory_replies_502_naming_it, .timeout = 30)
     const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
     s_host_runner_t r;
     s_host_abc (&r, eps, h_fail, NULL);
-    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0);
+    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 0, 0);
     s_assert_problem (rep, 502, "b", NULL);
     s_assert_record (rep, s_abc, 2);
     cr_assert_eq (s_calls_of ('c'), 0);
@@ -1381,7 +1416,7 @@ Test (sdk, host_budget_running_out_in_memory_replies_508, .timeout = 30)
     const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
     s_host_runner_t r;
     s_host_abc (&r, eps, h_append, NULL);
-    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 1);
+    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 1, 0);
     s_assert_problem (rep, 508, "b", "\"title\":\"Loop Detected\"");
     cr_assert_eq (s_calls_of ('a'), 1);
     cr_assert_eq (s_calls_of ('b'), 0);
@@ -1412,5 +1447,443 @@ Test (sdk, host_refuses_what_it_cannot_run, .timeout = 30)
     cr_assert_eq (baton_worker_process_one (w, 0), BATON_ESTATE);
     baton_host_destroy (&host);
     baton_host_destroy (&host); //  safe on NULL
+    s_tmpdir_remove ();
+}
+
+//  --- probes (oam): answered by the SDK, never by the handler ----------------------------
+
+//  A probe as a gateway sends it: route names @ eps, one unit of budget per
+//  hop, deadline in 2 s.
+static baton_envelope_t *
+s_probe (const char *reply_to, size_t hops, const char *const *names, const char *const *eps)
+{
+    baton_envelope_t *env = s_envelope ("probe", reply_to, hops, names, eps);
+    baton_envelope_set_budget (env, hops);
+    baton_envelope_set_deadline_ms (env, s_now_ms () + 2000);
+    baton_envelope_set_oam (env, BATON_OAM_PROBE);
+    return env;
+}
+
+//  The message s_envelope wrote, untouched: status 200, no header, body "x".
+static void
+s_assert_untouched (const baton_envelope_t *env)
+{
+    cr_assert_not (baton_envelope_has_error (env));
+    cr_assert_eq (baton_envelope_status (env), 200);
+    cr_assert_eq (baton_envelope_header_count (env), 0);
+    cr_assert_eq (baton_envelope_meta_count (env), 0);
+    s_assert_slice (baton_envelope_body (env), "x");
+    cr_assert_eq (baton_envelope_oam (env), BATON_OAM_PROBE);
+}
+
+Test (sdk, probe_is_answered_to_reply_to_with_its_record_entry_and_no_handler, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_probe ("inproc://gw", 1, s_abc, eps);
+    s_gw_push (&t.gw, &env);
+    baton_envelope_t *rep = s_gw_recv (&t.gw);
+    s_assert_slice (baton_envelope_id (rep), "probe");
+    s_assert_untouched (rep);
+    //  The normal next step of the last hop: record entry, index past the
+    //  route, budget spent, to reply_to.
+    s_assert_record (rep, s_abc, 1);
+    cr_assert_eq (baton_envelope_index (rep), 1);
+    cr_assert_eq (baton_envelope_budget (rep), 0);
+    baton_envelope_destroy (&rep);
+    //  A probe breaks the rules like any envelope: past its deadline, 504.
+    env = s_probe ("inproc://gw", 1, s_abc, eps);
+    baton_envelope_set_deadline_ms (env, s_now_ms () - 1);
+    s_gw_push (&t.gw, &env);
+    rep = s_gw_recv (&t.gw);
+    s_assert_problem (rep, 504, "a", NULL);
+    baton_envelope_destroy (&rep);
+    s_gw_assert_quiet (&t.gw);
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (s_calls_of ('a'), 0, "the handler ran on a probe");
+    cr_assert_eq (st.probes, 1);
+    cr_assert_eq (st.received, 2);
+    cr_assert_eq (st.replied, 2);
+    cr_assert_eq (st.errors, 1);
+}
+
+Test (sdk, probe_with_a_hop_left_goes_to_that_hop_unchanged, .timeout = 30)
+{
+    s_solo_t t;
+    s_solo_open (&t);
+    void *next = zmq_socket (t.zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (next, "inproc://next"), 0);
+    const char *names[] = {"a", "b"};
+    const char *eps[] = {"inproc://a", "inproc://next"};
+    baton_envelope_t *env = s_probe ("inproc://gw", 2, names, eps);
+    s_gw_push (&t.gw, &env);
+    baton_envelope_t *got = s_recv_env (next);
+    s_assert_untouched (got);
+    s_assert_record (got, names, 1);
+    cr_assert_eq (baton_envelope_index (got), 1);
+    cr_assert_eq (baton_envelope_budget (got), 1);
+    baton_envelope_destroy (&got);
+    s_gw_assert_quiet (&t.gw);
+    zmq_close (next);
+    baton_worker_stats_t st = s_solo_close (&t);
+    cr_assert_eq (s_calls_of ('a'), 0, "the handler ran on a probe");
+    cr_assert_eq (st.probes, 1);
+    cr_assert_eq (st.forwarded, 1);
+}
+
+Test (sdk, host_takes_a_probe_through_its_hops_in_memory_without_any_handler, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b"), s_ipc ("c")};
+    s_host_runner_t r;
+    baton_worker_t *w[3];
+    s_host_abc (&r, eps, h_append, w);
+    baton_envelope_t *rep = s_host_roundtrip (3, s_abc, eps, 3, BATON_OAM_PROBE);
+    s_assert_untouched (rep);
+    s_assert_record (rep, s_abc, 3);
+    cr_assert_eq (baton_envelope_index (rep), 3);
+    cr_assert_eq (baton_envelope_budget (rep), 0);
+    baton_envelope_destroy (&rep);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq (s_calls_of (s_abc[i][0]), 0, "%s's handler ran on a probe", s_abc[i]);
+        cr_assert_eq (baton_worker_stats (w[i]).probes, 1);
+    }
+    cr_assert_eq (baton_worker_stats (w[0]).sockets, 0, "a sent over the wire");
+    s_host_stop (&r);
+    s_tmpdir_remove ();
+}
+
+//  --- draining: goodbye first, then every envelope that still comes ------------------------
+
+static atomic_int s_gate_entered, s_gate_open;
+
+//  The first call waits (bounded) until s_gate_open, so that envelopes
+//  queue behind the one in hand; every call then does what h_append does.
+static int
+h_gate (baton_ctx_t *ctx, void *arg)
+{
+    if (atomic_fetch_add (&s_gate_entered, 1) == 0) {
+        uint64_t until = s_mono_ms () + S_WAIT_MS;
+        while (!atomic_load (&s_gate_open) && s_mono_ms () < until)
+            s_sleep_ms (2);
+    }
+    return h_append (ctx, arg);
+}
+
+static void
+s_gate_wait_entered (void)
+{
+    uint64_t until = s_mono_ms () + S_WAIT_MS;
+    while (!atomic_load (&s_gate_entered) && s_mono_ms () < until)
+        s_sleep_ms (2);
+    cr_assert (atomic_load (&s_gate_entered), "the handler never started");
+}
+
+//  Receives one control message within timeout_ms (0: only one already
+//  there). Returns its type, or -1 if none came.
+static int
+s_control_recv (void *control, int timeout_ms, baton_control_msg_t *m)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    int type = -1;
+    if (s_recv_raw (control, &msg, timeout_ms)) {
+        cr_assert_eq (baton__control_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), m), 0);
+        type = (int) m->type;
+    }
+    zmq_msg_close (&msg);
+    return type;
+}
+
+//  Reads control messages (heartbeats first, maybe) until a goodbye, each
+//  within timeout_ms. Returns whether the goodbye came.
+static bool
+s_control_goodbye (void *control, int timeout_ms)
+{
+    baton_control_msg_t m;
+    int type;
+    while ((type = s_control_recv (control, timeout_ms, &m)) >= 0)
+        if (type == BATON_CONTROL_GOODBYE)
+            return true;
+    return false;
+}
+
+Test (sdk, stop_says_goodbye_first_then_forwards_every_queued_and_late_envelope, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    void *control = zmq_socket (zctx, ZMQ_PULL), *next = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (control, "inproc://control"), 0);
+    cr_assert_eq (zmq_bind (next, "inproc://next"), 0);
+    baton_worker_config_t c = s_config ("a", "inproc://a", zctx);
+    c.gateway = "inproc://control";
+    c.heartbeat_ms = 500; //  the drain ends after 1 s without an envelope
+    s_runner_t ra;
+    s_start_cfg (&ra, &c, h_gate, "a");
+    baton_control_msg_t m;
+    cr_assert_eq (s_control_recv (control, S_WAIT_MS, &m), BATON_CONTROL_ANNOUNCE);
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *names[] = {"a", "b"}, *eps[] = {"inproc://a", "inproc://next"};
+    //  One envelope in hand, held by the gate; 50 wait in the inbox.
+    char id[16];
+    for (int i = 0; i <= 50; i++) {
+        snprintf (id, sizeof id, "q%d", i);
+        baton_envelope_t *env = s_envelope (id, "inproc://gw", 2, names, eps);
+        s_gw_push (&gw, &env);
+        if (i == 0)
+            s_gate_wait_entered ();
+    }
+    baton_worker_stop (ra.worker); //  from another thread, as SIGTERM would
+    atomic_store (&s_gate_open, 1);
+    //  The one in hand is finished, then the goodbye goes out before any
+    //  of the 50 is forwarded (inproc: what was sent is there to read).
+    bool bye = false;
+    for (int i = 0; i <= 50; i++) {
+        baton_envelope_t *got = s_recv_env (next);
+        snprintf (id, sizeof id, "q%d", i);
+        s_assert_slice (baton_envelope_id (got), id);
+        s_assert_slice (baton_envelope_body (got), "x|a");
+        baton_envelope_destroy (&got);
+        bye = bye || (i > 0 && s_control_goodbye (control, 0));
+        cr_assert (bye || i == 0, "%s was forwarded before the goodbye", id);
+    }
+    //  An upstream hop may still send after the goodbye: within the idle
+    //  time it is served.
+    baton_envelope_t *env = s_envelope ("late", "inproc://gw", 2, names, eps);
+    s_gw_push (&gw, &env);
+    uint64_t t_late = s_mono_ms ();
+    baton_envelope_t *got = s_recv_env (next);
+    s_assert_slice (baton_envelope_id (got), "late");
+    baton_envelope_destroy (&got);
+    s_join (&ra); //  run returned 0 on its own
+    uint64_t idle = s_mono_ms () - t_late;
+    cr_assert (idle >= 2 * 500 - 50, "the drain ended %llu ms after the last envelope",
+               (unsigned long long) idle);
+    baton_worker_stats_t st = baton_worker_stats (ra.worker);
+    cr_assert_eq (st.received, 52);
+    cr_assert_eq (st.forwarded, 52);
+    baton_worker_destroy (&ra.worker);
+    //  Nothing after the goodbye: no heartbeat, and no second goodbye from destroy.
+    cr_assert_eq (s_control_recv (control, 200, &m), -1, "control message %d after the goodbye",
+                  (int) m.type);
+    s_gw_assert_quiet (&gw);
+    s_gw_close (&gw);
+    zmq_close (control);
+    zmq_close (next);
+    zmq_ctx_term (zctx);
+}
+
+//  Sleeps 300 ms when the body is "slow", then as h_append.
+static int
+h_slow_body (baton_ctx_t *ctx, void *arg)
+{
+    if (baton_slice_eq_str (baton_ctx_body (ctx), "slow"))
+        s_sleep_ms (300);
+    return h_append (ctx, arg);
+}
+
+//  Waits (bounded) for child pid to end; returns its wait status, or -1.
+static int
+s_reap (pid_t pid, int timeout_ms)
+{
+    uint64_t until = s_mono_ms () + (uint64_t) timeout_ms;
+    int status;
+    do {
+        if (waitpid (pid, &status, WNOHANG) == pid)
+            return status;
+        s_sleep_ms (5);
+    } while (s_mono_ms () < until);
+    return -1;
+}
+
+Test (sdk, sigterm_to_a_function_process_drains_its_inbox_then_it_exits_0, .timeout = 30)
+{
+    s_tmpdir ();
+    const char *inbox = s_ipc ("a"), *ctl = s_ipc ("control"), *nx = s_ipc ("next");
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0);
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        setenv ("BATON_NAME", "a", 1);
+        setenv ("BATON_BIND", inbox, 1);
+        setenv ("BATON_GATEWAY", ctl, 1);
+        setenv ("BATON_HEARTBEAT_MS", "100", 1);
+        setenv ("BATON_LOG", "error", 1);
+        _exit (baton_main (h_slow_body, (void *) "a"));
+    }
+    void *zctx = zmq_ctx_new ();
+    void *control = zmq_socket (zctx, ZMQ_PULL), *next = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (control, ctl), 0);
+    cr_assert_eq (zmq_bind (next, nx), 0);
+    baton_control_msg_t m;
+    cr_assert_eq (s_control_recv (control, S_WAIT_MS, &m), BATON_CONTROL_ANNOUNCE);
+    cr_assert_eq (m.pid, (uint64_t) pid);
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, s_ipc ("gw"), inbox);
+    const char *names[] = {"a", "b"}, *eps[] = {inbox, nx};
+    char id[16];
+    for (int i = 0; i <= 50; i++) {
+        snprintf (id, sizeof id, "q%d", i);
+        baton_envelope_t *env = s_envelope (id, gw.reply_to, 2, names, eps);
+        if (i == 0)
+            baton_envelope_set_body (env, "slow", 4);
+        s_gw_push (&gw, &env);
+    }
+    s_sleep_ms (100); //  q0 in the handler, the other 50 in the inbox
+    cr_assert_eq (kill (pid, SIGTERM), 0);
+    for (int i = 0; i <= 50; i++) {
+        baton_envelope_t *got = s_recv_env (next);
+        snprintf (id, sizeof id, "q%d", i);
+        s_assert_slice (baton_envelope_id (got), id);
+        baton_envelope_destroy (&got);
+    }
+    int status = s_reap (pid, S_WAIT_MS);
+    if (status == -1)
+        kill (pid, SIGKILL);
+    cr_assert (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+               "the function did not exit 0 after SIGTERM (status %d)", status);
+    cr_assert (s_control_goodbye (control, 1000), "no goodbye");
+    s_gw_assert_quiet (&gw);
+    s_gw_close (&gw);
+    zmq_close (control);
+    zmq_close (next);
+    zmq_ctx_term (zctx);
+    s_tmpdir_remove ();
+}
+
+Test (sdk, second_sigterm_ends_the_drain_at_once, .timeout = 30)
+{
+    void *zctx = zmq_ctx_new ();
+    baton_worker_config_t c = s_config ("a", "inproc://a", zctx);
+    c.no_signals = false; //  run handles SIGTERM
+    c.heartbeat_ms = 5000;
+    c.drain_ms = 10000; //  the first signal alone would drain for 10 s
+    s_runner_t ra;
+    s_start_cfg (&ra, &c, h_append, "a");
+    s_gw_t gw;
+    s_gw_open (&gw, zctx, "inproc://gw", "inproc://a");
+    const char *eps[] = {"inproc://a"};
+    baton_envelope_t *env = s_envelope ("r", "inproc://gw", 1, s_abc, eps);
+    s_gw_push (&gw, &env);
+    baton_envelope_t *rep = s_gw_recv (&gw); //  run holds the signal handlers now
+    baton_envelope_destroy (&rep);
+    cr_assert_eq (kill (getpid (), SIGTERM), 0);
+    s_sleep_ms (300);
+    cr_assert_not (atomic_load (&ra.done), "run returned on the first signal");
+    uint64_t t0 = s_mono_ms ();
+    cr_assert_eq (kill (getpid (), SIGTERM), 0);
+    s_join (&ra);
+    cr_assert_lt (s_mono_ms () - t0, 1000, "the second signal did not end the drain");
+    baton_worker_destroy (&ra.worker);
+    s_gw_close (&gw);
+    zmq_ctx_term (zctx);
+}
+
+//  Stops w before its run, which then drains with nothing to take; returns
+//  how long the run took, in ms.
+static uint64_t
+s_idle_drain_ms (baton_worker_t *w)
+{
+    cr_assert_not_null (w);
+    baton_worker_set_handler (w, h_append, (void *) "a");
+    baton_worker_stop (w);
+    uint64_t t0 = s_mono_ms ();
+    cr_assert_eq (baton_worker_run (w), 0);
+    return s_mono_ms () - t0;
+}
+
+static void
+s_bad_drain (void)
+{
+    unsetenv ("BATON_LOG");
+    setenv ("BATON_DRAIN_MS", "0", 1);
+    cr_assert_null (baton_worker_new ("a", "inproc://a"));
+    unsetenv ("BATON_DRAIN_MS");
+}
+
+Test (sdk, drain_ends_at_its_limit_from_config_or_BATON_DRAIN_MS, .timeout = 30)
+{
+    baton_worker_config_t c = s_config ("a", "inproc://a", NULL);
+    c.heartbeat_ms = 2000; //  idle time 4 s: the limit ends the drain first
+    c.drain_ms = 300;
+    baton_worker_t *w = baton_worker_new_config (&c);
+    uint64_t took = s_idle_drain_ms (w);
+    cr_assert (took >= 290 && took < 1500, "drain_ms 300: the run took %llu ms",
+               (unsigned long long) took);
+    baton_worker_destroy (&w);
+    setenv ("BATON_DRAIN_MS", "200", 1);
+    c.drain_ms = 0;
+    w = baton_worker_new_config (&c);
+    took = s_idle_drain_ms (w);
+    cr_assert (took >= 190 && took < 1500, "BATON_DRAIN_MS=200: the run took %llu ms",
+               (unsigned long long) took);
+    baton_worker_destroy (&w);
+    unsetenv ("BATON_DRAIN_MS");
+    const char *err = s_capture_stderr (s_bad_drain);
+    cr_assert (strstr (err, "drain limit out of range"), "stderr: %s", err);
+}
+
+Test (sdk, host_stop_drains_every_worker_after_their_goodbyes, .timeout = 30)
+{
+    s_tmpdir ();
+    void *zctx = zmq_ctx_new ();
+    void *control = zmq_socket (zctx, ZMQ_PULL);
+    cr_assert_eq (zmq_bind (control, s_ipc ("control")), 0);
+    const char *eps[] = {s_ipc ("a"), s_ipc ("b")};
+    s_host_runner_t r = {0};
+    r.host = baton_host_new ();
+    cr_assert_not_null (r.host);
+    baton_worker_t *w[2];
+    for (int i = 0; i < 2; i++) {
+        baton_worker_config_t c = {0};
+        c.name = s_abc[i];
+        c.bind = eps[i];
+        c.gateway = s_ipc ("control");
+        c.heartbeat_ms = 100;
+        w[i] = baton_host_add (r.host, &c, i == 0 ? h_gate : h_append, (void *) s_abc[i]);
+        cr_assert_not_null (w[i]);
+    }
+    s_host_start (&r);
+    baton_control_msg_t m;
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq (s_control_recv (control, S_WAIT_MS, &m), BATON_CONTROL_ANNOUNCE);
+    s_gw_t gw[2];
+    s_gw_open (&gw[0], zctx, s_ipc ("gwa"), eps[0]);
+    s_gw_open (&gw[1], zctx, s_ipc ("gwb"), eps[1]);
+    //  a holds one envelope at the gate: 20 more for a and 20 for b wait.
+    for (int i = 0; i <= 40; i++) {
+        s_gw_t *to = &gw[i == 0 || i % 2 ? 0 : 1];
+        const char *const *hop = to == &gw[0] ? &eps[0] : &eps[1];
+        baton_envelope_t *env =
+            s_envelope ("q", to->reply_to, 1, to == &gw[0] ? s_abc : s_abc + 1, hop);
+        s_gw_push (to, &env);
+        if (i == 0)
+            s_gate_wait_entered ();
+    }
+    s_sleep_ms (100); //  over ipc: in the inboxes now
+    baton_host_stop (r.host);
+    atomic_store (&s_gate_open, 1);
+    for (int g = 0; g < 2; g++)
+        for (int i = 0; i < (g == 0 ? 21 : 20); i++) {
+            baton_envelope_t *rep = s_gw_recv (&gw[g]);
+            s_assert_slice (baton_envelope_body (rep), g == 0 ? "x|a" : "x|b");
+            baton_envelope_destroy (&rep);
+        }
+    //  Each worker said goodbye once, and beat no more after it.
+    int bye[2] = {0, 0}, type;
+    while ((type = s_control_recv (control, 1000, &m)) >= 0) {
+        int i = m.function[0] == 'a' ? 0 : 1;
+        cr_assert_eq (bye[i], 0, "%s sent %d after its goodbye", m.function, type);
+        bye[i] += type == BATON_CONTROL_GOODBYE;
+    }
+    cr_assert (bye[0] == 1 && bye[1] == 1, "goodbyes: a %d, b %d", bye[0], bye[1]);
+    cr_assert_eq (baton_worker_stats (w[0]).received, 21);
+    cr_assert_eq (baton_worker_stats (w[1]).received, 20);
+    s_host_join (&r); //  run returned 0 on its own
+    for (int g = 0; g < 2; g++)
+        s_gw_close (&gw[g]);
+    zmq_close (control);
+    zmq_ctx_term (zctx);
     s_tmpdir_remove ();
 }

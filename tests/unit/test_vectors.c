@@ -89,6 +89,7 @@ from_json (json_t *j)
     baton_envelope_set_budget (e, (uint64_t) json_integer_value (json_object_get (j, "budget")));
     baton_envelope_set_deadline_ms (
         e, (uint64_t) json_integer_value (json_object_get (j, "deadline")));
+    baton_envelope_set_oam (e, (uint64_t) json_integer_value (json_object_get (j, "oam")));
     baton_envelope_set_traceparent (e, jstr (j, "traceparent"), jlen (j, "traceparent"));
     json_t *r;
     json_array_foreach (json_object_get (j, "record"), i, r)
@@ -160,6 +161,8 @@ to_json (const baton_envelope_t *e)
             json_array_append_new (keys, key_to_hex (baton_envelope_route_key (e, i)));
         json_object_set_new (j, "route_keys", keys);
     }
+    if (baton_envelope_oam (e))
+        json_object_set_new (j, "oam", json_integer ((json_int_t) baton_envelope_oam (e)));
     if (baton_envelope_traceparent (e).len)
         json_object_set_new (j, "traceparent", js (baton_envelope_traceparent (e)));
     if (baton_envelope_record_count (e)) {
@@ -326,5 +329,5 @@ Test (vectors, every_vector_holds_both_ways)
         }
     }
     closedir (dir);
-    cr_assert_geq (checked, 9, "only %d vectors found", checked);
+    cr_assert_geq (checked, 10, "only %d vectors found", checked);
 }

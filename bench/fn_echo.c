@@ -5,8 +5,13 @@
  *      BATON_NAME=echo1 BATON_BIND=ipc:///tmp/x/echo1 fn_echo
  *  With arguments, one process hosts several echo functions (baton_host_t),
  *  and hops between them are handed over in memory:
- *      fn_echo echo1=ipc:///tmp/x/echo1 echo2=ipc:///tmp/x/echo2 ...  */
+ *      fn_echo echo1=ipc:///tmp/x/echo1 echo2=ipc:///tmp/x/echo2 ...
+ *  CURVE comes from BATON_CERT and BATON_TRUST; in a host, each function
+ *  NAME uses NAME.key_secret from BATON_CERT's folder (as tests/integration/
+ *  fn_test.c does), since a worker's key is named after its function.  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <baton/baton.h>
 
@@ -25,6 +30,8 @@ main (int argc, char **argv)
     baton_host_t *host = baton_host_new ();
     if (!host)
         return 1;
+    const char *cert = getenv ("BATON_CERT");
+    const char *slash = cert ? strrchr (cert, '/') : NULL;
     for (int i = 1; i < argc; i++) {
         char *eq = strchr (argv[i], '=');
         if (!eq || eq == argv[i] || !eq[1]) {
@@ -36,6 +43,12 @@ main (int argc, char **argv)
         baton_worker_config_t c = {0};
         c.name = argv[i];
         c.bind = eq + 1;
+        char path[PATH_MAX]; //  read while the worker is made
+        if (cert) {
+            snprintf (path, sizeof path, "%.*s%s.key_secret", (int) (slash ? slash + 1 - cert : 0),
+                      cert, c.name);
+            c.cert = path;
+        }
         if (!baton_host_add (host, &c, s_echo, NULL)) {
             baton_host_destroy (&host);
             return 1;

@@ -56,6 +56,11 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
     printf ("gateway: listen %s, admin %s, reply %s, control %s, deadline %s, max budget %u\n",
             g->listen.text, g->admin.text, g->reply, g->control ? g->control : "(none)",
             baton_value_format_duration (g->deadline_ms, a, sizeof a), (unsigned) g->max_budget);
+    char b[32];
+    printf ("liveness: dead after %u missed heartbeats, probe timeout %s, probe interval %s\n",
+            (unsigned) g->heartbeat_misses,
+            baton_value_format_duration (g->probe_timeout_ms, a, sizeof a),
+            baton_value_format_duration (g->probe_interval_ms, b, sizeof b));
     const baton_config_security_t *sec = baton_config_security (cfg);
     if (sec->mode == BATON_SECURITY_CURVE)
         printf ("security: curve, gateway %s (key %s), trust store %s (%zu keys)\n",
@@ -87,9 +92,12 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
         for (size_t k = 0; k < r->chain_len; k++)
             printf ("%s%s", k ? " -> " : "", r->chain[k]->name);
         size_t c = s_chain_len (r);
-        printf ("%*s  deadline %s%s  (line %zu)\n", (int) (c < wc ? wc - c : 0), "",
+        char retry[32] = "";
+        if (r->retry_attempts)
+            snprintf (retry, sizeof retry, "  retry %u", (unsigned) r->retry_attempts);
+        printf ("%*s  deadline %s%s%s  (line %zu)\n", (int) (c < wc ? wc - c : 0), "",
                 baton_value_format_duration (r->deadline_ms, a, sizeof a),
-                r->deadline_default ? " (default)" : "", r->line);
+                r->deadline_default ? " (default)" : "", retry, r->line);
     }
     printf ("functions:\n");
     for (size_t i = 0; i < baton_config_function_count (cfg); i++) {

@@ -6,7 +6,9 @@
  *  A request: conn parses the head -> baton__conn_on_head routes it -> dispatch
  *  builds the envelope -> conn reads the body -> dispatch queues it -> sent
  *  before the loop blocks -> replies match the reply in pending -> conn
- *  writes it. Then the lifecycle: start, signals, graceful drain.  */
+ *  writes it. Replicas: the control socket's heartbeats and edge/probes say
+ *  which are alive; one that dies fails (or retries) the requests through
+ *  it at once. Then the lifecycle: start, signals, graceful drain.  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include "config/values.h"
 #include "edge/dispatch.h"
 #include "edge/pending.h"
+#include "edge/probes.h"
 #include "edge/replies.h"
 #include "edge/routes.h"
 #include "edge/topology.h"
@@ -41,6 +44,7 @@ struct baton_gateway {
     baton_conns_t *conns;
     baton_replies_t *replies;
     baton_dispatch_t *dispatch;
+    baton_probes_t *probes;
     baton_admin_t *admin_api;
     uv_tcp_t listener;
     uv_tcp_t admin;
@@ -312,7 +316,7 @@ s_on_control (void *arg, zmq_msg_t *msg)
         baton_topology_log (gw->topo, r, ev == BATON_TOPO_ADDED ? "replica joined" : "replica back",
                             BATON_LOG_INFO);
     } else if (ev == BATON_TOPO_REMOVED)
-        baton_topology_log (gw->topo, r, "replica left (goodbye)", BATON_LOG_INFO);
+        baton_topology_log (gw->topo, r, "replica left (goodbye): draining", BATON_LOG_INFO);
     else if (ev == BATON_TOPO_FULL && baton__ratelimit_allow (&s_control_rl))
         baton__log (BATON_LOG_WARN, S_COMP, "announce refused: too many replicas", "fn=%s max=%d",
                     m.function, BATON_TOPOLOGY_MAX_REPLICAS);
@@ -331,20 +335,32 @@ s_on_control_ready (uv_poll_t *p, int status, int events)
     baton__zmq_drain (gw->control_sock, s_on_control, gw);
 }
 
+//  r went from before to its state (missed heartbeats, or a probe): logged;
+//  one that died or was ejected takes with it the requests routed through
+//  it (retried or answered at once), but for one that said goodbye first:
+//  it finished what it held.
 static void
-s_on_replica_change (baton_replica_t *r, void *arg)
+s_on_replica_change (baton_replica_t *r, baton_replica_state_t before, void *arg)
 {
-    baton_topology_log (((baton_gateway_t *) arg)->topo, r,
-                        r->state == BATON_REPLICA_DEAD ? "replica dead (missed heartbeats)"
-                                                       : "replica back in rotation",
-                        BATON_LOG_INFO);
+    baton_gateway_t *gw = (baton_gateway_t *) arg;
+    const char *what = r->state == BATON_REPLICA_ALIVE ? "replica back in rotation (probe answered)"
+                       : r->state == BATON_REPLICA_EJECTED ? "replica ejected (probe failed)"
+                       : before == BATON_REPLICA_DRAINING  ? "replica gone (drained)"
+                                                           : "replica dead (missed heartbeats)";
+    baton_topology_log (gw->topo, r, what,
+                        r->state == BATON_REPLICA_ALIVE ? BATON_LOG_INFO : BATON_LOG_WARN);
+    if ((r->state == BATON_REPLICA_DEAD || r->state == BATON_REPLICA_EJECTED) &&
+        before != BATON_REPLICA_DRAINING)
+        baton_dispatch_replica_down (gw->dispatch, r);
 }
 
 static void
 s_on_topo_tick (uv_timer_t *t)
 {
     baton_gateway_t *gw = (baton_gateway_t *) t->data;
-    baton_topology_tick (gw->topo, baton_topology_now_ms (), s_on_replica_change, gw);
+    uint64_t now = baton_topology_now_ms ();
+    baton_topology_tick (gw->topo, now, s_on_replica_change, gw);
+    baton_probes_tick (gw->probes, now);
 }
 
 //  --- lifecycle ---------------------------------------------------------------------------
@@ -360,6 +376,9 @@ s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errl
         return -1;
     gw->dispatch = baton_dispatch_new (gw->zctx, gw->config, gw->topo, gw->pending, gw->metrics,
                                        &gw->turn, baton_replies_endpoint (gw->replies), cert, seed);
+    gw->probes = baton_probes_new (gw->config, gw->topo, gw->dispatch, gw->pending, gw->metrics,
+                                   s_on_replica_change, gw);
+    baton_replies_attach (gw->replies, gw->dispatch, gw->probes);
     //  The static replicas of the config, connected now.
     for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
         for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
@@ -471,8 +490,9 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     uint32_t tag = (uint32_t) ((seed[0] ^ seed[1]) * 0x9E3779B97F4A7C15ull >> 32);
     gw->routes = baton_routes_new (config);
     gw->metrics = baton_metrics_new (config);
-    gw->topo = baton_topology_new (config, NULL);
-    gw->pending = baton_pending_new (gw->gcfg->max_inflight, tag, gw->topo, gw->metrics);
+    baton_topology_opts_t topo_opts = {gw->gcfg->heartbeat_misses};
+    gw->topo = baton_topology_new (config, &topo_opts);
+    gw->pending = baton_pending_new (gw->gcfg->max_inflight, tag, gw->metrics);
     gw->conns =
         baton_conns_new (gw->loop, config, gw->metrics, &gw->turn, gw, sizeof (baton_exchange_t));
     //  One ZAP handler for the context: every socket the gateway binds.
@@ -602,6 +622,7 @@ baton_gateway_destroy (baton_gateway_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton_gateway_t *gw = *self_p;
+    baton_probes_destroy (&gw->probes);
     baton_dispatch_destroy (&gw->dispatch);
     baton_replies_destroy (&gw->replies);
     if (gw->control_sock)

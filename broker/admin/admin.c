@@ -87,12 +87,21 @@ s_topology_json (baton_admin_t *self, baton_text_t *t)
                             ",\"pid\":%" PRIu64 ",\"outstanding\":%" PRIu64 ",\"routed\":%" PRIu64
                             ",\"heartbeat_interval_ms\":%" PRIu64,
                             r->pid, r->outstanding, r->routed, r->interval_ms);
-            if (r->is_static)
-                baton_text_lit (t, ",\"last_heartbeat_ms_ago\":null");
-            else
+            //  null: not watched by heartbeats (a static replica that sends none).
+            if (r->interval_ms)
                 baton_text_fmt (t, ",\"last_heartbeat_ms_ago\":%" PRIu64, now - r->last_seen_ms);
-            baton_text_fmt (t, ",\"ejections\":%" PRIu64 ",\"timeouts_in_row\":%u}", r->ejections,
-                            r->timeouts_in_row);
+            else
+                baton_text_lit (t, ",\"last_heartbeat_ms_ago\":null");
+            baton_text_fmt (t,
+                            ",\"ejections\":%" PRIu64 ",\"probe\":{\"in_flight\":%s,\"ok\":%" PRIu64
+                            ",\"failed\":%" PRIu64,
+                            r->ejections, r->probe_in_flight ? "true" : "false", r->probes_ok,
+                            r->probes_failed);
+            if (r->last_probe_ms)
+                baton_text_fmt (t, ",\"last\":\"%s\",\"last_ms_ago\":%" PRIu64 "}}",
+                                r->last_probe_ok ? "ok" : "failed", now - r->last_probe_ms);
+            else
+                baton_text_lit (t, ",\"last\":null,\"last_ms_ago\":null}}");
         }
         baton_text_lit (t, "]}");
     }
@@ -106,10 +115,10 @@ s_topology_metrics (baton_admin_t *self, baton_text_t *t)
     baton_text_lit (t, "# HELP baton_replicas Replicas per function and state.\n"
                        "# TYPE baton_replicas gauge\n");
     for (size_t f = 0; f < baton_config_function_count (self->config); f++) {
-        uint64_t by_state[3] = {0, 0, 0};
+        uint64_t by_state[BATON_REPLICA__STATES] = {0};
         for (size_t i = 0; i < baton_topology_count (self->topo, f); i++)
             by_state[baton_topology_at (self->topo, f, i)->state]++;
-        for (int st = 0; st < 3; st++)
+        for (int st = 0; st < BATON_REPLICA__STATES; st++)
             baton_text_fmt (t, "baton_replicas{function=\"%s\",state=\"%s\"} %" PRIu64 "\n",
                             baton_config_function (self->config, f)->name,
                             baton_replica_state_name ((baton_replica_state_t) st), by_state[st]);
@@ -176,10 +185,11 @@ baton_admin_serve (baton_admin_t *self, baton_conn_t *c, baton_slice_t path)
         baton_conn_respond (c, draining ? 503 : 200, text, t.data, t.len);
     } else if (baton__slice_is (path, "/-/metrics")) {
         size_t len;
-        baton_metrics_zap_t zap = {0, 0, 0};
+        baton_metrics_zap_t zap = {0, 0, 0, 0};
         if (self->zap) {
             baton_zap_stats_t st = baton__zap_stats (self->zap);
-            zap = (baton_metrics_zap_t){st.refused_key, st.refused_mechanism, st.refused_handshake};
+            zap = (baton_metrics_zap_t){st.accepted, st.refused_key, st.refused_mechanism,
+                                        st.refused_handshake};
         }
         t.data = baton_metrics_render (self->metrics, baton_pending_count (self->pending),
                                        baton_conns_count (self->conns), &zap, &len);

@@ -15,10 +15,10 @@ typedef struct baton_admin baton_admin_t;
 
 //  Creates the admin endpoints over what they show: the config's functions,
 //  the route table, the live topology, the metrics (with the requests in
-//  pending and the connections of conns as gauges, the refusals of zap, the
-//  ZAP handler, NULL without CURVE) and whether conns are draining
-//  (/-/ready). Every pointer must outlive the result. Never NULL (aborts
-//  when out of memory).
+//  pending and the connections of conns as gauges, the handshakes that zap,
+//  the ZAP handler, accepted and refused (NULL without CURVE)) and whether
+//  conns are draining (/-/ready). Every pointer must outlive the result.
+//  Never NULL (aborts when out of memory).
 baton_admin_t *baton_admin_new (const baton_config_t *config, const baton_routes_t *routes,
                                 baton_topology_t *topo, baton_metrics_t *metrics,
                                 const baton_pending_t *pending, const baton_conns_t *conns,

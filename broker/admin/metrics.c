@@ -23,6 +23,7 @@ typedef struct {
 typedef struct {
     uint64_t *by_status; //  S_STATUSES counters
     s_histogram_t duration;
+    uint64_t retries;
 } s_route_t;
 
 struct baton_metrics {
@@ -31,6 +32,8 @@ struct baton_metrics {
     s_histogram_t *hops;
     uint64_t rejects[BATON_REJECT__COUNT];
     uint64_t timeouts, late, bad, gone;
+    uint64_t fail_fast, late_retried;
+    uint64_t probes[2]; //  failed, ok
     uint64_t replies_refused[BATON_REPLY_REFUSED__COUNT];
     uint64_t control_refused[BATON_CONTROL_REFUSED__COUNT];
 };
@@ -159,6 +162,31 @@ void
 baton_metrics_client_gone (baton_metrics_t *self)
 {
     self->gone++;
+}
+
+void
+baton_metrics_retry (baton_metrics_t *self, size_t route)
+{
+    if (route < baton_config_route_count (self->config))
+        self->routes[route].retries++;
+}
+
+void
+baton_metrics_fail_fast (baton_metrics_t *self)
+{
+    self->fail_fast++;
+}
+
+void
+baton_metrics_probe (baton_metrics_t *self, bool ok)
+{
+    self->probes[ok]++;
+}
+
+void
+baton_metrics_late_retried (baton_metrics_t *self)
+{
+    self->late_retried++;
 }
 
 void
@@ -291,19 +319,40 @@ baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t c
               (unsigned long long) inflight, (unsigned long long) connections,
               (unsigned long long) self->timeouts, (unsigned long long) self->late,
               (unsigned long long) self->bad, (unsigned long long) self->gone);
+    s_printf (&t, "# HELP baton_retries_total Requests sent again on a route that avoids a failed "
+                  "replica, by route.\n# TYPE baton_retries_total counter\n");
+    for (size_t i = 0; i < routes; i++)
+        s_printf (&t, "baton_retries_total{route=\"%s\"} %llu\n",
+                  s_label (label, sizeof label, baton_config_route (self->config, i)->path),
+                  (unsigned long long) self->routes[i].retries);
+    s_printf (&t,
+              "# HELP baton_fail_fast_total Requests answered 502 at once because a replica of "
+              "their route died or was ejected.\n# TYPE baton_fail_fast_total counter\n"
+              "baton_fail_fast_total %llu\n"
+              "# HELP baton_probes_total Probes of replicas, by result.\n"
+              "# TYPE baton_probes_total counter\nbaton_probes_total{result=\"ok\"} %llu\n"
+              "baton_probes_total{result=\"failed\"} %llu\n"
+              "# HELP baton_replies_late_total Replies dropped because their request was sent "
+              "again under a new id.\n# TYPE baton_replies_late_total counter\n"
+              "baton_replies_late_total{reason=\"retried\"} %llu\n",
+              (unsigned long long) self->fail_fast, (unsigned long long) self->probes[1],
+              (unsigned long long) self->probes[0], (unsigned long long) self->late_retried);
     s_printf (&t, "# HELP baton_rejects_total Requests turned away before a chain, by reason.\n"
                   "# TYPE baton_rejects_total counter\n");
     for (int i = 0; i < BATON_REJECT__COUNT; i++)
         s_printf (&t, "baton_rejects_total{reason=\"%s\"} %llu\n", s_reject_names[i],
                   (unsigned long long) self->rejects[i]);
     s_printf (&t,
+              "# HELP baton_zap_accepted_total Peers admitted at the CURVE handshake: one per "
+              "connection, never per message.\n"
+              "# TYPE baton_zap_accepted_total counter\nbaton_zap_accepted_total %llu\n"
               "# HELP baton_zap_refused_total Peers refused at the CURVE handshake, by reason.\n"
               "# TYPE baton_zap_refused_total counter\n"
               "baton_zap_refused_total{reason=\"key\"} %llu\n"
               "baton_zap_refused_total{reason=\"mechanism\"} %llu\n"
               "baton_zap_refused_total{reason=\"handshake\"} %llu\n",
-              (unsigned long long) zap->key, (unsigned long long) zap->mechanism,
-              (unsigned long long) zap->handshake);
+              (unsigned long long) zap->accepted, (unsigned long long) zap->key,
+              (unsigned long long) zap->mechanism, (unsigned long long) zap->handshake);
     s_printf (&t, "# HELP baton_replies_refused_total Replies not delivered to a client, by "
                   "reason.\n# TYPE baton_replies_refused_total counter\n");
     for (int i = 0; i < BATON_REPLY_REFUSED__COUNT; i++)

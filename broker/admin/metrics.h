@@ -4,6 +4,7 @@
 #ifndef BATON_METRICS_H
 #define BATON_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "config/config.h"
@@ -62,11 +63,21 @@ void baton_metrics_timeout (baton_metrics_t *self);     //  504: no reply in tim
 void baton_metrics_late_reply (baton_metrics_t *self);  //  reply for a forgotten request
 void baton_metrics_bad_reply (baton_metrics_t *self);   //  reply that did not decode
 void baton_metrics_client_gone (baton_metrics_t *self); //  client left while pending
+//  Liveness (issue 17): a request of route (index in the config's routes)
+//  sent again; one answered 502 at once because a replica of its route
+//  died or was ejected; a probe's outcome; a reply to an attempt since
+//  retried, dropped.
+void baton_metrics_retry (baton_metrics_t *self, size_t route);
+void baton_metrics_fail_fast (baton_metrics_t *self);
+void baton_metrics_probe (baton_metrics_t *self, bool ok);
+void baton_metrics_late_retried (baton_metrics_t *self);
 void baton_metrics_reply_refused (baton_metrics_t *self, baton_reply_refusal_t why);
 void baton_metrics_control_refused (baton_metrics_t *self, baton_control_refusal_t why);
 
-//  Handshakes the ZAP handler refused, by reason (all 0 without CURVE).
+//  What the ZAP handler did (all 0 without CURVE): handshakes it accepted
+//  (one per connection, never per message) and those it refused, by reason.
 typedef struct {
+    uint64_t accepted;
     uint64_t key, mechanism, handshake;
 } baton_metrics_zap_t;
 

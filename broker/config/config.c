@@ -197,6 +197,20 @@ s_duration (s_ctx_t *ctx, const s_node_t *node, const char *path, uint64_t min_m
     return 0;
 }
 
+//  A duration between min_ms and max_ms.
+static int
+s_duration_in (s_ctx_t *ctx, const s_node_t *node, const char *path, uint64_t min_ms,
+               uint64_t max_ms, uint64_t *out)
+{
+    char q[80], a[32];
+    if (s_duration (ctx, node, path, min_ms, out) < 0)
+        return -1;
+    if (*out > max_ms)
+        return s_fail (ctx, node, path, "%s is longer than the maximum, %s", S_Q (q, node),
+                       baton_value_format_duration (max_ms, a, sizeof a));
+    return 0;
+}
+
 static int
 s_size (s_ctx_t *ctx, const s_node_t *node, const char *path, uint64_t min, uint64_t max,
         uint64_t *out)
@@ -255,6 +269,9 @@ s_defaults (baton_config_t *cfg)
         .max_inflight = 10000,
         .drain_ms = 10000,
         .max_budget = 32,
+        .heartbeat_misses = 3,
+        .probe_timeout_ms = 250,
+        .probe_interval_ms = 500,
     };
     cfg->limits = (baton_config_limits_t){
         .request_line = 8 * 1024,
@@ -286,9 +303,24 @@ s_listeners_collide (const baton_config_gateway_t *g)
 static int
 s_gateway (s_ctx_t *ctx, const s_node_t *node)
 {
-    static const char *const keys[] = {"listen",   "admin",        "reply", "control",
-                                       "deadline", "max_inflight", "drain", "max_budget"};
-    enum { LISTEN, ADMIN, REPLY, CONTROL, DEADLINE, MAX_INFLIGHT, DRAIN, MAX_BUDGET, NKEYS };
+    static const char *const keys[] = {"listen",        "admin",         "reply",
+                                       "control",       "deadline",      "max_inflight",
+                                       "drain",         "max_budget",    "heartbeat_misses",
+                                       "probe_timeout", "probe_interval"};
+    enum {
+        LISTEN,
+        ADMIN,
+        REPLY,
+        CONTROL,
+        DEADLINE,
+        MAX_INFLIGHT,
+        DRAIN,
+        MAX_BUDGET,
+        HEARTBEAT_MISSES,
+        PROBE_TIMEOUT,
+        PROBE_INTERVAL,
+        NKEYS
+    };
     const s_node_t *v[NKEYS], *at[NKEYS];
     baton_config_gateway_t *g = &ctx->cfg->gateway;
     uint64_t n;
@@ -318,6 +350,18 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
             return -1;
         g->max_budget = (uint32_t) n;
     }
+    if (v[HEARTBEAT_MISSES]) {
+        if (s_uint (ctx, v[HEARTBEAT_MISSES], "gateway.heartbeat_misses", 1, 100, &n) < 0)
+            return -1;
+        g->heartbeat_misses = (uint32_t) n;
+    }
+    if (v[PROBE_TIMEOUT] && s_duration_in (ctx, v[PROBE_TIMEOUT], "gateway.probe_timeout", 1, 60000,
+                                           &g->probe_timeout_ms) < 0)
+        return -1;
+    //  At most a second: an ejected replica is back within a second of healing.
+    if (v[PROBE_INTERVAL] && s_duration_in (ctx, v[PROBE_INTERVAL], "gateway.probe_interval", 10,
+                                            1000, &g->probe_interval_ms) < 0)
+        return -1;
 
     if (s_listeners_collide (g)) {
         const s_node_t *at_node = v[ADMIN] ? v[ADMIN] : v[LISTEN];
@@ -762,12 +806,32 @@ s_methods_overlap (const baton_config_route_t *a, const baton_config_route_t *b)
     return false;
 }
 
+//  retry: {attempts: N}.
+static int
+s_route_retry (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_route_t *r)
+{
+    static const char *const keys[] = {"attempts"};
+    const s_node_t *v[1], *at[1];
+    char sub[S_PATH];
+    uint64_t n;
+    if (s_map (ctx, node, path, keys, 1, v, at) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "attempts");
+    if (!v[0])
+        return s_fail (ctx, at[0] ? at[0] : node, sub,
+                       "retry needs attempts: N (1 to %d sends again)", BATON_CONFIG_MAX_RETRIES);
+    if (s_uint (ctx, v[0], sub, 1, BATON_CONFIG_MAX_RETRIES, &n) < 0)
+        return -1;
+    r->retry_attempts = (uint32_t) n;
+    return 0;
+}
+
 static int
 s_route (s_ctx_t *ctx, const s_node_t *node, size_t index, s_methods_t *seen,
          baton_config_route_t *r)
 {
-    static const char *const keys[] = {"path", "methods", "chain", "deadline"};
-    enum { PATH, METHODS, CHAIN, DEADLINE, NKEYS };
+    static const char *const keys[] = {"path", "methods", "chain", "deadline", "retry"};
+    enum { PATH, METHODS, CHAIN, DEADLINE, RETRY, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     char path[S_PATH], sub[S_PATH], q[80];
     s_index (path, sizeof path, "routes", index);
@@ -809,6 +873,9 @@ s_route (s_ctx_t *ctx, const s_node_t *node, size_t index, s_methods_t *seen,
             return -1;
         r->deadline_default = false;
     }
+    s_key (sub, sizeof sub, path, "retry");
+    if (v[RETRY] && s_route_retry (ctx, v[RETRY], sub, r) < 0)
+        return -1;
     return 0;
 }
 
@@ -1070,6 +1137,17 @@ baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint)
         return BATON_EINVAL;
     self->gateway.reply = baton_arena_strndup (self->arena, endpoint, strlen (endpoint));
     self->gateway.reply_default = false;
+    return 0;
+}
+
+int
+baton_config_gateway_set_control (baton_config_t *self, const char *endpoint)
+{
+    assert (self);
+    if (!endpoint || baton_value_endpoint (endpoint, strlen (endpoint), true, NULL, 0) < 0 ||
+        !strcmp (self->gateway.reply, endpoint))
+        return BATON_EINVAL;
+    self->gateway.control = baton_arena_strndup (self->arena, endpoint, strlen (endpoint));
     return 0;
 }
 

@@ -28,6 +28,7 @@
 #define BATON_CONFIG_MAX_METHOD    32  //  bytes in a method name
 #define BATON_CONFIG_MAX_ENDPOINT  256 //  bytes in a ZeroMQ endpoint
 #define BATON_CONFIG_MAX_BUDGET    64  //  gateway.max_budget
+#define BATON_CONFIG_MAX_RETRIES   3   //  routes[].retry.attempts
 //  Messages are cut to fit the err buffer given; one this big holds any of
 //  them whole when the file's name is shorter than 256 bytes.
 #define BATON_CONFIG_MAX_ERROR 1024
@@ -53,6 +54,9 @@ typedef struct {
     uint32_t max_inflight;      //  requests in flight before a fast 503
     uint64_t drain_ms;          //  time SIGTERM gives in-flight work
     uint32_t max_budget;        //  cap on the hop budget; no chain is longer
+    uint32_t heartbeat_misses;  //  intervals without a heartbeat that make a replica dead
+    uint64_t probe_timeout_ms;  //  how long a probe may take before it fails
+    uint64_t probe_interval_ms; //  how often ejected (and silent static) replicas are probed
 } baton_config_gateway_t;
 
 //  What the "security:" section says of the mesh's sockets.
@@ -109,9 +113,12 @@ typedef struct {
     size_t chain_len;
     uint64_t deadline_ms;  //  the route's own deadline, or gateway.deadline
     bool deadline_default; //  true when deadline_ms came from gateway.deadline
-    size_t index;          //  position in routes:, 0-based
-    size_t line;           //  1-based line where the route starts
-    size_t column;         //  1-based column where the route starts
+    //  retry: {attempts: N}: times a request may be sent again, whatever its
+    //  method; 0 when not set (then only idempotent methods, once).
+    uint32_t retry_attempts;
+    size_t index;  //  position in routes:, 0-based
+    size_t line;   //  1-based line where the route starts
+    size_t column; //  1-based column where the route starts
 } baton_config_route_t;
 
 //  Reads and validates the YAML file at path. Returns NULL on any error and
@@ -174,6 +181,11 @@ int baton_config_function_set_endpoints (baton_config_t *self, size_t index, con
 //  Replaces gateway.reply with a copy of endpoint. Returns 0, or BATON_EINVAL
 //  if it is not an endpoint to bind or equals gateway.control.
 int baton_config_gateway_set_reply (baton_config_t *self, const char *endpoint);
+
+//  Replaces gateway.control with a copy of endpoint (baton dev gives one).
+//  Returns 0, or BATON_EINVAL if it is not an endpoint to bind or equals
+//  gateway.reply.
+int baton_config_gateway_set_control (baton_config_t *self, const char *endpoint);
 
 //  Sets the security section as the file would (mode, then cert and trust
 //  paths, used as given; both NULL unless mode is CURVE), loading and

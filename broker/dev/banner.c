@@ -111,9 +111,16 @@ baton__dev_banner_print (baton__dev_output_t *out, const baton_config_t *config,
     s_url (&g->admin, admin_port, admin, sizeof admin);
     bool color = baton__dev_output_color (out);
     const char *b = color ? "\x1b[1;32m" : "", *e = color ? "\x1b[0m" : "";
-    baton__dev_output_printf (
-        out, "\n  %sready in %" PRIu64 "ms: %s%s   (admin: %s/-/metrics)\n\n  routes:\n", b,
-        elapsed_ms, url, e, admin);
+    baton__dev_output_printf (out, "\n  %sready in %" PRIu64 "ms: %s%s   (admin: %s/-/metrics)\n",
+                              b, elapsed_ms, url, e, admin);
+    const baton_config_security_t *sec = baton_config_security (config);
+    if (sec->mode == BATON_SECURITY_CURVE)
+        baton__dev_output_printf (out, "  mesh: CURVE on (keys in %s, fresh for this run)\n",
+                                  sec->trust_dir);
+    else
+        baton__dev_output_printf (out, "  mesh: plaintext (--insecure): whoever reaches an inbox "
+                                       "can run its function\n");
+    baton__dev_output_printf (out, "\n  routes:\n");
     baton_routes_t *routes = baton_routes_new (config);
     s_print_routes (out, routes);
     baton__dev_output_printf (out, "\n  try:\n");

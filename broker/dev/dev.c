@@ -179,7 +179,14 @@ s_setup (s_dev_t *dev, const baton__dev_options_t *o)
         fputs ("baton dev: the public and admin listeners would be the same port\n", stderr);
         return -1;
     }
-    dev->plan = baton__dev_plan_new (dev->config, o->config, err, sizeof err);
+    const baton_config_security_t *sec = baton_config_security (dev->config);
+    if (sec->mode != BATON_SECURITY_NONE)
+        baton__dev_output_say (dev->out,
+                               "the config's security section (mode %s) is set aside: dev mode %s",
+                               baton_config_security_mode_name (sec->mode),
+                               o->insecure ? "runs a plaintext mesh (--insecure)"
+                                           : "makes a fresh key set for this run");
+    dev->plan = baton__dev_plan_new (dev->config, o->config, o->insecure, err, sizeof err);
     if (!dev->plan) {
         fprintf (stderr, "baton dev: %s\n", err);
         return -1;

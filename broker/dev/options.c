@@ -13,15 +13,19 @@
 static void
 s_usage (FILE *out)
 {
-    fputs ("usage: baton dev [-c FILE] [-p PORT] [--admin-port PORT] [--color|--no-color]\n"
+    fputs ("usage: baton dev [-c FILE] [-p PORT] [--admin-port PORT] [--insecure]\n"
+           "                 [--color|--no-color]\n"
            "\n"
            "Runs a whole chain on this machine: the gateway of FILE in this process, and\n"
            "each function that has a run: command as child processes (replicas: N copies).\n"
+           "The mesh between them speaks CURVE with a key set made fresh for each run.\n"
            "\n"
            "  -c, --config FILE   the configuration (default: the pipeline example,\n"
            "                      " S_DEFAULT_CONFIG ")\n"
            "  -p, --port PORT     listen on PORT, not gateway.listen's (0: any free port)\n"
            "      --admin-port PORT   the same for gateway.admin\n"
+           "      --insecure      a plaintext mesh, for tools that cannot speak CURVE:\n"
+           "                      anyone who reaches an inbox can run its function\n"
            "      --color, --no-color   colour the name prefixes (default: when stdout is a\n"
            "                      terminal and NO_COLOR is not set)\n"
            "  -h, --help          this text\n"
@@ -31,8 +35,14 @@ s_usage (FILE *out)
            "    relative path is relative to the config file. A simple command is exec'd\n"
            "    by the shell, so the function itself is the process dev mode watches.\n"
            "  - its environment has BATON_NAME, BATON_BIND (its inbox), BATON_REPLICA\n"
-           "    (0..N-1), BATON_GATEWAY (gateway.control, if set) and BATON_BUILD_DIR (the\n"
-           "    build tree this baton comes from: the examples find their binaries there).\n"
+           "    (0..N-1), BATON_GATEWAY (gateway.control, if set), BATON_BUILD_DIR (the\n"
+           "    build tree this baton comes from: the examples find their binaries there),\n"
+           "    and BATON_CERT (its secret key) and BATON_TRUST (the trust store), or\n"
+           "    BATON_SECURITY=insecure with --insecure.\n"
+           "  - keys: <runtime dir>/keys holds a gateway key and one key per function\n"
+           "    started here (secrets mode 0600), made at start and removed on exit. The\n"
+           "    config's own security: section is set aside, and a function with\n"
+           "    endpoints: but no run: (a process dev mode does not start) needs --insecure.\n"
            "  - a function without endpoints: gets ipc://<runtime dir>/<name>-<replica>; the\n"
            "    runtime dir is private (under $XDG_RUNTIME_DIR or /tmp) and removed on exit.\n"
            "    With endpoints:, one process per endpoint. gateway.reply, unless set, is\n"
@@ -67,7 +77,7 @@ s_port_arg (const char *s, int *out)
 int
 baton__dev_options_parse (int argc, char **argv, baton__dev_options_t *o)
 {
-    *o = (baton__dev_options_t){S_DEFAULT_CONFIG, true, -1, -1, -1};
+    *o = (baton__dev_options_t){S_DEFAULT_CONFIG, true, -1, -1, -1, false};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -78,6 +88,8 @@ baton__dev_options_parse (int argc, char **argv, baton__dev_options_t *o)
             o->color = 1;
         else if (!strcmp (a, "--no-color"))
             o->color = 0;
+        else if (!strcmp (a, "--insecure"))
+            o->insecure = true;
         else if ((!strcmp (a, "-c") || !strcmp (a, "--config")) && v) {
             o->config = v;
             o->config_default = false;

@@ -9,6 +9,7 @@ typedef struct {
     bool config_default;  //  config is the pipeline example, not from -c
     int port, admin_port; //  -1: as configured
     int color;            //  -1 auto, 0 never, 1 always
+    bool insecure;        //  a plaintext mesh, not CURVE with fresh keys
 } baton__dev_options_t;
 
 //  Parses argv (argv[0] is "dev") into o. Returns 0; 1 after printing the

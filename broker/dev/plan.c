@@ -1,6 +1,6 @@
 /*  plan.c - what "baton dev" starts for a config (see plan.h): the runtime
- *  dir, the inbox of each replica, the shell command that runs it and the
- *  environment it gets.  */
+ *  dir, the mesh's fresh keys, the inbox of each replica, the shell command
+ *  that runs it and the environment it gets.  */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 //  realpath ()
 #endif
@@ -14,8 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
+#include "cert.h"
 #include "dev/plan.h"
 #include "dev/util.h"
+
+//  The gateway's certificate name: function names hold no '.', so no
+//  function's key file can be the gateway's.
+#define S_GATEWAY_CERT "dev.gateway"
 
 extern char **environ;
 
@@ -24,7 +29,8 @@ struct baton__dev_plan {
     char cwd[PATH_MAX];
     char runtime_dir[PATH_MAX];
     bool runtime_made;
-    char build_dir[PATH_MAX]; //  "" when baton does not run from a build tree
+    char keys_dir[PATH_MAX + 8]; //  the trust store and every secret; "" with --insecure
+    char build_dir[PATH_MAX];    //  "" when baton does not run from a build tree
     baton__dev_child_t *children;
     size_t count;
 };
@@ -91,12 +97,12 @@ s_make_runtime_dir (baton__dev_plan_t *self)
     return 0;
 }
 
-void
-baton__dev_plan_remove_dir (baton__dev_plan_t *self)
+//  Removes every file of dir, then dir. A directory in it is not removed
+//  (dir itself is gone only when it is empty).
+static void
+s_remove_files (const char *dir)
 {
-    if (!self->runtime_made)
-        return;
-    DIR *d = opendir (self->runtime_dir);
+    DIR *d = opendir (dir);
     if (d) {
         struct dirent *e;
         while ((e = readdir (d)))
@@ -104,7 +110,17 @@ baton__dev_plan_remove_dir (baton__dev_plan_t *self)
                 unlinkat (dirfd (d), e->d_name, 0);
         closedir (d);
     }
-    rmdir (self->runtime_dir);
+    rmdir (dir);
+}
+
+void
+baton__dev_plan_remove_dir (baton__dev_plan_t *self)
+{
+    if (!self->runtime_made)
+        return;
+    if (self->keys_dir[0])
+        s_remove_files (self->keys_dir);
+    s_remove_files (self->runtime_dir);
     self->runtime_made = false;
 }
 
@@ -177,12 +193,13 @@ s_env_is (const char *entry, const char *key)
 static char **
 s_make_env (const baton__dev_plan_t *self, const baton__dev_child_t *c)
 {
-    static const char *const ours[] = {"BATON_NAME", "BATON_BIND", "BATON_GATEWAY", "BATON_REPLICA",
-                                       "BATON_BUILD_DIR"};
+    static const char *const ours[] = {"BATON_NAME",    "BATON_BIND",      "BATON_GATEWAY",
+                                       "BATON_REPLICA", "BATON_BUILD_DIR", "BATON_CERT",
+                                       "BATON_TRUST",   "BATON_SECURITY"};
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = (char **) baton__dev_alloc ((n + 8) * sizeof *env);
+    char **env = (char **) baton__dev_alloc ((n + 10) * sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         bool skip = false;
@@ -197,11 +214,20 @@ s_make_env (const baton__dev_plan_t *self, const baton__dev_child_t *c)
     env[k++] = baton__dev_printf ("BATON_NAME=%s", c->fn->name);
     env[k++] = baton__dev_printf ("BATON_BIND=%s", c->endpoint);
     env[k++] = baton__dev_printf ("BATON_REPLICA=%u", c->index);
+    //  Static replicas heartbeat too; with CURVE, to the gateway named by
+    //  its key in this run's trust store.
     const char *control = baton_config_gateway (self->config)->control;
-    if (control)
+    if (control && self->keys_dir[0])
+        env[k++] = baton__dev_printf ("BATON_GATEWAY=%s@%s", S_GATEWAY_CERT, control);
+    else if (control)
         env[k++] = baton__dev_printf ("BATON_GATEWAY=%s", control);
     if (self->build_dir[0])
         env[k++] = baton__dev_printf ("BATON_BUILD_DIR=%s", self->build_dir);
+    if (self->keys_dir[0]) {
+        env[k++] = baton__dev_printf ("BATON_CERT=%s/%s.key_secret", self->keys_dir, c->fn->name);
+        env[k++] = baton__dev_printf ("BATON_TRUST=%s", self->keys_dir);
+    } else
+        env[k++] = baton__dev_strdup ("BATON_SECURITY=insecure");
     env[k] = NULL;
     return env;
 }
@@ -296,31 +322,113 @@ s_plan_children (baton__dev_plan_t *self, char *err, size_t errlen)
             return -1;
         }
     }
-    for (size_t i = 0; i < self->count; i++)
-        self->children[i].env = s_make_env (self, &self->children[i]);
     return 0;
 }
 
-//  gateway.reply, unless the file sets it: a socket in the runtime dir.
+//  gateway.reply and gateway.control, unless the file sets them: sockets in
+//  the runtime dir. With a control endpoint every function heartbeats, so
+//  the gateway knows within a second when one dies and when it is back.
 //  Returns 0, or -1 with why in err.
 static int
-s_plan_reply (baton__dev_plan_t *self, char *err, size_t errlen)
+s_plan_sockets (baton__dev_plan_t *self, char *err, size_t errlen)
 {
-    if (!baton_config_gateway (self->config)->reply_default)
-        return 0;
-    char reply[PATH_MAX + 16];
-    snprintf (reply, sizeof reply, "ipc://%s/reply", self->runtime_dir);
-    if (baton_config_gateway_set_reply (self->config, reply) < 0) {
-        snprintf (err, errlen, "cannot use %s as the gateway's reply endpoint", reply);
-        return -1;
+    char ep[PATH_MAX + 16];
+    if (baton_config_gateway (self->config)->reply_default) {
+        snprintf (ep, sizeof ep, "ipc://%s/reply", self->runtime_dir);
+        if (baton_config_gateway_set_reply (self->config, ep) < 0) {
+            snprintf (err, errlen, "cannot use %s as the gateway's reply endpoint", ep);
+            return -1;
+        }
+    }
+    if (!baton_config_gateway (self->config)->control) {
+        snprintf (ep, sizeof ep, "ipc://%s/control", self->runtime_dir);
+        if (baton_config_gateway_set_control (self->config, ep) < 0) {
+            snprintf (err, errlen, "cannot use %s as the gateway's control endpoint", ep);
+            return -1;
+        }
     }
     return 0;
+}
+
+//  --- the mesh: fresh keys, or plaintext ------------------------------------------------
+
+//  Makes a keypair for role and name and saves it into dir. Returns 0, or -1
+//  with why in err.
+static int
+s_make_cert (const char *dir, baton_role_t role, const char *name, char *err, size_t errlen)
+{
+    baton_cert_t *cert = baton__cert_new (role, name);
+    if (!cert) {
+        snprintf (err, errlen, "cannot make a CURVE key for %s (libzmq without CURVE?)", name);
+        return -1;
+    }
+    char why[BATON_CERT_ERROR_MAX] = "";
+    errno = 0;
+    int rc = baton__cert_save (cert, dir, false, why, sizeof why);
+    if (rc < 0)
+        snprintf (err, errlen, "cannot save the key of %s in %s: %s", name, dir,
+                  why[0] ? why : strerror (errno));
+    baton__cert_destroy (&cert);
+    return rc < 0 ? -1 : 0;
+}
+
+//  A fresh key set in <runtime dir>/keys (the gateway's and one per function
+//  dev mode starts; secrets 0600), and CURVE with it for the gateway. A
+//  function with endpoints: but no run: is someone else's process, which
+//  cannot hold this run's keys: refused. Returns 0, or -1 with why in err.
+static int
+s_plan_keys (baton__dev_plan_t *self, char *err, size_t errlen)
+{
+    baton_config_t *cfg = self->config;
+    for (size_t i = 0; i < baton_config_function_count (cfg); i++) {
+        const baton_config_function_t *f = baton_config_function (cfg, i);
+        if (!f->run && f->endpoint_count) {
+            snprintf (err, errlen,
+                      "%s:%zu: function %s is not started here (no run:), so it cannot hold this "
+                      "run's fresh CURVE keys: give it a run:, or use baton dev --insecure",
+                      baton_config_name (cfg), f->line, f->name);
+            return -1;
+        }
+    }
+    snprintf (self->keys_dir, sizeof self->keys_dir, "%s/keys", self->runtime_dir);
+    if (mkdir (self->keys_dir, 0700) < 0) {
+        snprintf (err, errlen, "cannot make %s: %s", self->keys_dir, strerror (errno));
+        self->keys_dir[0] = '\0';
+        return -1;
+    }
+    if (s_make_cert (self->keys_dir, BATON_ROLE_GATEWAY, S_GATEWAY_CERT, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < baton_config_function_count (cfg); i++) {
+        const baton_config_function_t *f = baton_config_function (cfg, i);
+        if (f->run && s_make_cert (self->keys_dir, BATON_ROLE_FUNCTION, f->name, err, errlen) < 0)
+            return -1;
+    }
+    char cert[PATH_MAX + 32];
+    snprintf (cert, sizeof cert, "%s/%s.key_secret", self->keys_dir, S_GATEWAY_CERT);
+    return baton_config_set_security (cfg, BATON_SECURITY_CURVE, cert, self->keys_dir, err,
+                                      errlen) < 0
+               ? -1
+               : 0;
+}
+
+//  CURVE with fresh keys, or with insecure plaintext everywhere (said so,
+//  never by default). Returns 0, or -1 with why in err.
+static int
+s_plan_mesh (baton__dev_plan_t *self, bool insecure, char *err, size_t errlen)
+{
+    if (!insecure)
+        return s_plan_keys (self, err, errlen);
+    return baton_config_set_security (self->config, BATON_SECURITY_INSECURE, NULL, NULL, err,
+                                      errlen) < 0
+               ? -1
+               : 0;
 }
 
 //  --- the plan ---------------------------------------------------------------------------
 
 baton__dev_plan_t *
-baton__dev_plan_new (baton_config_t *config, const char *config_path, char *err, size_t errlen)
+baton__dev_plan_new (baton_config_t *config, const char *config_path, bool insecure, char *err,
+                     size_t errlen)
 {
     baton__dev_plan_t *self = (baton__dev_plan_t *) baton__dev_alloc (sizeof *self);
     self->config = config;
@@ -332,8 +440,11 @@ baton__dev_plan_new (baton_config_t *config, const char *config_path, char *err,
                   strerror (errno));
         goto error;
     }
-    if (s_plan_children (self, err, errlen) < 0 || s_plan_reply (self, err, errlen) < 0)
+    if (s_plan_children (self, err, errlen) < 0 || s_plan_sockets (self, err, errlen) < 0 ||
+        s_plan_mesh (self, insecure, err, errlen) < 0)
         goto error;
+    for (size_t i = 0; i < self->count; i++)
+        self->children[i].env = s_make_env (self, &self->children[i]);
     return self;
 error:
     baton__dev_plan_destroy (&self);

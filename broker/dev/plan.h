@@ -1,10 +1,12 @@
 /*  plan.h - what "baton dev" starts for a config: one child process per
  *  replica of each function that has a run: command, each with its label,
  *  its inbox, its shell command and its whole environment, plus the private
- *  runtime dir that holds the ipc:// inboxes. Knows nothing of processes.  */
+ *  runtime dir that holds the ipc:// inboxes and the mesh's fresh CURVE
+ *  keys. Knows nothing of processes.  */
 #ifndef BATON_DEV_PLAN_H
 #define BATON_DEV_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "config/config.h"
 #include "dev/output.h"
@@ -25,17 +27,20 @@ typedef struct baton__dev_plan baton__dev_plan_t;
 //  Plans dev mode for config, loaded from config_path: makes the runtime dir,
 //  decides each function's processes and inboxes, and gives config the
 //  endpoints the gateway connects to (and gateway.reply, unless the file
-//  sets it). Returns NULL with why in err. Caller owns the result and
-//  destroys it before config.
-baton__dev_plan_t *baton__dev_plan_new (baton_config_t *config, const char *config_path, char *err,
-                                        size_t errlen);
+//  sets it). Then the mesh, whatever the file's security section says:
+//  CURVE with a fresh key set in <runtime dir>/keys (each child gets
+//  BATON_CERT and BATON_TRUST), or with insecure plaintext (mode insecure,
+//  BATON_SECURITY=insecure). Returns NULL with why in err. Caller owns the
+//  result and destroys it before config.
+baton__dev_plan_t *baton__dev_plan_new (baton_config_t *config, const char *config_path,
+                                        bool insecure, char *err, size_t errlen);
 
 //  Removes the runtime dir, then frees the plan. Safe on NULL; sets *self_p
 //  to NULL.
 void baton__dev_plan_destroy (baton__dev_plan_t **self_p);
 
 //  Removes the runtime dir and every file in it (the sockets of the
-//  inboxes). Idempotent; for a dev mode that is about to _exit ().
+//  inboxes, the keys). Idempotent; for a dev mode that is about to _exit ().
 void baton__dev_plan_remove_dir (baton__dev_plan_t *self);
 
 //  How many processes to start, and the index-th of them (index < count).

@@ -113,10 +113,19 @@ s_push_socket (baton_dispatch_t *self, const char *endpoint, const uint8_t *key)
     zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     //  A replica that restarts on its endpoint is reconnected within 10 ms,
-    //  backing off to 1 s while it stays away.
-    int ivl = 10, ivl_max = 1000;
+    //  backing off to 250 ms while it stays away: a restart is seen (by a
+    //  probe or a request) well within a second.
+    int ivl = 10, ivl_max = 250;
     zmq_setsockopt (sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt (sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max);
+    //  A connection whose host went away (a cut link resets nothing) is
+    //  found dead by ZMTP heartbeats and dropped, and connects are tried
+    //  afresh: once the link is back, a new connection is up at once instead
+    //  of waiting for TCP's retransmission backoff on the old one.
+    int beat = 250, beat_timeout = 1000, connect_timeout = 500;
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_IVL, &beat, sizeof beat);
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_TIMEOUT, &beat_timeout, sizeof beat_timeout);
+    zmq_setsockopt (sock, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout);
     if (zmq_connect (sock, endpoint) != 0) {
         zmq_close (sock);
         return NULL;
@@ -206,13 +215,32 @@ s_traceparent (baton_dispatch_t *self, const baton_http_request_t *req, char out
     out[55] = '\0';
 }
 
+//  No replica of fn is alive: answers x 503 at once.
+static void
+s_unreachable (baton_dispatch_t *self, baton_exchange_t *x, const baton_config_function_t *fn)
+{
+    baton_metrics_reject (self->metrics, BATON_REJECT_UNREACHABLE);
+    char detail[160];
+    snprintf (detail, sizeof detail, "function %s has no live replica", fn->name);
+    baton_conn_respond_error (x->conn, 503, detail, false, "Retry-After: 1\r\n");
+}
+
 int
 baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t *c,
                       const baton_config_route_t *route)
 {
     const baton_http_request_t *req = baton_conn_request (c);
+    baton_dispatch_clear (x);
     x->conn = c;
     x->route = route;
+    x->hop_count = 0;
+    //  Every function needs a live replica; they are picked once the body is
+    //  in (baton_dispatch_submit): a body that never comes holds none.
+    for (size_t i = 0; i < route->chain_len; i++)
+        if (!baton_topology_has_alive (self->topo, route->chain[i]->index)) {
+            s_unreachable (self, x, route->chain[i]);
+            return -1;
+        }
     baton_envelope_t *e = baton_envelope_new ();
     if (!e) {
         baton_conn_respond_error (c, 500, "out of memory", true, NULL);
@@ -226,30 +254,6 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
     //  to from the envelope: the keys the gateway trusts for them.
     if (self->cert)
         baton_envelope_set_reply_key (e, baton__cert_public_key (self->cert), BATON_KEY_LEN);
-    //  One live replica per hop, least outstanding first: the route the
-    //  envelope carries is concrete, so no hop has to look anything up.
-    x->hop_count = 0;
-    for (size_t i = 0; i < route->chain_len; i++) {
-        const baton_config_function_t *fn = route->chain[i];
-        baton_replica_t *rep = baton_topology_pick (self->topo, fn->index);
-        if (!rep) {
-            baton_pending_done (self->pending, x, false);
-            baton_envelope_destroy (&e);
-            baton_metrics_reject (self->metrics, BATON_REJECT_UNREACHABLE);
-            char detail[160];
-            snprintf (detail, sizeof detail, "function %s has no live replica", fn->name);
-            baton_conn_respond_error (c, 503, detail, false, "Retry-After: 1\r\n");
-            return -1;
-        }
-        baton_topology_acquire (rep);
-        x->hops[x->hop_count++] = rep;
-        if (i == 0)
-            x->peer = (s_peer_t *) rep->user;
-        baton_envelope_route_append (e, fn->name, strlen (fn->name), rep->endpoint,
-                                     strlen (rep->endpoint));
-        if (self->cert)
-            baton_envelope_set_route_key (e, i, rep->key, BATON_KEY_LEN);
-    }
     //  The chain's length: the config refuses a chain over gateway.max_budget.
     baton_envelope_set_budget (e, route->chain_len);
     x->deadline_ms = (baton__mono_us () + 999) / 1000 + route->deadline_ms; //  never before it
@@ -268,6 +272,8 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
 }
 
 //  --- sending it --------------------------------------------------------------------
+
+static void s_hop_down (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *r);
 
 static void
 s_free_buf (void *data, void *hint)
@@ -352,12 +358,21 @@ baton_dispatch_send (baton_dispatch_t *self, baton_exchange_t *x)
         return;
     if (rc >= 0) {
         x->out_live = false; //  zmq owns it now
-        baton_envelope_destroy (&x->env);
+        if (!x->retries_left)
+            baton_envelope_destroy (&x->env);
         baton_pending_wait (self->pending, x);
+        //  A replica of its route found dead while it waited to be sent
+        //  (fail fast passed it by) fails it now.
+        for (size_t i = 0; i < x->hop_count; i++)
+            if (x->hops[i]->state == BATON_REPLICA_DEAD ||
+                x->hops[i]->state == BATON_REPLICA_EJECTED) {
+                s_hop_down (self, x, x->hops[i]);
+                break;
+            }
     } else if (why == EAGAIN && baton_topology_now_ms () < x->give_up_ms) {
         baton_conn_timer (x->conn, S_SEND_RETRY_MS);
     } else {
-        baton_pending_done (self->pending, x, true);
+        baton_pending_done (self->pending, x);
         baton_dispatch_clear (x);
         baton_metrics_reject (self->metrics, BATON_REJECT_UNREACHABLE);
         char detail[160];
@@ -371,14 +386,68 @@ baton_dispatch_send (baton_dispatch_t *self, baton_exchange_t *x)
     baton_turn_owe (self->turn);
 }
 
-void
-baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *body, size_t len)
+//  Methods RFC 9110 calls idempotent: sending one twice does what once does.
+static bool
+s_idempotent (baton_slice_t method)
 {
-    baton_envelope_t *e = x->env;
-    if (len)
-        baton_envelope_set_body (e, body, len);
-    if ((len && baton_envelope_body (e).len != len) || s_encode_msg (e, &x->out) != 0) {
-        baton_pending_done (self->pending, x, false);
+    static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof idempotent / sizeof idempotent[0]; i++)
+        if (baton__slice_is (method, idempotent[i]))
+            return true;
+    return false;
+}
+
+//  Picks one live replica per hop of x's route, least outstanding first,
+//  never avoid (and off its host if possible): into picks. Returns the
+//  function with none, or NULL.
+static const baton_config_function_t *
+s_pick (baton_dispatch_t *self, const baton_exchange_t *x, baton_replica_t *avoid,
+        baton_replica_t **picks)
+{
+    for (size_t i = 0; i < x->route->chain_len; i++) {
+        const baton_config_function_t *fn = x->route->chain[i];
+        picks[i] = baton_topology_pick_away (self->topo, fn->index, avoid);
+        if (!picks[i])
+            return fn;
+    }
+    return NULL;
+}
+
+//  Holds picks as x's route, written into its envelope: concrete, so no hop
+//  has to look anything up.
+static void
+s_route (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *const *picks)
+{
+    bool append = baton_envelope_route_count (x->env) == 0;
+    x->hop_count = 0;
+    for (size_t i = 0; i < x->route->chain_len; i++) {
+        baton_replica_t *rep = picks[i];
+        const char *name = x->route->chain[i]->name;
+        baton_topology_acquire (rep);
+        x->hops[x->hop_count++] = rep;
+        if (append)
+            baton_envelope_route_append (x->env, name, strlen (name), rep->endpoint,
+                                         strlen (rep->endpoint));
+        else
+            baton_envelope_route_set_endpoint (x->env, i, rep->endpoint, strlen (rep->endpoint));
+        if (self->cert)
+            baton_envelope_set_route_key (x->env, i, rep->key, BATON_KEY_LEN);
+    }
+    x->peer = (s_peer_t *) x->hops[0]->user;
+}
+
+//  Queues x (IDLE, its envelope complete in x->env) for its first hop: in
+//  the table, its envelope encoded, sent before the loop blocks. Answers
+//  500 itself when out of memory.
+static void
+s_queue (baton_dispatch_t *self, baton_exchange_t *x)
+{
+    if (x->out_live) {
+        zmq_msg_close (&x->out);
+        x->out_live = false;
+    }
+    if (s_encode_msg (x->env, &x->out) != 0) {
+        baton_pending_done (self->pending, x);
         baton_dispatch_clear (x);
         baton_conn_respond_error (x->conn, 500, "out of memory", true, NULL);
         return;
@@ -397,6 +466,31 @@ baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *
 }
 
 void
+baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *body, size_t len)
+{
+    baton_envelope_t *e = x->env;
+    if (len)
+        baton_envelope_set_body (e, body, len);
+    if (len && baton_envelope_body (e).len != len) {
+        baton_dispatch_clear (x);
+        baton_conn_respond_error (x->conn, 500, "out of memory", true, NULL);
+        return;
+    }
+    baton_replica_t *picks[BATON_CONFIG_MAX_CHAIN];
+    const baton_config_function_t *none = s_pick (self, x, NULL, picks);
+    if (none) {
+        baton_dispatch_clear (x);
+        s_unreachable (self, x, none);
+        return;
+    }
+    s_route (self, x, picks);
+    x->retries_left = x->route->retry_attempts                           ? x->route->retry_attempts
+                      : s_idempotent (baton_envelope_request_method (e)) ? 1
+                                                                         : 0;
+    s_queue (self, x);
+}
+
+void
 baton_dispatch_flush (baton_dispatch_t *self)
 {
     baton_turn_link_t *l;
@@ -409,4 +503,111 @@ void
 baton_dispatch_cancel (baton_dispatch_t *self, baton_exchange_t *x)
 {
     baton_turn_remove (&self->turn->sends, &x->send_link);
+}
+
+//  --- when a replica on a route fails ------------------------------------------------
+
+bool
+baton_dispatch_retry (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *failed)
+{
+    if (!x->env || !x->retries_left || x->state == BATON_EXCHANGE_IDLE ||
+        baton_topology_now_ms () >= x->deadline_ms)
+        return false;
+    baton_replica_t *picks[BATON_CONFIG_MAX_CHAIN];
+    if (s_pick (self, x, failed, picks))
+        return false; //  nowhere else to go: no retry can avoid it
+    x->retries_left--;
+    baton_turn_remove (&self->turn->sends, &x->send_link);
+    //  A new id: a late reply to the attempt that failed matches nothing. The
+    //  envelope keeps its deadline, budget and trace context.
+    baton_pending_supersede (self->pending, x);
+    baton_pending_assign (self->pending, x);
+    baton_envelope_set_id (x->env, x->id, x->id_len);
+    s_route (self, x, picks);
+    baton_metrics_retry (self->metrics, x->route->index);
+    s_queue (self, x);
+    return true;
+}
+
+//  x's route holds r, which is dead or ejected: x is retried on a route that
+//  avoids r if it may be, else answered 502 at once, naming the hop.
+static void
+s_hop_down (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *r)
+{
+    if (baton_dispatch_retry (self, x, r))
+        return;
+    baton_turn_remove (&self->turn->sends, &x->send_link);
+    baton_pending_done (self->pending, x);
+    baton_dispatch_clear (x);
+    baton_metrics_fail_fast (self->metrics);
+    const baton_config_function_t *fn = baton_config_function (self->config, r->function);
+    char detail[400];
+    snprintf (detail, sizeof detail,
+              "function %s: replica %.256s is %s: the request was lost with it", fn->name,
+              r->endpoint,
+              r->state == BATON_REPLICA_EJECTED ? "ejected (its probe failed)" : "dead");
+    baton_conn_respond_error (x->conn, 502, detail, false, "Retry-After: 1\r\n");
+}
+
+void
+baton_dispatch_replica_down (baton_dispatch_t *self, baton_replica_t *r)
+{
+    uint64_t n = baton_pending_count (self->pending);
+    if (n == 0)
+        return;
+    //  Collected first: a retry or an answer changes the table.
+    baton_exchange_t **through = (baton_exchange_t **) malloc (n * sizeof *through);
+    if (!through) {
+        fputs ("baton: out of memory\n", stderr);
+        abort ();
+    }
+    size_t count = baton_pending_through (self->pending, r, through, n);
+    //  One whose first hop has not taken it yet is not lost: its send fails
+    //  over to another replica, or answers 503.
+    for (size_t i = 0; i < count; i++)
+        if (through[i]->state == BATON_EXCHANGE_WAITING || through[i]->hops[0] != r)
+            s_hop_down (self, through[i], r);
+    free (through);
+}
+
+//  --- probes ---------------------------------------------------------------------------
+
+int
+baton_dispatch_probe (baton_dispatch_t *self, baton_replica_t *r, const char *id, size_t id_len,
+                      uint64_t timeout_ms)
+{
+    s_peer_t *peer = (s_peer_t *) r->user;
+    baton_envelope_t *e = peer ? baton_envelope_new () : NULL;
+    if (!e)
+        return -1;
+    const char *name = baton_config_function (self->config, r->function)->name;
+    baton_envelope_set_id (e, id, id_len);
+    baton_envelope_set_reply_to (e, self->reply_to, self->reply_to_len);
+    baton_envelope_route_append (e, name, strlen (name), r->endpoint, strlen (r->endpoint));
+    if (self->cert) {
+        baton_envelope_set_reply_key (e, baton__cert_public_key (self->cert), BATON_KEY_LEN);
+        baton_envelope_set_route_key (e, 0, r->key, BATON_KEY_LEN);
+    }
+    baton_envelope_set_budget (e, 1);
+    baton_envelope_set_deadline_ms (e, baton__wall_ms () + timeout_ms);
+    baton_envelope_set_oam (e, BATON_OAM_PROBE);
+    //  An SDK that does not know probes runs its handler on this: an empty
+    //  request that changes nothing.
+    baton_envelope_set_request (e, "GET", 3, "/", 1);
+    zmq_msg_t msg;
+    int rc = s_encode_msg (e, &msg);
+    baton_envelope_destroy (&e);
+    if (rc != 0)
+        return -1;
+    //  Not taken at once (ZMQ_IMMEDIATE: no connection to it) is a failed
+    //  probe: a replica that is not there cannot answer. Unless the
+    //  connection is new: its handshake may still be under way.
+    rc = zmq_msg_send (&msg, peer->sock, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        zmq_msg_close (&msg);
+        return baton_topology_now_ms () < peer->connected_ms + S_SEND_FIRST_TIMEOUT_MS ? 1 : -1;
+    }
+    self->turn->drain_owed = true;
+    baton_turn_owe (self->turn);
+    return 0;
 }

@@ -7,6 +7,7 @@
 #ifndef BATON_EDGE_DISPATCH_H
 #define BATON_EDGE_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "admin/metrics.h"
@@ -49,9 +50,12 @@ int baton_dispatch_connect (baton_dispatch_t *self, baton_replica_t *r);
 int baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t *c,
                           const baton_config_route_t *route);
 
-//  The request of x is complete with body (len bytes, copied): finishes the
+//  The request of x is complete with body (len bytes, copied): picks one
+//  live replica per hop (503 when a function has none left), finishes the
 //  envelope, puts x in the pending table and queues it for the first hop,
-//  sent by baton_dispatch_flush (). Answers 500 itself when out of memory.
+//  sent by baton_dispatch_flush (). An idempotent method may be sent once
+//  more, any method as often as the route's retry.attempts says. Answers
+//  500 itself when out of memory.
 void baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *body,
                             size_t len);
 
@@ -62,6 +66,24 @@ void baton_dispatch_send (baton_dispatch_t *self, baton_exchange_t *x);
 
 //  Sends every envelope queued in turn->sends, oldest first.
 void baton_dispatch_flush (baton_dispatch_t *self);
+
+//  Sends x again, under a new id, on a route that avoids failed (whose
+//  function still needs another live replica), within its deadline, if it
+//  may be retried. Returns true if it did; false leaves x as it was.
+bool baton_dispatch_retry (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *failed);
+
+//  r became dead or ejected: every request in the table whose route holds
+//  it is retried, or else answered 502 at once (Retry-After: 1); but for
+//  those that r, their first hop, has not taken yet (they fail over).
+void baton_dispatch_replica_down (baton_dispatch_t *self, baton_replica_t *r);
+
+//  Sends r a probe now: a 1-hop envelope flagged BATON_OAM_PROBE under id,
+//  due within timeout_ms, answered to our reply endpoint. Returns 0; -1
+//  when r's socket does not take it at once (not connected); 1 when it does
+//  not but was connected less than a second ago (a handshake may be under
+//  way: no verdict).
+int baton_dispatch_probe (baton_dispatch_t *self, baton_replica_t *r, const char *id, size_t id_len,
+                          uint64_t timeout_ms);
 
 //  x's client went away: its envelope is not sent.
 void baton_dispatch_cancel (baton_dispatch_t *self, baton_exchange_t *x);

@@ -12,22 +12,27 @@
 //  Bytes taken from getrandom () at once: up to 256, a read that a signal
 //  never cuts short.
 #define S_POOL 256
+//  Attempts superseded by a retry that are remembered, to tell a late reply
+//  to one of them from any other.
+#define S_RETIRED 256
 
 struct baton_pending {
     baton_exchange_t **slots;
+    baton_exchange_t *all; //  every exchange in the table
     size_t mask;
     uint64_t count;
     uint64_t seq;
-    char tag[9]; //  random per instance: ids are "<tag>-<seq><nonce>"
-    baton_topology_t *topo;
+    uint64_t other_seq; //  of ids that are not requests'
+    char tag[9];        //  random per instance: ids are "<tag>-<seq><nonce>"
     baton_metrics_t *metrics;
     unsigned char pool[S_POOL]; //  random bytes not used yet: pool[used..S_POOL)
     size_t used;
+    uint64_t retired[S_RETIRED]; //  sequence numbers of superseded attempts (a ring)
+    size_t retired_next;
 };
 
 baton_pending_t *
-baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_topology_t *topo,
-                   baton_metrics_t *metrics)
+baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_metrics_t *metrics)
 {
     baton_pending_t *self = (baton_pending_t *) calloc (1, sizeof *self);
     if (!self)
@@ -41,7 +46,6 @@ baton_pending_new (uint32_t max_inflight, uint32_t tag, baton_topology_t *topo,
     self->mask = slots - 1;
     snprintf (self->tag, sizeof self->tag, "%08" PRIx32, tag);
     self->used = S_POOL;
-    self->topo = topo;
     self->metrics = metrics;
     return self;
 }
@@ -95,23 +99,38 @@ s_random_digit (baton_pending_t *self)
     }
 }
 
+//  Writes "<tag>-<prefix><seq><nonce>" into id; returns its length.
+static size_t
+s_id (baton_pending_t *self, const char *prefix, uint64_t seq, char *id)
+{
+    memcpy (id, self->tag, 8);
+    id[8] = '-';
+    size_t n = 9;
+    for (; *prefix; prefix++)
+        id[n++] = *prefix;
+    char digits[20];
+    size_t d = 0;
+    for (uint64_t v = seq; v || !d; v /= 10)
+        digits[d++] = (char) ('0' + v % 10);
+    while (d)
+        id[n++] = digits[--d];
+    for (int i = 0; i < BATON_PENDING_NONCE_LEN; i++)
+        id[n++] = s_random_digit (self);
+    id[n] = '\0';
+    return n;
+}
+
 void
 baton_pending_assign (baton_pending_t *self, baton_exchange_t *x)
 {
     x->seq = ++self->seq;
-    memcpy (x->id, self->tag, 8);
-    x->id[8] = '-';
-    size_t n = 9;
-    char digits[20];
-    size_t d = 0;
-    for (uint64_t v = x->seq; v || !d; v /= 10)
-        digits[d++] = (char) ('0' + v % 10);
-    while (d)
-        x->id[n++] = digits[--d];
-    for (int i = 0; i < BATON_PENDING_NONCE_LEN; i++)
-        x->id[n++] = s_random_digit (self);
-    x->id[n] = '\0';
-    x->id_len = n;
+    x->id_len = s_id (self, "", x->seq, x->id);
+}
+
+size_t
+baton_pending_other_id (baton_pending_t *self, char id[BATON_PENDING_OTHER_ID_MAX + 1])
+{
+    return s_id (self, "p", ++self->other_seq, id);
 }
 
 void
@@ -120,15 +139,32 @@ baton_pending_add (baton_pending_t *self, baton_exchange_t *x)
     size_t i = s_slot (self, x->seq);
     x->next = self->slots[i];
     self->slots[i] = x;
+    x->all_prev = NULL;
+    x->all_next = self->all;
+    if (self->all)
+        self->all->all_prev = x;
+    self->all = x;
     x->state = BATON_EXCHANGE_SENDING;
     self->count++;
 }
 
-baton_exchange_t *
-baton_pending_find (baton_pending_t *self, baton_slice_t id, bool *forged)
+//  True if seq is an attempt superseded by a retry, not long ago.
+static bool
+s_retired (const baton_pending_t *self, uint64_t seq)
 {
-    if (forged)
-        *forged = false;
+    for (size_t i = 0; i < S_RETIRED; i++)
+        if (self->retired[i] == seq)
+            return true;
+    return false;
+}
+
+baton_exchange_t *
+baton_pending_find (baton_pending_t *self, baton_slice_t id, baton_pending_miss_t *why)
+{
+    baton_pending_miss_t miss = BATON_PENDING_UNKNOWN;
+    if (!why)
+        why = &miss;
+    *why = BATON_PENDING_UNKNOWN;
     //  "<tag>-" then the sequence number (1 to 20 digits) then the nonce.
     size_t digits = id.len > 9 ? id.len - 9 : 0;
     if (digits <= BATON_PENDING_NONCE_LEN || digits > 20 + BATON_PENDING_NONCE_LEN ||
@@ -147,8 +183,11 @@ baton_pending_find (baton_pending_t *self, baton_slice_t id, bool *forged)
     baton_exchange_t *x = self->slots[s_slot (self, seq)];
     while (x && x->seq != seq)
         x = x->next;
-    if (!x)
+    if (!x) {
+        if (seq && s_retired (self, seq))
+            *why = BATON_PENDING_RETRIED;
         return NULL;
+    }
     //  Every byte compared, whatever the first difference: the time taken
     //  tells a guesser nothing.
     unsigned char diff = (unsigned char) (x->id_len ^ id.len);
@@ -156,13 +195,13 @@ baton_pending_find (baton_pending_t *self, baton_slice_t id, bool *forged)
         diff |= (unsigned char) (x->id[i] ^ id.ptr[i]);
     if (diff == 0)
         return x;
-    if (forged)
-        *forged = true;
+    *why = BATON_PENDING_FORGED;
     return NULL;
 }
 
-void
-baton_pending_done (baton_pending_t *self, baton_exchange_t *x, bool timed_out)
+//  Takes x out of the table (if there) and gives back its replicas.
+static void
+s_remove (baton_pending_t *self, baton_exchange_t *x)
 {
     if (x->state != BATON_EXCHANGE_IDLE) {
         for (baton_exchange_t **p = &self->slots[s_slot (self, x->seq)]; *p; p = &(*p)->next)
@@ -172,18 +211,47 @@ baton_pending_done (baton_pending_t *self, baton_exchange_t *x, bool timed_out)
                 self->count--;
                 break;
             }
+        if (x->all_prev)
+            x->all_prev->all_next = x->all_next;
+        else
+            self->all = x->all_next;
+        if (x->all_next)
+            x->all_next->all_prev = x->all_prev;
+        x->all_prev = x->all_next = NULL;
         x->state = BATON_EXCHANGE_IDLE;
     }
-    uint64_t now = baton_topology_now_ms ();
-    for (size_t i = 0; i < x->hop_count; i++) {
-        baton_replica_t *r = x->hops[i];
-        baton_replica_state_t before = r->state;
-        baton_topology_release (self->topo, r, timed_out, now);
-        if (before != BATON_REPLICA_EJECTED && r->state == BATON_REPLICA_EJECTED)
-            baton_topology_log (self->topo, r, "replica ejected (requests through it time out)",
-                                BATON_LOG_WARN);
-    }
+    for (size_t i = 0; i < x->hop_count; i++)
+        baton_topology_release (x->hops[i]);
     x->hop_count = 0;
+}
+
+void
+baton_pending_done (baton_pending_t *self, baton_exchange_t *x)
+{
+    s_remove (self, x);
+    baton_envelope_destroy (&x->env);
+}
+
+void
+baton_pending_supersede (baton_pending_t *self, baton_exchange_t *x)
+{
+    s_remove (self, x);
+    self->retired[self->retired_next] = x->seq;
+    self->retired_next = (self->retired_next + 1) % S_RETIRED;
+}
+
+size_t
+baton_pending_through (const baton_pending_t *self, const baton_replica_t *r,
+                       baton_exchange_t **out, size_t cap)
+{
+    size_t n = 0;
+    for (baton_exchange_t *x = self->all; x && n < cap; x = x->all_next)
+        for (size_t i = 0; i < x->hop_count; i++)
+            if (x->hops[i] == r) {
+                out[n++] = x;
+                break;
+            }
+    return n;
 }
 
 void
@@ -203,7 +271,11 @@ baton_pending_expire (baton_pending_t *self, baton_exchange_t *x)
         baton_conn_timer (x->conn, x->deadline_ms - now); //  a 504 never comes before the deadline
         return;
     }
-    baton_pending_done (self, x, true);
+    //  Which hop stalled is unknown: each is probed, and only one whose
+    //  probe fails is ejected.
+    for (size_t i = 0; i < x->hop_count; i++)
+        x->hops[i]->probe_wanted = true;
+    baton_pending_done (self, x);
     baton_metrics_timeout (self->metrics);
     char detail[160];
     snprintf (detail, sizeof detail, "no reply from the chain within %" PRIu64 " ms",
@@ -216,6 +288,6 @@ baton_pending_forget (baton_pending_t *self, baton_exchange_t *x)
 {
     if (x->state == BATON_EXCHANGE_IDLE)
         return;
-    baton_pending_done (self, x, false);
+    baton_pending_done (self, x);
     baton_metrics_client_gone (self->metrics);
 }

@@ -21,6 +21,8 @@ struct baton_replies {
     baton_pending_t *pending;
     baton_metrics_t *metrics;
     baton_turn_t *turn;
+    baton_dispatch_t *dispatch;
+    baton_probes_t *probes;
     char endpoint[300];
 };
 
@@ -209,6 +211,23 @@ s_refuse (baton_replies_t *self, const zmq_msg_t *msg, baton_slice_t id, baton_r
                 baton__zap_describe (msg, who, sizeof who));
 }
 
+//  x's reply env says the hop it names did not take the envelope (503 from
+//  the hop before it): that replica is probed, and x is sent again avoiding
+//  it if it may be. Returns true if it was.
+static bool
+s_retry (baton_replies_t *self, baton_exchange_t *x, const baton_envelope_t *env)
+{
+    //  Such a 503 comes with the route advanced past the hop that sent it:
+    //  its index names the next hop, its record ends with the sender's entry.
+    size_t at = baton_envelope_index (env);
+    if (baton_envelope_status (env) != 503 || at == 0 || at >= x->hop_count ||
+        baton_envelope_record_count (env) != at)
+        return false;
+    baton_replica_t *failed = x->hops[at];
+    failed->probe_wanted = true;
+    return baton_dispatch_retry (self->dispatch, x, failed);
+}
+
 static void
 s_on_reply (void *arg, zmq_msg_t *msg)
 {
@@ -225,13 +244,14 @@ s_on_reply (void *arg, zmq_msg_t *msg)
         return;
     }
     baton_slice_t id = baton_envelope_id (env);
-    bool forged;
-    baton_exchange_t *x = baton_pending_find (self->pending, id, &forged);
+    baton_pending_miss_t miss;
+    baton_exchange_t *x = baton_pending_find (self->pending, id, &miss);
     baton_peer_t peer;
+    bool known = !self->curve || baton__zap_peer (msg, &peer) == 0;
     baton_reply_refusal_t why = BATON_REPLY_REFUSED__COUNT;
-    if (forged)
+    if (miss == BATON_PENDING_FORGED)
         why = BATON_REPLY_REFUSED_ID;
-    else if (x && self->curve && (baton__zap_peer (msg, &peer) != 0 || !s_on_route (x, &peer)))
+    else if (x && (!known || (self->curve && !s_on_route (x, &peer))))
         why = BATON_REPLY_REFUSED_ROUTE;
     //  The real reply still comes, and is delivered.
     if (why != BATON_REPLY_REFUSED__COUNT) {
@@ -239,14 +259,28 @@ s_on_reply (void *arg, zmq_msg_t *msg)
         baton_envelope_destroy (&env);
         return;
     }
-    if (!x || x->state != BATON_EXCHANGE_WAITING) {
-        baton__log (BATON_LOG_DEBUG, S_COMP, "late reply", "id=%.*s found=%d state=%d",
-                    (int) id.len, id.ptr, x != NULL, x ? (int) x->state : -1);
-        baton_metrics_late_reply (self->metrics);
+    if (!x && miss == BATON_PENDING_UNKNOWN && known && self->probes &&
+        baton_probes_reply (self->probes, id, baton_envelope_status (env),
+                            self->curve ? &peer : NULL, baton_topology_now_ms ())) {
         baton_envelope_destroy (&env);
         return;
     }
-    baton_pending_done (self->pending, x, false);
+    if (!x || x->state != BATON_EXCHANGE_WAITING) {
+        baton__log (BATON_LOG_DEBUG, S_COMP, "late reply", "id=%.*s found=%d state=%d retried=%d",
+                    (int) id.len, id.ptr, x != NULL, x ? (int) x->state : -1,
+                    miss == BATON_PENDING_RETRIED);
+        if (miss == BATON_PENDING_RETRIED)
+            baton_metrics_late_retried (self->metrics);
+        else
+            baton_metrics_late_reply (self->metrics);
+        baton_envelope_destroy (&env);
+        return;
+    }
+    if (self->dispatch && s_retry (self, x, env)) {
+        baton_envelope_destroy (&env);
+        return;
+    }
+    baton_pending_done (self->pending, x);
     s_respond (self, x, env);
 }
 
@@ -313,6 +347,13 @@ baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
     self->polling = true;
     uv_poll_start (&self->poll, UV_READABLE, s_on_ready);
     return self;
+}
+
+void
+baton_replies_attach (baton_replies_t *self, baton_dispatch_t *dispatch, baton_probes_t *probes)
+{
+    self->dispatch = dispatch;
+    self->probes = probes;
 }
 
 int

@@ -1,8 +1,9 @@
 /*  replies.h - the reply socket: the PULL socket every chain's last hop (or
  *  any hop replying early) pushes to; with CURVE a server that only trusted
  *  keys reach. Drains it on the loop, matches each reply to its pending
- *  request by id, takes it only from a function on that request's route, and
- *  writes it as the HTTP response.  */
+ *  request by id (or to a probe), takes it only from a function on that
+ *  request's route, and writes it as the HTTP response, unless the request
+ *  is sent again.  */
 #ifndef BATON_EDGE_REPLIES_H
 #define BATON_EDGE_REPLIES_H
 
@@ -12,7 +13,9 @@
 #include <zmq.h>
 #include "admin/metrics.h"
 #include "config/config.h"
+#include "edge/dispatch.h"
 #include "edge/pending.h"
+#include "edge/probes.h"
 #include "http/turn.h"
 #include "zap.h"
 
@@ -27,6 +30,12 @@ typedef struct baton_replies baton_replies_t;
 baton_replies_t *baton_replies_new (void *zctx, uv_loop_t *loop, const baton_config_t *config,
                                     baton_pending_t *pending, baton_metrics_t *metrics,
                                     baton_turn_t *turn, baton_zap_t *zap, char *err, size_t errlen);
+
+//  What replies need that is made after the socket: dispatch sends a request
+//  again when a hop answers that the next one did not take it (503), probes
+//  take the answers to probes. Both must outlive the result.
+void baton_replies_attach (baton_replies_t *self, baton_dispatch_t *dispatch,
+                           baton_probes_t *probes);
 
 //  Stops watching the socket (closes its loop handle). Safe to call more
 //  than once.

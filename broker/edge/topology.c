@@ -1,5 +1,5 @@
 /*  topology.c - fixed tables of replicas per function, the least-outstanding
- *  pick, heartbeat expiry and outlier ejection.  */
+ *  pick, heartbeat expiry and the states replicas go through.  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@ struct baton_topology {
     baton_topology_opts_t opts;
     s_pool_t *pools;
     size_t fn_count;
+    baton_replica_change_t *changes; //  a tick's changes, told after all are made
 };
 
 const char *
@@ -29,6 +30,10 @@ baton_replica_state_name (baton_replica_state_t state)
         return "ejected";
     case BATON_REPLICA_DEAD:
         return "dead";
+    case BATON_REPLICA_DRAINING:
+        return "draining";
+    case BATON_REPLICA__STATES:
+        break;
     }
     return "?";
 }
@@ -41,11 +46,12 @@ baton_topology_new (const baton_config_t *config, const baton_topology_opts_t *o
         abort ();
     self->config = config;
     self->opts.heartbeat_misses = opts && opts->heartbeat_misses ? opts->heartbeat_misses : 3;
-    self->opts.eject_after = opts && opts->eject_after ? opts->eject_after : 3;
-    self->opts.eject_for_ms = opts && opts->eject_for_ms ? opts->eject_for_ms : 10000;
     self->fn_count = baton_config_function_count (config);
     self->pools = (s_pool_t *) calloc (self->fn_count ? self->fn_count : 1, sizeof (s_pool_t));
-    if (!self->pools)
+    self->changes = (baton_replica_change_t *) calloc ((self->fn_count ? self->fn_count : 1) *
+                                                           BATON_TOPOLOGY_MAX_REPLICAS,
+                                                       sizeof (baton_replica_change_t));
+    if (!self->pools || !self->changes)
         abort ();
     for (size_t f = 0; f < self->fn_count; f++) {
         const baton_config_function_t *fn = baton_config_function (config, f);
@@ -73,6 +79,7 @@ baton_topology_destroy (baton_topology_t **self_p)
     if (!self_p || !*self_p)
         return;
     free ((*self_p)->pools);
+    free ((*self_p)->changes);
     free (*self_p);
     *self_p = NULL;
 }
@@ -110,11 +117,14 @@ baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, co
     //  instance id) is the same place to send work to.
     baton_replica_t *r = s_find_endpoint (pool, msg->endpoint);
     if (msg->type == BATON_CONTROL_GOODBYE) {
-        if (!r || r->state == BATON_REPLICA_DEAD || strcmp (r->instance, msg->instance) != 0)
-            return BATON_TOPO_IGNORED; //  an old instance's goodbye must not kill a new one
+        if (!r || r->state == BATON_REPLICA_DEAD || r->state == BATON_REPLICA_DRAINING ||
+            strcmp (r->instance, msg->instance) != 0)
+            return BATON_TOPO_IGNORED; //  an old instance's goodbye must not stop a new one
         if (s_other_key (r, msg, key))
             return BATON_TOPO_REFUSED;
-        r->state = BATON_REPLICA_DEAD;
+        //  It still finishes (and forwards) what it holds: no request through
+        //  it is lost, so none is failed; it just takes nothing new.
+        r->state = BATON_REPLICA_DRAINING;
         if (replica_p)
             *replica_p = r;
         return BATON_TOPO_REMOVED;
@@ -139,13 +149,12 @@ baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, co
         snprintf (r->endpoint, sizeof r->endpoint, "%s", msg->endpoint);
         ev = BATON_TOPO_ADDED;
     } else if (r->state == BATON_REPLICA_DEAD || strcmp (r->instance, msg->instance) != 0) {
-        //  Back from the dead, or restarted: a clean slate.
+        //  Back from the dead, or restarted (a static replica's first word
+        //  too): a clean slate, whatever ejection it had.
         ev = BATON_TOPO_REVIVED;
-        r->timeouts_in_row = 0;
-        r->ejected_until_ms = 0;
     } else
         ev = BATON_TOPO_REFRESHED;
-    if (ev != BATON_TOPO_REFRESHED || r->state == BATON_REPLICA_DEAD)
+    if (ev != BATON_TOPO_REFRESHED)
         r->state = BATON_REPLICA_ALIVE;
     snprintf (r->instance, sizeof r->instance, "%s", msg->instance);
     snprintf (r->version, sizeof r->version, "%s", msg->version);
@@ -163,33 +172,65 @@ baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg, co
 }
 
 size_t
-baton_topology_tick (baton_topology_t *self, uint64_t now_ms,
-                     void (*on_change) (baton_replica_t *r, void *arg), void *arg)
+baton_topology_tick (baton_topology_t *self, uint64_t now_ms, baton_replica_change_fn on_change,
+                     void *arg)
 {
+    //  Every replica found dead is marked before any is told: a request sent
+    //  again because of one never goes to another this tick takes out (a
+    //  host that goes away takes all its replicas at once).
     size_t changed = 0;
     for (size_t f = 0; f < self->fn_count; f++) {
         s_pool_t *pool = &self->pools[f];
         for (size_t i = 0; i < pool->count; i++) {
             baton_replica_t *r = &pool->replicas[i];
-            bool change = false;
-            if (r->state != BATON_REPLICA_DEAD && !r->is_static &&
-                now_ms - r->last_seen_ms > r->interval_ms * self->opts.heartbeat_misses) {
-                r->state = BATON_REPLICA_DEAD;
-                change = true;
-            } else if (r->state == BATON_REPLICA_EJECTED && now_ms >= r->ejected_until_ms) {
-                //  Back in rotation; one more timeout ejects it again.
-                r->state = BATON_REPLICA_ALIVE;
-                r->timeouts_in_row = self->opts.eject_after > 1 ? self->opts.eject_after - 1 : 0;
-                change = true;
-            }
-            if (change) {
-                changed++;
-                if (on_change)
-                    on_change (r, arg);
-            }
+            if (r->state != BATON_REPLICA_DEAD && r->interval_ms &&
+                now_ms - r->last_seen_ms > r->interval_ms * self->opts.heartbeat_misses)
+                baton_topology_set_state (r, BATON_REPLICA_DEAD, &self->changes[changed++]);
         }
     }
+    baton_topology_tell (self->changes, changed, on_change, arg);
     return changed;
+}
+
+void
+baton_topology_tell (const baton_replica_change_t *changes, size_t n,
+                     baton_replica_change_fn on_change, void *arg)
+{
+    for (size_t i = 0; on_change && i < n; i++)
+        on_change (changes[i].replica, changes[i].before, arg);
+}
+
+size_t
+baton_topology_capacity (const baton_topology_t *self)
+{
+    return (self->fn_count ? self->fn_count : 1) * BATON_TOPOLOGY_MAX_REPLICAS;
+}
+
+bool
+baton_topology_set_state (baton_replica_t *r, baton_replica_state_t state,
+                          baton_replica_change_t *change)
+{
+    baton_replica_state_t before = r->state;
+    if (before == state)
+        return false;
+    r->state = state;
+    if (state == BATON_REPLICA_EJECTED)
+        r->ejections++;
+    //  Only a static replica is probed while dead: answering a probe, it is
+    //  watched by its heartbeats again once it sends one.
+    if (state == BATON_REPLICA_ALIVE && before == BATON_REPLICA_DEAD)
+        r->interval_ms = 0;
+    *change = (baton_replica_change_t){r, before};
+    return true;
+}
+
+bool
+baton_topology_has_alive (const baton_topology_t *self, size_t fn)
+{
+    for (size_t i = 0; fn < self->fn_count && i < self->pools[fn].count; i++)
+        if (self->pools[fn].replicas[i].state == BATON_REPLICA_ALIVE)
+            return true;
+    return false;
 }
 
 baton_replica_t *
@@ -207,9 +248,10 @@ s_skipped (const baton_replica_t *r, baton_replica_t *const *skip, size_t n)
     return false;
 }
 
-baton_replica_t *
-baton_topology_pick_except (baton_topology_t *self, size_t fn, baton_replica_t *const *skip,
-                            size_t n)
+//  The pick among fn's alive replicas not in skip and, with host, not on
+//  that host.
+static baton_replica_t *
+s_pick (baton_topology_t *self, size_t fn, baton_replica_t *const *skip, size_t n, const char *host)
 {
     if (fn >= self->fn_count)
         return NULL;
@@ -219,7 +261,8 @@ baton_topology_pick_except (baton_topology_t *self, size_t fn, baton_replica_t *
     for (size_t k = 0; k < pool->count; k++) {
         size_t i = (pool->next + k) % pool->count;
         baton_replica_t *r = &pool->replicas[i];
-        if (r->state != BATON_REPLICA_ALIVE || s_skipped (r, skip, n))
+        if (r->state != BATON_REPLICA_ALIVE || s_skipped (r, skip, n) ||
+            (host && strcmp (r->host, host) == 0))
             continue;
         if (!best || r->outstanding < best->outstanding) {
             best = r;
@@ -229,6 +272,22 @@ baton_topology_pick_except (baton_topology_t *self, size_t fn, baton_replica_t *
     if (best)
         pool->next = (best_at + 1) % pool->count;
     return best;
+}
+
+baton_replica_t *
+baton_topology_pick_except (baton_topology_t *self, size_t fn, baton_replica_t *const *skip,
+                            size_t n)
+{
+    return s_pick (self, fn, skip, n, NULL);
+}
+
+baton_replica_t *
+baton_topology_pick_away (baton_topology_t *self, size_t fn, baton_replica_t *failed)
+{
+    baton_replica_t *r = NULL;
+    if (failed && failed->host[0])
+        r = s_pick (self, fn, &failed, 1, failed->host);
+    return r ? r : s_pick (self, fn, &failed, failed ? 1 : 0, NULL);
 }
 
 void
@@ -241,26 +300,16 @@ baton_topology_acquire (baton_replica_t *r)
 void
 baton_topology_abandon (baton_replica_t *r)
 {
-    if (r->outstanding)
-        r->outstanding--;
+    baton_topology_release (r);
     if (r->routed)
         r->routed--;
 }
 
 void
-baton_topology_release (baton_topology_t *self, baton_replica_t *r, bool timed_out, uint64_t now_ms)
+baton_topology_release (baton_replica_t *r)
 {
     if (r->outstanding)
         r->outstanding--;
-    if (!timed_out) {
-        r->timeouts_in_row = 0;
-        return;
-    }
-    if (++r->timeouts_in_row >= self->opts.eject_after && r->state == BATON_REPLICA_ALIVE) {
-        r->state = BATON_REPLICA_EJECTED;
-        r->ejected_until_ms = now_ms + self->opts.eject_for_ms;
-        r->ejections++;
-    }
 }
 
 size_t

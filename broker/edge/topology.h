@@ -1,8 +1,9 @@
 /*  topology.h - the live replicas of each function, as the gateway sees them:
  *  static ones from the config, and ones that announce themselves on the
- *  control channel and heartbeat. Picks one replica per hop: least
- *  outstanding requests first, round robin among equals. Single-threaded
- *  (the gateway's loop); never allocates after creation.  */
+ *  control channel; every one that heartbeats is watched by its heartbeats,
+ *  and probes (edge/probes) eject and bring back the others. Picks one replica
+ *  per hop: least outstanding requests first, round robin among equals.
+ *  Single-threaded (the gateway's loop); never allocates after creation.  */
 #ifndef BATON_TOPOLOGY_H
 #define BATON_TOPOLOGY_H
 
@@ -21,9 +22,14 @@ typedef struct baton_topology baton_topology_t;
 
 typedef enum {
     BATON_REPLICA_ALIVE = 0,
-    BATON_REPLICA_EJECTED, //  answers too slowly: out of rotation for a while
-    BATON_REPLICA_DEAD,    //  missed heartbeats or said goodbye
+    BATON_REPLICA_EJECTED,  //  a probe failed: out of rotation until a probe answers
+    BATON_REPLICA_DEAD,     //  missed its heartbeats
+    BATON_REPLICA_DRAINING, //  said goodbye: finishes what it holds, takes nothing new
+    BATON_REPLICA__STATES
 } baton_replica_state_t;
+
+//  The longest probe id: "<tag>-p<seq><nonce>", as edge/pending makes them.
+#define BATON_TOPOLOGY_PROBE_ID_MAX 64
 
 //  One replica. Read-only for callers except `user`, which the gateway uses
 //  for the socket it keeps per replica.
@@ -37,12 +43,26 @@ typedef struct {
     bool is_static;
     baton_replica_state_t state;
     uint64_t outstanding;  //  requests routed through it and not yet answered
-    uint64_t last_seen_ms; //  last announce or heartbeat (monotonic ms; 0 for static)
-    uint64_t interval_ms;  //  its heartbeat interval
-    uint64_t ejected_until_ms;
-    uint32_t timeouts_in_row; //  requests through it that timed out, since its last success
+    uint64_t last_seen_ms; //  last announce or heartbeat (monotonic ms)
+    //  Its heartbeat interval; 0 while it is not watched by heartbeats (a
+    //  static replica that never heartbeated, or came back by a probe).
+    uint64_t interval_ms;
     uint64_t ejections;
     uint64_t routed; //  requests routed through it, in total
+    //  Probes (edge/probes): at most one in flight, with its id.
+    bool probe_in_flight;
+    bool probe_wanted; //  a request through it timed out: probe it soon
+    //  The probe in flight only watches an alive replica that sends no
+    //  heartbeats: not taking it fails it, being late does not (a busy
+    //  replica answers it after the envelope in hand).
+    bool probe_watch;
+    bool probe_late;        //  a watch probe went unanswered in time: its answer is dropped
+    uint64_t probe_sent_ms; //  when the one in flight left
+    uint64_t probe_due_ms;  //  the next probe of an ejected or dead static replica
+    char probe_id[BATON_TOPOLOGY_PROBE_ID_MAX + 1];
+    uint64_t probes_ok, probes_failed;
+    uint64_t last_probe_ms; //  when the last probe ended (0: never)
+    bool last_probe_ok;
     //  With CURVE, its inbox's server key: the key its announce came from,
     //  or for a static replica that has not announced, the config's.
     uint8_t key[BATON_KEY_SIZE];
@@ -52,9 +72,17 @@ typedef struct {
 
 typedef struct {
     uint32_t heartbeat_misses; //  dead after this many intervals without a word (default 3)
-    uint32_t eject_after;      //  timeouts in a row that eject a replica (default 3)
-    uint64_t eject_for_ms;     //  how long an ejection lasts (default 10 s)
 } baton_topology_opts_t;
+
+//  Told that r's state changed, from before (r->state is the new one).
+typedef void (*baton_replica_change_fn) (baton_replica_t *r, baton_replica_state_t before,
+                                         void *arg);
+
+//  One change of state, to tell once every change of a tick is made.
+typedef struct {
+    baton_replica_t *replica;
+    baton_replica_state_t before;
+} baton_replica_change_t;
 
 //  Now, in the milliseconds of the monotonic clock every *_ms time of the
 //  topology (and of the gateway's deadlines) is counted in.
@@ -85,17 +113,39 @@ typedef enum {
 //  the CURVE public key key (NULL in plaintext, where anyone may speak for
 //  any replica). With a key, a heartbeat or goodbye for an instance, or an
 //  announce that repeats it, is taken only from the key that announced it
-//  (REFUSED otherwise); a new instance brings its own key. *replica_p (if
-//  not NULL) is set to the replica concerned, or NULL.
+//  (REFUSED otherwise); a new instance brings its own key. A static replica's
+//  first heartbeat maps it to its entry by endpoint, watched from then on. A
+//  replica back from the dead or restarted is alive at once, whatever
+//  ejection it had; a goodbye makes it draining. *replica_p (if not NULL) is
+//  set to the replica concerned, or NULL.
 baton_topo_event_t baton_topology_apply (baton_topology_t *self, const baton_control_msg_t *msg,
                                          const uint8_t *key, uint64_t now_ms,
                                          baton_replica_t **replica_p);
 
-//  Marks dead the announced replicas not heard from in heartbeat_misses
-//  intervals, and ends ejections that are over. Calls on_change for each
-//  replica whose state it changed (may be NULL). Returns how many changed.
+//  Marks dead the replicas watched by heartbeats (announced ones, and static
+//  ones that heartbeat) not heard from in heartbeat_misses of their
+//  intervals; then calls on_change (may be NULL) for each, once all are
+//  marked. Returns how many changed.
 size_t baton_topology_tick (baton_topology_t *self, uint64_t now_ms,
-                            void (*on_change) (baton_replica_t *r, void *arg), void *arg);
+                            baton_replica_change_fn on_change, void *arg);
+
+//  Sets r's state to state; if that changed it, writes the change into
+//  *change (to tell with baton_topology_tell ()) and returns true. Ejecting
+//  counts in r->ejections. A dead replica that comes back this way (a probe
+//  answered) is not watched by heartbeats until it sends one.
+bool baton_topology_set_state (baton_replica_t *r, baton_replica_state_t state,
+                               baton_replica_change_t *change);
+
+//  Calls on_change (may be NULL) for each of the n changes, in order.
+void baton_topology_tell (const baton_replica_change_t *changes, size_t n,
+                          baton_replica_change_fn on_change, void *arg);
+
+//  The most replicas the topology can hold: as many changes as one tick
+//  can make.
+size_t baton_topology_capacity (const baton_topology_t *self);
+
+//  True if function fn has an alive replica. Changes nothing.
+bool baton_topology_has_alive (const baton_topology_t *self, size_t fn);
 
 //  Picks the replica of function fn for the next request: alive, fewest
 //  outstanding, round robin among equals. NULL if none is alive.
@@ -104,19 +154,27 @@ baton_replica_t *baton_topology_pick (baton_topology_t *self, size_t fn);
 baton_replica_t *baton_topology_pick_except (baton_topology_t *self, size_t fn,
                                              baton_replica_t *const *skip, size_t n);
 
-//  A request was routed through r / its outcome is known.
+//  The pick for a request sent again because failed (may be NULL) failed:
+//  never failed, and a replica on another host than failed's (as it
+//  announced it) if there is one: a host that went away took all its
+//  replicas, most of them not yet found dead.
+baton_replica_t *baton_topology_pick_away (baton_topology_t *self, size_t fn,
+                                           baton_replica_t *failed);
+
+//  A request was routed through r / its outcome is known (answered, timed
+//  out, forgotten or retried elsewhere): r's outstanding count goes down.
+//  Neither judges r: probes do.
 void baton_topology_acquire (baton_replica_t *r);
+void baton_topology_release (baton_replica_t *r);
 //  A request acquired on r never reached it (r did not take it): gives it
-//  back without counting anything for or against r.
+//  back without counting it as routed.
 void baton_topology_abandon (baton_replica_t *r);
-void baton_topology_release (baton_topology_t *self, baton_replica_t *r, bool timed_out,
-                             uint64_t now_ms);
 
 //  Replicas of function fn, all states.
 size_t baton_topology_count (const baton_topology_t *self, size_t fn);
 baton_replica_t *baton_topology_at (baton_topology_t *self, size_t fn, size_t i);
 
-//  "alive", "ejected", "dead".
+//  "alive", "ejected", "dead", "draining".
 const char *baton_replica_state_name (baton_replica_state_t state);
 
 //  Logs what happened to r at level, in the gateway's log: one line with

@@ -90,6 +90,8 @@ s_write_file (const char *name, const char *text)
     fclose (f);
 }
 
+//  Removes dir, its files and the files of its folders (dev mode's runtime
+//  dir holds one: keys/).
 static void
 s_remove_dir (const char *dir)
 {
@@ -101,7 +103,8 @@ s_remove_dir (const char *dir)
     while ((e = readdir (d)))
         if (strcmp (e->d_name, ".") && strcmp (e->d_name, "..")) {
             snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink (path);
+            if (unlink (path) != 0)
+                s_remove_dir (path);
         }
     closedir (d);
     rmdir (dir);
@@ -357,6 +360,17 @@ s_run_dev (const char *const *args)
     if (st != -1)
         s_t.dev = 0;
     return st != -1 && WIFEXITED (st) ? WEXITSTATUS (st) : -1;
+}
+
+//  Writes yaml to <dir>/name and runs "baton dev -c" on it, on any free
+//  ports, to its end; returns its exit code as s_run_dev () does.
+static int
+s_run_dev_on (const char *name, const char *yaml)
+{
+    s_write_file (name, yaml);
+    const char *args[] = {"baton", "dev",          "-c", s_path (name), "-p",
+                          "0",     "--admin-port", "0",  NULL};
+    return s_run_dev (args);
 }
 
 //  --- HTTP (libcurl)
@@ -682,20 +696,156 @@ Test (dev, functions_die_with_dev_even_when_it_is_killed)
     s_remove_dir (runtime); //  nobody was left to remove it
 }
 
+//  --- the mesh: CURVE with fresh keys, or --insecure
+//  ----------------------------------------------
+
+//  The runtime dir dev mode named in its first line.
+static const char *
+s_runtime_dir (void)
+{
+    static char runtime[256];
+    const char *rt = strstr (s_log (), "runtime dir ");
+    cr_assert_not_null (rt, "%s", s_log ());
+    snprintf (runtime, sizeof runtime, "%.*s", (int) strcspn (rt + 12, ",\n"), rt + 12);
+    return runtime;
+}
+
+//  The contents of path (at most 4 KiB), or "" if it cannot be read.
+static const char *
+s_read (const char *path)
+{
+    static char buf[4096];
+    buf[0] = '\0';
+    FILE *f = fopen (path, "r");
+    if (f) {
+        buf[fread (buf, 1, sizeof buf - 1, f)] = '\0';
+        fclose (f);
+    }
+    return buf;
+}
+
+//  The value of series in the gateway's /-/metrics (admin port from the
+//  ready line), or -1.
+static double
+s_metric (const char *series)
+{
+    const char *admin = strstr (s_log (), "(admin: http://127.0.0.1:");
+    cr_assert_not_null (admin, "%s", s_log ());
+    int port = atoi (admin + strlen ("(admin: http://127.0.0.1:"));
+    const char *body = s_http (port, "/-/metrics", NULL, NULL)->body;
+    size_t n = strlen (series);
+    for (const char *p = body; p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
+        if (!strncmp (p, series, n) && p[n] == ' ')
+            return atof (p + n + 1);
+    return -1;
+}
+
+Test (dev, the_mesh_speaks_curve_with_keys_made_fresh_for_each_run)
+{
+    //  What the caller's environment says of security is not the children's.
+    setenv ("BATON_SECURITY", "insecure", 1);
+    setenv ("BATON_CERT", "/nonexistent/cert", 1);
+    char first_key[1024] = "";
+    for (int run = 0; run < 2; run++) {
+        s_start_dev (EXAMPLES "/pipeline/baton.yaml", NULL);
+        int port = s_wait_ready ();
+        char runtime[256], keys[300], want[400];
+        snprintf (runtime, sizeof runtime, "%s", s_runtime_dir ());
+        snprintf (keys, sizeof keys, "%s/keys", runtime);
+        snprintf (want, sizeof want, "mesh: CURVE on (keys in %s, fresh for this run)", keys);
+        cr_assert (strstr (s_log (), want), "no \"%s\" in:\n%s", want, s_log ());
+        cr_assert (strstr (s_log (), "security=curve"), "%s", s_log ());
+        //  Each child: its own secret and the store, nothing inherited.
+        pid_t e1 = s_pid_of ("enrich.1");
+        snprintf (want, sizeof want, "%s/enrich.key_secret", keys);
+        cr_assert_str_eq (s_environ (e1, "BATON_CERT"), want);
+        cr_assert_str_eq (s_environ (e1, "BATON_TRUST"), keys);
+        cr_assert_null (s_environ (e1, "BATON_SECURITY"));
+        //  The store: a gateway key and one per function; secrets 0600, ours.
+        struct stat st;
+        cr_assert_eq (stat (keys, &st), 0);
+        cr_assert_eq (st.st_mode & 0777, 0700);
+        const char *names[] = {"dev.gateway", "auth", "enrich", "render"};
+        for (size_t i = 0; i < 4; i++) {
+            snprintf (want, sizeof want, "%s/%s.key_secret", keys, names[i]);
+            cr_assert_eq (stat (want, &st), 0, "%s", want);
+            cr_assert_eq (st.st_mode & 0777, 0600, "%s", want);
+            cr_assert_eq (st.st_uid, getuid ());
+            snprintf (want, sizeof want, "%s/%s.key", keys, names[i]);
+            cr_assert_eq (stat (want, &st), 0, "%s", want);
+        }
+        snprintf (want, sizeof want, "%s/auth.key", keys);
+        if (run == 0)
+            snprintf (first_key, sizeof first_key, "%s", s_read (want));
+        else
+            cr_assert_str_neq (s_read (want), first_key, "the second run reused the keys");
+        //  The chain answers over CURVE: every hop's handshake went through.
+        cr_assert_eq (s_http (port, "/orders", s_token, ORDER)->status, 200, "%s", s_log ());
+        cr_assert_geq (s_metric ("baton_zap_accepted_total"), 1);
+        cr_assert_eq (s_metric ("baton_zap_refused_total{reason=\"handshake\"}"), 0);
+        cr_assert_eq (s_stop_dev (SIGINT), 0, "log:\n%s", s_log ());
+        cr_assert_neq (stat (keys, &st), 0, "%s is still there", keys);
+        cr_assert_neq (stat (runtime, &st), 0, "%s is still there", runtime);
+    }
+}
+
+Test (dev, insecure_runs_a_plaintext_mesh_and_says_so)
+{
+    s_start_dev (EXAMPLES "/pipeline/baton.yaml", "--insecure");
+    int port = s_wait_ready ();
+    cr_assert (strstr (s_log (), "mesh: plaintext (--insecure)"), "%s", s_log ());
+    cr_assert_null (strstr (s_log (), "CURVE on"));
+    pid_t a = s_pid_of ("auth.0");
+    cr_assert_str_eq (s_environ (a, "BATON_SECURITY"), "insecure");
+    cr_assert_null (s_environ (a, "BATON_CERT"));
+    cr_assert_null (s_environ (a, "BATON_TRUST"));
+    char keys[300];
+    snprintf (keys, sizeof keys, "%s/keys", s_runtime_dir ());
+    struct stat st;
+    cr_assert_neq (stat (keys, &st), 0, "plaintext, yet %s exists", keys);
+    cr_assert_eq (s_http (port, "/orders", s_token, ORDER)->status, 200, "%s", s_log ());
+    cr_assert_eq (s_metric ("baton_zap_accepted_total"), 0);
+    cr_assert_eq (s_stop_dev (SIGINT), 0, "log:\n%s", s_log ());
+}
+
+//  A function dev mode does not start cannot hold this run's keys: CURVE
+//  refuses the config and names --insecure, which runs it. The config's
+//  own security section is set aside either way, and said so.
+Test (dev, a_function_it_does_not_start_needs_insecure)
+{
+    cr_assert_eq (s_run_dev_on ("ext.yaml", "security: {mode: insecure}\n"
+                                            "functions:\n"
+                                            "  ext:\n"
+                                            "    endpoints: [ipc:///tmp/baton-devtest-nobody]\n"
+                                            "routes:\n"
+                                            "  - path: /x\n"
+                                            "    chain: [ext]\n"),
+                  1, "log:\n%s", s_log ());
+    cr_assert (strstr (s_log (), "function ext is not started here (no run:), so it cannot hold "
+                                 "this run's fresh CURVE keys: give it a run:, or use baton dev "
+                                 "--insecure"),
+               "%s", s_log ());
+    cr_assert (strstr (s_log (), "the config's security section (mode insecure) is set aside"),
+               "%s", s_log ());
+    s_start_dev (s_path ("ext.yaml"), "--insecure");
+    s_wait_ready ();
+    cr_assert (strstr (s_log (), "ext is not started here (no run:): the gateway sends to ipc://"),
+               "%s", s_log ());
+    cr_assert_eq (s_stop_dev (SIGTERM), 0, "log:\n%s", s_log ());
+}
+
 //  --- functions that cannot start ----------------------------------------------------------------
 
 Test (dev, exits_1_at_once_when_a_command_is_not_found)
 {
-    s_write_file ("broken.yaml", "functions:\n"
-                                 "  broken:\n"
-                                 "    run: ./no-such-program --flag\n"
-                                 "routes:\n"
-                                 "  - path: /x\n"
-                                 "    chain: [broken]\n");
-    const char *args[] = {"baton",        "dev", "-c", s_path ("broken.yaml"), "-p", "0",
-                          "--admin-port", "0",   NULL};
     uint64_t t0 = s_ms ();
-    cr_assert_eq (s_run_dev (args), 1, "log:\n%s", s_log ());
+    cr_assert_eq (s_run_dev_on ("broken.yaml", "functions:\n"
+                                               "  broken:\n"
+                                               "    run: ./no-such-program --flag\n"
+                                               "routes:\n"
+                                               "  - path: /x\n"
+                                               "    chain: [broken]\n"),
+                  1, "log:\n%s", s_log ());
     cr_assert_lt (s_ms () - t0, 3000);
     cr_assert (strstr (s_log (), "broken.0 exited with status 127"), "%s", s_log ());
     cr_assert (strstr (s_log (), "it never started, giving up"), "%s", s_log ());
@@ -703,15 +853,13 @@ Test (dev, exits_1_at_once_when_a_command_is_not_found)
 
 Test (dev, gives_up_on_a_function_that_keeps_exiting_at_once)
 {
-    s_write_file ("crash.yaml", "functions:\n"
-                                "  crash:\n"
-                                "    run: sh -c 'echo boom; exit 3'\n"
-                                "routes:\n"
-                                "  - path: /x\n"
-                                "    chain: [crash]\n");
-    const char *args[] = {"baton",        "dev", "-c", s_path ("crash.yaml"), "-p", "0",
-                          "--admin-port", "0",   NULL};
-    cr_assert_eq (s_run_dev (args), 1, "log:\n%s", s_log ());
+    cr_assert_eq (s_run_dev_on ("crash.yaml", "functions:\n"
+                                              "  crash:\n"
+                                              "    run: sh -c 'echo boom; exit 3'\n"
+                                              "routes:\n"
+                                              "  - path: /x\n"
+                                              "    chain: [crash]\n"),
+                  1, "log:\n%s", s_log ());
     const char *log = s_log ();
     //  Its output, under its name; each restart said, the delay doubling.
     cr_assert (strstr (log, "crash.0 | boom\n"), "%s", log);

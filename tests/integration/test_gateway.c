@@ -1128,7 +1128,10 @@ Test (gateway, idle_keep_alive_connection_closes_after_idle_timeout)
 Test (gateway, function_that_never_answers_gives_504_at_the_route_deadline)
 {
     h_fn ("quiet", "silent", NULL);
-    h_gateway (S_GATEWAY_HEAD "functions:\n"
+    //  The warm-up's 504 has quiet probed: a probe slower than the test keeps
+    //  it in rotation (a failed probe would eject it and fail the POST fast).
+    h_gateway (S_GATEWAY_HEAD "  probe_timeout: 60s\n"
+                              "functions:\n"
                               "  quiet: {endpoints: [ipc://@D/quiet]}\n"
                               "routes:\n"
                               "  - {path: /x, chain: [quiet], deadline: 500ms}\n");
@@ -1317,7 +1320,10 @@ Test (gateway, client_gone_while_pending_leaves_the_gateway_healthy)
 Test (gateway, client_reset_while_pending_is_forgotten_too)
 {
     h_fn ("quiet", "silent", NULL);
-    h_gateway (S_GATEWAY_HEAD "functions:\n"
+    //  The warm-up's 504 has quiet probed: a probe slower than the test keeps
+    //  it in rotation (a failed probe would eject it and fail the POST fast).
+    h_gateway (S_GATEWAY_HEAD "  probe_timeout: 60s\n"
+                              "functions:\n"
                               "  quiet: {endpoints: [ipc://@D/quiet]}\n"
                               "routes:\n"
                               "  - {path: /hang, chain: [quiet], deadline: 300ms}\n");

@@ -386,14 +386,64 @@ Test (mesh_security, only_the_announcing_key_speaks_for_an_instance)
     cr_assert_eq (h_metric_wait ("baton_control_refused_total{reason=\"key\"}", 3, 3000), 3, "%s",
                   h_logs ());
     cr_assert_str_eq (s_replica_state ("a", ep), "alive", "a forged goodbye killed it");
-    //  Its own key's goodbye is taken.
+    //  Its own key's goodbye is taken: the replica drains.
     s_send_control (real, BATON_CONTROL_GOODBYE, "a", ep, "i1");
     end = h_mono_ms () + H_WAIT_MS;
-    while (strcmp (s_replica_state ("a", ep), "dead") != 0 && h_mono_ms () < end)
+    while (strcmp (s_replica_state ("a", ep), "draining") != 0 && h_mono_ms () < end)
         h_sleep_ms (10);
-    cr_assert_str_eq (s_replica_state ("a", ep), "dead", "%s", h_logs ());
+    cr_assert_str_eq (s_replica_state ("a", ep), "draining", "%s", h_logs ());
     void *socks[] = {real, other};
     s_close (socks, 2);
+    h_stop_all ();
+}
+
+//  --- CURVE: what it costs -------------------------------------------------------------------
+
+//  Sends count requests through /abc (a -> b -> c); each must answer 200.
+static void
+s_requests (int count)
+{
+    for (int i = 0; i < count; i++) {
+        h_resp_t r = h_request (h_port (), "GET", "/abc", NULL);
+        cr_assert_eq (r.status, 200, "request %d: %d %s\n%s", i, r.status, r.body, h_logs ());
+        cr_assert_str_eq (r.body, "|a|b|c");
+    }
+}
+
+//  A handshake is made once per connection, never per request. The
+//  connections to the gateway's reply socket are c's, which carries every
+//  reply, and those of the replicas the gateway probes (static replicas that
+//  do not heartbeat are probed, and answer the reply socket): at most one per
+//  replica, made within the first probe interval, and none after.
+Test (mesh_security, a_handshake_happens_once_per_connection_never_per_request)
+{
+    s_keys ();
+    const char *names[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *env[] = {s_env_cert (names[i]), s_env_trust (), NULL};
+        h_fn_env (names[i], "append", env);
+    }
+    char *yaml = h_alloc (2048);
+    snprintf (yaml, 2048,
+              "gateway:\n  listen: 127.0.0.1:0\n  admin: 127.0.0.1:0\n  reply: ipc://@D/reply\n"
+              "security: {mode: curve, cert: keys/gw.key_secret, trust: keys}\n"
+              "functions:\n"
+              "  a: {endpoints: [ipc://@D/a], key: \"%s\"}\n"
+              "  b: {endpoints: [ipc://@D/b]}\n"
+              "  c: {endpoints: [ipc://@D/c]}\n"
+              "routes:\n  - {path: /abc, methods: [GET], chain: [a, b, c]}\n",
+              baton__cert_public_z85 (s_a));
+    h_gateway (yaml);
+    s_requests (10);
+    h_sleep_ms (1200); //  every replica probed at least once (probe_interval 500 ms)
+    double accepted = h_metric ("baton_zap_accepted_total");
+    cr_assert (accepted >= 1 && accepted <= 3, "%.0f handshakes for 3 replicas\n%s", accepted,
+               h_logs ());
+    s_requests (190);
+    cr_assert_eq (h_metric ("baton_zap_accepted_total"), accepted, "the count grew with requests");
+    cr_assert_eq (h_metric ("baton_requests_total{route=\"/abc\",status=\"200\"}"), 200);
+    cr_assert_eq (h_metric ("baton_zap_refused_total{reason=\"handshake\"}"), 0);
+    cr_assert_eq (h_metric ("baton_zap_refused_total{reason=\"key\"}"), 0);
     h_stop_all ();
 }
 

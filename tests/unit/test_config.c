@@ -185,7 +185,44 @@ Test (config, applies_defaults_to_every_key_left_out)
     cr_assert_null (f->run);
     cr_assert_eq (f->replicas, 1);
     cr_assert_eq (baton_config_route (cfg, 0)->deadline_ms, 5000);
+    cr_assert_eq (g->heartbeat_misses, 3);
+    cr_assert_eq (g->probe_timeout_ms, 250);
+    cr_assert_eq (g->probe_interval_ms, 500);
+    cr_assert_eq (baton_config_route (cfg, 0)->retry_attempts, 0);
     baton_config_destroy (&cfg);
+}
+
+Test (config, loads_liveness_settings_and_route_retries)
+{
+    baton_config_t *cfg = load_fixture ("liveness.yaml");
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_gateway_t *g = baton_config_gateway (cfg);
+    cr_assert_eq (g->heartbeat_misses, 5);
+    cr_assert_eq (g->probe_timeout_ms, 100);
+    cr_assert_eq (g->probe_interval_ms, 1000);
+    cr_assert_eq (baton_config_route (cfg, 0)->retry_attempts, 3);
+    cr_assert_eq (baton_config_route (cfg, 1)->retry_attempts, 0);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, refuses_bad_liveness_settings_and_retries)
+{
+    fixture_fails ("retry_too_many.yaml", "7:17: routes[0].retry.attempts",
+                   "\"4\" is out of range (1 to 3)");
+    fails ("gateway:\n  heartbeat_misses: 0\n" ROUTE_HELLO, "2:21: gateway.heartbeat_misses: ", "");
+    fails ("gateway:\n  probe_interval: 2s\n" ROUTE_HELLO,
+           "2:19: gateway.probe_interval: ", "\"2s\" is longer than the maximum, 1s");
+    fails ("gateway:\n  probe_interval: 5ms\n" ROUTE_HELLO,
+           "2:19: gateway.probe_interval: ", "shorter than the minimum, 10ms");
+    fails ("gateway:\n  probe_timeout: 2m\n" ROUTE_HELLO,
+           "2:18: gateway.probe_timeout: ", "longer than the maximum, 1m");
+    fails (ROUTE_HELLO "    retry: {}\n",
+           "6:12: routes[0].retry.attempts: ", "retry needs attempts");
+    fails (ROUTE_HELLO "    retry: {attempts: 0}\n", "6:23: routes[0].retry.attempts: ", "");
+    fails (ROUTE_HELLO "    retry: {attempts: 1, times: 2}\n",
+           "6:26: routes[0].retry: ", "unknown key \"times\"");
+    fails (ROUTE_HELLO "    retry: 2\n", "6:12: routes[0].retry: ", "expected a mapping");
+    loads (ROUTE_HELLO "    retry: {attempts: 1}\n");
 }
 
 //  The annotated file in docs/gateway.md must load, with the defaults it claims.
@@ -1099,6 +1136,9 @@ Test (check, prints_the_routes_in_match_order, .init = cr_redirect_stdout)
                             "tcp://127.0.0.1:5610, control ipc:///tmp/baton-control, deadline "
                             "2500ms, max budget 32\n"),
                "%s", out);
+    cr_assert (strstr (out, "liveness: dead after 3 missed heartbeats, probe timeout 250ms, "
+                            "probe interval 500ms\n"),
+               "%s", out);
     const char *hello = strstr (out, "  (any)     /hello        render                    "
                                      "deadline 2500ms (default)  (line 34)\n");
     const char *orders = strstr (out, "  GET,POST  /orders/{id}  auth -> enrich -> render  "
@@ -1180,4 +1220,27 @@ Test (check, prints_help_and_exits_0, .init = cr_redirect_stdout)
     fflush (stdout);
     char *out = read_all (cr_get_redirected_stdout ());
     cr_assert (strstr (out, "usage: baton check -c FILE"), "%s", out);
+}
+
+Test (check, prints_liveness_settings_and_retries, .init = cr_redirect_stdout)
+{
+    cr_assert_eq (check ("-c", FIXTURES "liveness.yaml"), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "liveness: dead after 5 missed heartbeats, probe timeout 100ms, "
+                            "probe interval 1s\n"),
+               "%s", out);
+    cr_assert (strstr (out, "deadline 5s (default)  retry 3  (line 9)\n"), "%s", out);
+}
+
+Test (config, dev_mode_can_give_a_control_endpoint)
+{
+    baton_config_t *cfg = parse ("gateway:\n  reply: ipc:///tmp/r\n" ROUTE_HELLO);
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_null (baton_config_gateway (cfg)->control);
+    cr_assert_eq (baton_config_gateway_set_control (cfg, "ipc:///tmp/r"), BATON_EINVAL,
+                  "the reply endpoint");
+    cr_assert_eq (baton_config_gateway_set_control (cfg, "not an endpoint"), BATON_EINVAL);
+    cr_assert_eq (baton_config_gateway_set_control (cfg, "ipc:///tmp/c"), 0);
+    cr_assert_str_eq (baton_config_gateway (cfg)->control, "ipc:///tmp/c");
+    baton_config_destroy (&cfg);
 }

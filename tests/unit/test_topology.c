@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 /*  test_topology.c - control messages and the gateway's replica table:
- *  announce, heartbeat expiry, goodbye, least-outstanding pick, ejection.  */
+ *  announce, heartbeat expiry (static replicas that heartbeat too), goodbye
+ *  and draining, least-outstanding pick, the states probes set.  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +28,7 @@ setup (void)
     char err[BATON_CONFIG_MAX_ERROR];
     s_config = baton_config_parse (s_yaml, strlen (s_yaml), "t.yaml", err, sizeof err);
     cr_assert_not_null (s_config, "%s", err);
-    baton_topology_opts_t opts = {3, 2, 1000};
+    baton_topology_opts_t opts = {3};
     s_topo = baton_topology_new (s_config, &opts);
 }
 
@@ -70,7 +71,7 @@ Test (topology, pick_prefers_fewest_outstanding_then_round_robin)
     baton_topology_acquire (first);
     for (int i = 0; i < 5; i++)
         cr_assert_eq (baton_topology_pick (s_topo, 0), second, "the idle one wins");
-    baton_topology_release (s_topo, first, false, 0);
+    baton_topology_release (first);
     int seen_first = 0;
     for (int i = 0; i < 10; i++)
         seen_first += baton_topology_pick (s_topo, 0) == first;
@@ -104,8 +105,16 @@ Test (topology, goodbye_removes_only_the_instance_that_says_it)
     cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 20, NULL), BATON_TOPO_IGNORED);
     cr_assert_not_null (baton_topology_pick (s_topo, 1));
     m = msg (BATON_CONTROL_GOODBYE, "b", "ipc:///tmp/b0", "new");
-    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 30, NULL), BATON_TOPO_REMOVED);
+    baton_replica_t *r;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 30, &r), BATON_TOPO_REMOVED);
+    cr_assert_eq (r->state, BATON_REPLICA_DRAINING, "it finishes what it holds");
     cr_assert_null (baton_topology_pick (s_topo, 1));
+    //  Once it stops heartbeating it is dead; back when it heartbeats again.
+    cr_assert_eq (baton_topology_tick (s_topo, 400, NULL, NULL), 1);
+    cr_assert_eq (r->state, BATON_REPLICA_DEAD);
+    m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "newer");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 500, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), r);
 }
 
 //  With CURVE: whoever announced an instance is the only one that speaks for it.
@@ -144,30 +153,96 @@ Test (topology, unknown_functions_are_ignored)
     cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, NULL), BATON_TOPO_IGNORED);
 }
 
-Test (topology, timeouts_in_a_row_eject_for_a_while)
+static int s_changes;
+static int s_dead_when_told; //  replicas of a already dead at the first call
+static baton_replica_state_t s_before;
+
+static void
+s_on_change (baton_replica_t *r, baton_replica_state_t before, void *arg)
+{
+    (void) r;
+    (void) arg;
+    if (s_changes++ == 0)
+        for (size_t i = 0; i < baton_topology_count (s_topo, 0); i++)
+            s_dead_when_told += baton_topology_at (s_topo, 0, i)->state == BATON_REPLICA_DEAD;
+    s_before = before;
+}
+
+//  A host that goes away takes all its replicas at once: a request retried
+//  because of the first must not be sent to the second.
+Test (topology, a_tick_marks_every_dead_replica_before_telling_any)
+{
+    baton_control_msg_t m0 = msg (BATON_CONTROL_HEARTBEAT, "a", "inproc://a0", "i0");
+    baton_control_msg_t m1 = msg (BATON_CONTROL_HEARTBEAT, "a", "inproc://a1", "i1");
+    baton_topology_apply (s_topo, &m0, NULL, 0, NULL);
+    baton_topology_apply (s_topo, &m1, NULL, 0, NULL);
+    cr_assert_eq (baton_topology_tick (s_topo, 400, s_on_change, NULL), 2);
+    cr_assert_eq (s_changes, 2);
+    cr_assert_eq (s_dead_when_told, 2);
+}
+
+Test (topology, timeouts_judge_nothing_probes_do)
 {
     baton_replica_t *r = baton_topology_at (s_topo, 0, 0);
-    baton_topology_acquire (r);
-    baton_topology_release (s_topo, r, true, 100);
-    cr_assert_eq (r->state, BATON_REPLICA_ALIVE, "one timeout is not enough");
-    baton_topology_acquire (r);
-    baton_topology_release (s_topo, r, false, 110);
-    baton_topology_acquire (r);
-    baton_topology_release (s_topo, r, true, 120);
-    cr_assert_eq (r->state, BATON_REPLICA_ALIVE, "a success in between resets the count");
-    baton_topology_acquire (r);
-    baton_topology_release (s_topo, r, true, 130);
-    cr_assert_eq (r->state, BATON_REPLICA_EJECTED);
+    for (int i = 0; i < 10; i++) {
+        baton_topology_acquire (r);
+        baton_topology_release (r);
+    }
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+    cr_assert_eq (r->outstanding, 0);
+    cr_assert_eq (r->routed, 10);
+    baton_replica_change_t change;
+    cr_assert (baton_topology_set_state (r, BATON_REPLICA_EJECTED, &change));
+    cr_assert_eq (change.replica, r);
+    cr_assert_eq (change.before, BATON_REPLICA_ALIVE);
     cr_assert_eq (r->ejections, 1);
+    cr_assert_not (baton_topology_set_state (r, BATON_REPLICA_EJECTED, &change), "no change");
     for (int i = 0; i < 4; i++)
         cr_assert_neq (baton_topology_pick (s_topo, 0), r);
-    cr_assert_eq (baton_topology_tick (s_topo, 1129, NULL, NULL), 0);
-    cr_assert_eq (baton_topology_tick (s_topo, 1130, NULL, NULL), 1);
-    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
-    //  On probation: the next timeout ejects it again at once.
-    baton_topology_acquire (r);
-    baton_topology_release (s_topo, r, true, 1200);
+    //  Ejection has no end by time: it ends when a probe answers.
+    cr_assert_eq (baton_topology_tick (s_topo, 1000000, NULL, NULL), 0);
     cr_assert_eq (r->state, BATON_REPLICA_EJECTED);
+    cr_assert (baton_topology_set_state (r, BATON_REPLICA_ALIVE, &change));
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+}
+
+Test (topology, a_static_replica_that_heartbeats_is_watched)
+{
+    baton_replica_t *r = baton_topology_at (s_topo, 0, 0);
+    cr_assert_eq (baton_topology_tick (s_topo, 100000, NULL, NULL), 0, "silent statics stay");
+    //  Its first heartbeat finds its entry by endpoint.
+    baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "a", "inproc://a0", "i1");
+    baton_replica_t *got;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 1000, &got), BATON_TOPO_REVIVED);
+    cr_assert_eq (got, r);
+    cr_assert (r->is_static);
+    cr_assert_eq (baton_topology_count (s_topo, 0), 2, "no new replica");
+    cr_assert_eq (baton_topology_tick (s_topo, 1300, s_on_change, NULL), 0);
+    cr_assert_eq (baton_topology_tick (s_topo, 1301, s_on_change, NULL), 1, "3 intervals");
+    cr_assert_eq (r->state, BATON_REPLICA_DEAD);
+    cr_assert_eq (s_before, BATON_REPLICA_ALIVE);
+    //  Back by a probe: no longer watched by heartbeats until it sends one.
+    baton_replica_change_t change;
+    baton_topology_set_state (r, BATON_REPLICA_ALIVE, &change);
+    cr_assert_eq (r->interval_ms, 0);
+    cr_assert_eq (baton_topology_tick (s_topo, 5000, NULL, NULL), 0);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+}
+
+Test (topology, a_returning_replica_is_alive_whatever_its_ejection)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i1");
+    baton_replica_t *r;
+    baton_topology_apply (s_topo, &m, NULL, 0, &r);
+    baton_replica_change_t change;
+    baton_topology_set_state (r, BATON_REPLICA_EJECTED, &change);
+    m.type = BATON_CONTROL_HEARTBEAT;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 100, NULL), BATON_TOPO_REFRESHED);
+    cr_assert_eq (r->state, BATON_REPLICA_EJECTED, "a heartbeat says alive, not healthy");
+    m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i2"); //  restarted
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 200, NULL), BATON_TOPO_REVIVED);
+    cr_assert_eq (r->state, BATON_REPLICA_ALIVE);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), r);
 }
 
 Test (topology, a_full_pool_refuses_more_replicas)

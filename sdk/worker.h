@@ -32,11 +32,6 @@ void baton__worker_beat (baton_worker_t *self, uint64_t now_ms);
 //  ends (2 heartbeat intervals) and the drain limit (drain_ms).
 void baton__worker_goodbye (baton_worker_t *self, int *idle_ms, int *limit_ms);
 
-//  Begins the worker's drain (docs/sdk.md, "Shutdown"): says goodbye to
-//  every gateway, and gives how long its inbox may stay idle before the drain
-//  ends (2 heartbeat intervals) and the drain limit (drain_ms).
-void baton__worker_goodbye (baton_worker_t *self, int *idle_ms, int *limit_ms);
-
 //  Makes the worker hosted (local->find not NULL; the struct is copied):
 //  hops it forwards to an endpoint local finds go there in memory, and
 //  baton_worker_run and baton_worker_process_one refuse to run it alone.

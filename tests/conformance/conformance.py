@@ -218,6 +218,7 @@ class Suite:
         client with the keys named key (None: plaintext)."""
         s = self.z.socket(zmq.PUSH)
         s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.SNDTIMEO, int(WAIT_S * 1000))  # a case fails, the suite never hangs
         if self.curve and key:
             s.curve_serverkey = self.keys[NAME][0].encode()
             s.curve_publickey = self.keys[key][0].encode()
@@ -257,9 +258,12 @@ class Suite:
 
     def refuses_to_start(self, **changes):
         """Starts the function with the environment changed (on an inbox of
-        its own) and checks that it exits non-zero without announcing."""
+        its own) and checks that it exits non-zero without announcing.
+        Returns (exit status, what it wrote)."""
         changes.setdefault("BATON_BIND", "ipc://%s/refused" % self.tmp)
-        with open(os.path.join(self.tmp, "refused.log"), "ab") as log:
+        path = os.path.join(self.tmp, "refused.log")
+        with open(path, "ab") as log:
+            start = log.tell()
             proc = subprocess.Popen(["/bin/sh", "-c", self.fn_cmd], env=self.fn_env(**changes),
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
@@ -272,6 +276,9 @@ class Suite:
         while self.control.poll(0):
             m = unpack(self.take(self.control))
             check(m.get("pid") != proc.pid, "it announced itself")
+        with open(path, "rb") as log:
+            log.seek(start)
+            return code, log.read().decode("utf-8", "replace")
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -317,11 +324,11 @@ class Suite:
 
     def envelope(self, what="t", route=None, index=0, budget=8, deadline=None, reply_to=None,
                  traceparent=None, record=None, meta=None, request=None, message=None,
-                 error=None, reply_key=None, route_keys=None):
+                 error=None, reply_key=None, route_keys=None, oam=0):
         """An envelope in Baton's key order. Default route: this function,
         then the suite's next hop. With --curve, reply_key is by default the
         suite's gateway key, and the default route has its route_keys; b""
-        leaves either out."""
+        leaves either out. oam is written only when not 0."""
         env = {"v": 1, "id": self.new_id(what),
                "reply_to": self.reply_ep if reply_to is None else reply_to}
         if reply_key is None and self.curve:
@@ -335,6 +342,8 @@ class Suite:
             env["route_keys"] = route_keys
         env.update(index=index, budget=budget,
                    deadline=now_ms() + 10000 if deadline is None else deadline)
+        if oam:
+            env["oam"] = oam
         if traceparent is not None:
             env["traceparent"] = traceparent
         if record:
@@ -421,7 +430,7 @@ class Suite:
             self.report(name, str(e))
         except Exception:  # noqa: BLE001 - a suite error is a failed case, not a crash
             self.report(name, "suite error: " + traceback.format_exc().strip().splitlines()[-1])
-        if not self.alive() and name != "sigterm":
+        if not self.alive() and not name.startswith("sigterm"):
             self.report(name + " (process alive)", "the function exited (%s)"
                         % self.proc.returncode)
 
@@ -480,7 +489,7 @@ def check_problem(got, status, hop, detail=None):
 
 # The top-level keys in the order Baton writes them.
 TOP_ORDER = ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index", "budget",
-             "deadline", "traceparent", "record", "meta", "request", "message", "error")
+             "deadline", "oam", "traceparent", "record", "meta", "request", "message", "error")
 
 
 def expected_forward(env, entry):
@@ -987,6 +996,14 @@ def cases(s):
         env.update(fields)
         return env
 
+    def canonical(env, where, name=NAME):
+        """env goes through the hop to where ("next" or "reply"), forwarded
+        as its canonical bytes say. Returns the envelope that came out."""
+        raw, got, t0, t1 = s.exchange(pack(env), where)
+        check_forwarded(s, env, got, t0, t1, name=name)
+        equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
+        return got
+
     # secure_chain: its reply_key and route_keys are kept in their places.
     for name in ("chain_in_flight", "secure_chain"):
         @case("golden vector %s: hop 1 forwards to hop 2, canonical bytes" % name)
@@ -994,9 +1011,7 @@ def cases(s):
             env = rewrite(name, reply_to=s.reply_ep, deadline=now_ms() + 10000)
             env["route"][1][1] = s.inbox
             env["route"][2][1] = s.next_ep
-            raw, got, t0, t1 = s.exchange(pack(env), "next")
-            check_forwarded(s, env, got, t0, t1, name="enrich")
-            equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
+            canonical(env, "next", "enrich")
 
     @case("golden vector failed_hop: the error is kept through the last hop")
     def _():
@@ -1014,42 +1029,188 @@ def cases(s):
         equal(got.get("x-prio"), 5, "x-prio")
         check(raw.endswith(pack("x-prio") + b"\x05"), "x-prio last")
 
-    # --- shutdown ---------------------------------------------------------------------------
+    # --- probes (oam) --------------------------------------------------------------------
 
-    @case("sigterm")
+    def probe_env(what, **kw):
+        """A probe (oam 1) that the mutate behaviour would change everywhere
+        if the handler ran. Default: a 1-hop route, budget 1."""
+        kw.setdefault("route", [[NAME, s.inbox]])
+        kw.setdefault("budget", 1)
+        return s.envelope(what, oam=1, request=req("mutate"), meta={"drop-me": b"2"},
+                          message={"status": 200, "headers": [["X-Remove-Me", "1"]],
+                                   "body": b"in"}, **kw)
+
+    @case("probe: 1 hop, no handler, to reply_to byte for byte (record, index 1, budget 0)")
     def _():
+        env = probe_env("probe1")
+        got = canonical(env, "reply")
+        equal((got["index"], got["budget"], got.get("oam")), (1, 0, 1), "index, budget, oam")
+        equal(got["message"], env["message"], "message (unchanged)")
+        equal(got["meta"], env["meta"], "meta (unchanged)")
+
+    @case("probe: 2 hops, to the next hop unchanged, byte for byte")
+    def _():
+        canonical(probe_env("probe2", route=None, budget=2), "next")
+
+    for name, status, detail, kw in (
+            ("deadline passed", 504, "deadline passed before the hop ran",
+             {"deadline": 1795000000000}),
+            ("budget 0", 508, "hop budget exhausted before the hop ran", {"budget": 0})):
+        @case("probe: %s, %d, the handler not run" % (name, status))
+        def _(status=status, detail=detail, kw=kw):
+            env = probe_env("probe%d" % status, **kw)
+            raw, got, t0, t1 = s.exchange(pack(env), "reply")
+            check_problem(got, status, NAME, detail)
+            equal((got["index"], got.get("oam")), (0, 1), "index, oam")
+            equal(len(got.get("record", [])), 1, "record entries")
+            check_record_entry(got["record"][0], NAME, t0, t1)
+
+    @case("probe: a route already done is dropped")
+    def _():
+        s.dropped(pack(probe_env("probedone", index=1)))
+
+    @case("oam 2 (not a probe): a normal request, oam kept")
+    def _():
+        env = s.envelope("oam2", oam=2, request=req("mutate"))
+        raw, got, t0, t1 = s.exchange(pack(env), "next")
+        equal(got["message"]["status"], 201, "status (the handler ran)")
+        equal(got.get("oam"), 2, "oam")
+        check(raw.index(pack("deadline")) < raw.index(pack("oam")) < raw.index(pack("record")),
+              "oam right after deadline")
+
+    @case("golden vector probe: through its one hop, canonical bytes")
+    def _():
+        env = rewrite("probe", reply_to=s.reply_ep, deadline=now_ms() + 10000)
+        env["route"][0][1] = s.inbox
+        canonical(env, "reply", "enrich")
+
+    # --- start-up settings ----------------------------------------------------------------
+
+    @case("control: BATON_HEARTBEAT_MS unset, the announce says interval 250")
+    def _():
+        proc = subprocess.Popen(["/bin/sh", "-c", s.fn_cmd],
+                                env=s.fn_env(BATON_HEARTBEAT_MS=None,
+                                             BATON_BIND="ipc://%s/default" % s.tmp),
+                                stdout=s.log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            until = time.monotonic() + 5.0
+            announce = None
+            while announce is None and time.monotonic() < until:
+                m = s.control_msg(until - time.monotonic())
+                if m is not None and m.get("pid") == proc.pid:
+                    announce = m
+            check(announce is not None, "no announce within 5 s")
+            equal(announce.get("type"), "announce", "type")
+            equal(announce.get("interval"), 250, "interval (the default)")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    @case("drain: BATON_DRAIN_MS=0 refused at start, exit status 1")
+    def _():
+        code, out = s.refuses_to_start(BATON_DRAIN_MS="0", BATON_LOG="error")
+        equal(code, 1, "exit status")
+        check("drain limit out of range (1 ms .. 1 h)" in out,
+              "stderr does not say 'drain limit out of range (1 ms .. 1 h)': %r" % out[-300:])
+
+    # --- shutdown: the drain ----------------------------------------------------------------
+
+    def sigterm(on_goodbye=None):
+        """Sends the function SIGTERM, then collects what reaches the control
+        PULL and the next hop, in arrival order, until it has exited and both
+        stayed quiet for 0.3 s. on_goodbye() runs once, when its goodbye
+        arrives. Returns (exit status, [(kind, message)]) with kind "control"
+        (this instance's messages only) or "next"."""
         instance = s.announce["instance"]
+        while s.control.poll(0):  # the heartbeats so far
+            s.take(s.control)
+        os.kill(s.proc.pid, signal.SIGTERM)
+        events = []
+        poller = zmq.Poller()
+        poller.register(s.control, zmq.POLLIN)
+        poller.register(s.next_sock, zmq.POLLIN)
+        give_up = time.monotonic() + 10.0
+        quiet_until = None
+        while True:
+            ready = dict(poller.poll(20))
+            if s.next_sock in ready and s.control not in ready and s.control.poll(5):
+                # Two connections: what was sent first may be read second.
+                ready[s.control] = zmq.POLLIN
+            for sock, kind in ((s.control, "control"), (s.next_sock, "next")):
+                if sock in ready:
+                    m = unpack(s.take(sock))
+                    if kind == "next" or m.get("instance") == instance:
+                        events.append((kind, m))
+                    if kind == "control" and m.get("type") == "goodbye" and on_goodbye:
+                        on_goodbye()
+                        on_goodbye = None
+            now = time.monotonic()
+            if s.proc.poll() is None:
+                if now > give_up:
+                    raise Failed("still running 10 s after SIGTERM")
+            elif ready:
+                quiet_until = None
+            elif quiet_until is None:
+                quiet_until = now + 0.3
+            elif now >= quiet_until:
+                return s.proc.returncode, events
+
+    def goodbye_at(events):
+        """Where the one goodbye is in events; no heartbeat after it."""
+        kinds = [m.get("type") for k, m in events if k == "control"]
+        equal(kinds.count("goodbye"), 1, "goodbyes said")
+        at = next(i for i, (k, m) in enumerate(events) if m.get("type") == "goodbye")
+        check(all(m.get("type") != "heartbeat" for k, m in events[at:] if k == "control"),
+              "a heartbeat after the goodbye")
+        return at
+
+    @case("sigterm: the envelope in hand finished, goodbye, every queued envelope answered, "
+          "exit 0")
+    def _():
         slow = s.envelope("slow", request=req("sleep", [["x-sleep-ms", "600"]]))
-        queued = [s.envelope("queued") for _ in range(3)]
-        s.send(pack(slow))
-        for env in queued:
+        queued = [s.envelope("queued") for _ in range(20)]
+        for env in [slow] + queued:
             s.send(pack(env))
         time.sleep(0.2)  # the slow one is in the handler now
-        os.kill(s.proc.pid, signal.SIGTERM)
-        try:
-            code = s.proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            raise Failed("still running 5 s after SIGTERM") from None
-        ids = []
-        while True:
-            data = s.recv(s.next_sock, 0.3)
-            if data is None:
-                break
-            ids.append(unpack(data)["id"])
-        check(slow["id"] in ids, "the envelope in hand was not finished and forwarded")
+        code, events = sigterm()
+        at = goodbye_at(events)
+        ids = [m["id"] for k, m in events if k == "next"]
+        equal(sorted(ids), sorted(e["id"] for e in [slow] + queued),
+              "ids at the next hop (each envelope once)")
+        first = next(i for i, (k, m) in enumerate(events)
+                     if k == "next" and m["id"] != slow["id"])
+        check(at < first, "a queued envelope reached the next hop before the goodbye")
         equal(code, 0, "exit status")
-        goodbye = None
-        while True:
-            m = s.control_msg(0.5)
-            if m is None:
-                break
-            if m.get("type") == "goodbye":
-                goodbye = m
-        check(goodbye is not None, "no goodbye")
-        equal(goodbye.get("instance"), instance, "goodbye instance")
-        drained = sum(1 for e in queued if e["id"] in ids)
-        print("      (%d of %d envelopes queued behind it were answered before exit)"
-              % (drained, len(queued)), flush=True)
+
+    @case("sigterm: an envelope sent just after the goodbye is served, exit 0")
+    def _():
+        late = s.envelope("late")
+
+        def send_late():
+            time.sleep(0.05)
+            s.send(pack(late))
+        code, events = sigterm(send_late)
+        goodbye_at(events)
+        equal([m["id"] for k, m in events if k == "next"], [late["id"]], "ids at the next hop")
+        equal(code, 0, "exit status")
+
+    @case("sigterm: a second SIGTERM ends the drain after the envelope in hand, exit 0")
+    def _():
+        slow = s.envelope("slow2", request=req("sleep", [["x-sleep-ms", "400"]]))
+        queued = [s.envelope("cut") for _ in range(5)]
+
+        def second():
+            for env in [slow] + queued:
+                s.send(pack(env))
+            time.sleep(0.15)  # the slow one is in the handler now
+            os.kill(s.proc.pid, signal.SIGTERM)
+        t0 = time.monotonic()
+        code, events = sigterm(second)
+        goodbye_at(events)
+        equal([m["id"] for k, m in events if k == "next"], [slow["id"]],
+              "ids at the next hop (the envelope in hand only)")
+        check(time.monotonic() - t0 < 3.0, "the drain was not cut short")
+        equal(code, 0, "exit status")
 
     return out
 
@@ -1164,7 +1325,10 @@ def curve_cases(s):
             before = s.calls()
             push = s.client(key)
             try:
-                push.send(pack(s.envelope("curve-client", request=req("count"))))
+                try:
+                    push.send(pack(s.envelope("curve-client", request=req("count"))))
+                except zmq.Again:
+                    pass  # the handshake failed before: nothing to send it on
                 time.sleep(0.3)  # the handshake fails meanwhile
                 s.probe()
             finally:

@@ -1,5 +1,6 @@
 """control.py - a worker's control channel (docs/wire-format.md, "Control
-messages"): announce, heartbeat every interval, goodbye, to every gateway
+messages"): announce, heartbeat every interval, goodbye (at a drain or
+close), to every gateway
 control endpoint it was given, as a CURVE client of the gateway's key when the
 worker has a certificate. Encoded like runtime/control.c; sends never block (a
 gateway that is away gets a small queue, then the next beats)."""
@@ -100,10 +101,16 @@ class Announcer:
         self.announced = True
         self.next_beat_ms = now_ms + self.interval_ms
 
-    def close(self):
-        """Says goodbye (if it announced) and closes the sockets."""
+    def goodbye(self):
+        """Says goodbye if it announced and has not said it since: the next
+        beat() announces again."""
         if self.announced:
             self._send(GOODBYE)
+            self.announced = False
+
+    def close(self):
+        """Says goodbye (if not yet said) and closes the sockets."""
+        self.goodbye()
         for s in self.socks:
             s.close()
         self.socks = []

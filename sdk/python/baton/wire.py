@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 VERSION = 1
 KEY_LEN = 32  # bytes of a CURVE public key (reply_key, route_keys)
+OAM_PROBE = 1  # oam bit 0: the envelope is a probe (docs/wire-format.md, "Probes")
 
 
 class EnvelopeError(ValueError):
@@ -218,7 +219,7 @@ class Envelope:
     "error") in the order read."""
 
     __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "index",
-                 "budget", "deadline",
+                 "budget", "deadline", "oam",
                  "traceparent", "record", "meta", "method", "target", "request_headers",
                  "request_body", "status", "headers", "body", "error", "unknown")
 
@@ -232,6 +233,7 @@ class Envelope:
         self.index = 0
         self.budget = 0
         self.deadline = 0
+        self.oam = 0  # OAM flags (OAM_PROBE); other bits passed on unchanged
         self.traceparent = b""
         self.record = []  # [name, t_in_us, t_out_us]
         self.meta = {}
@@ -373,6 +375,7 @@ _TOP = {
     b"index": _set("index", _Reader.read_uint),
     b"budget": _set("budget", _Reader.read_uint),
     b"deadline": _set("deadline", _Reader.read_uint),
+    b"oam": _set("oam", _Reader.read_uint),
     b"traceparent": _set("traceparent", _Reader.read_str),
     b"record": _set("record", _read_record),
     b"meta": _set("meta", _read_meta),
@@ -458,7 +461,7 @@ def _key(k):
 
 
 _K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index",
-                           "budget", "deadline",
+                           "budget", "deadline", "oam",
                            "traceparent", "record", "meta", "request", "method", "target",
                            "headers", "body", "message", "status", "error", "code", "text",
                            "hop")}
@@ -480,7 +483,7 @@ def encode(env):
     # route_keys are written only when every hop has its key.
     keys = (env.route_keys is not None and len(env.route_keys) == len(env.route)
             and all(len(key) == KEY_LEN for key in env.route_keys))
-    top = (9 + bool(env.reply_key) + keys + bool(env.traceparent) + bool(env.record)
+    top = (9 + bool(env.reply_key) + keys + bool(env.oam) + bool(env.traceparent) + bool(env.record)
            + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
     out = [_container(True, top),
            k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to)]
@@ -493,6 +496,8 @@ def encode(env):
         out += (_bin(key) for key in env.route_keys)
     out += (k["index"], _uint(env.index), k["budget"], _uint(env.budget),
             k["deadline"], _uint(env.deadline))
+    if env.oam:
+        out += (k["oam"], _uint(env.oam))
     if env.traceparent:
         out += (k["traceparent"], _str(env.traceparent))
     if env.record:

@@ -2,7 +2,8 @@
 ZeroMQ PULL socket), applies the rules that keep every request answered (504
 expired, 508 out of budget, 502 handler failed, 503 successor unreachable) and
 those that keep the mesh safe (peers, keys, endpoints, budget, loops), calls
-the handler, and forwards or replies. The same contract as sdk/worker.c."""
+the handler (not for a probe), and forwards or replies; on a stop it drains.
+The same contract as sdk/worker.c."""
 
 import collections
 import os
@@ -24,18 +25,24 @@ TICK_MS = 100  # longest wait between two looks at the stop flag while idle
 CONNECT_GRACE_MS = 1000  # send timeout of the first message through a new socket
 MAX_NAME = 255
 MAX_ENDPOINT = 1024
-DRAIN_MS = 1000  # how long a stopping worker keeps taking what its inbox holds
+HEARTBEAT_MS = 250  # default heartbeat interval (BATON_HEARTBEAT_MS_DEFAULT)
+DRAIN_MS = 5000  # default drain limit (BATON_DRAIN_MS_DEFAULT)
 BUDGET_MARGIN = 8  # budget allowed beyond the hops a route has left (BATON_BUDGET_MARGIN)
 
 
 class ConfigError(ValueError):
     """A worker that cannot be built: a missing name or endpoint, an option
-    out of range, security settings refused, or a bind that failed."""
+    out of range, security settings refused, or a bind that failed. fields
+    are logged with the message, as the C SDK logs them."""
+
+    def __init__(self, msg, **fields):
+        super().__init__(msg)
+        self.fields = fields
 
 
 Stats = collections.namedtuple(
     "Stats", "received forwarded replied errors dropped undeliverable sockets loops over_budget "
-             "refused_peer refused_key refused_endpoint handshakes_refused")
+             "refused_peer refused_key refused_endpoint handshakes_refused probes")
 
 
 def _env(key):
@@ -45,6 +52,32 @@ def _env(key):
 def _atoi(text):
     m = re.match(r"\s*([+-]?\d+)", text)
     return int(m.group(1)) if m else 0
+
+
+def _duration_ms(value, env, default, lo, hi, key, msg):
+    """A duration in ms: value if not None, else $env, else default. Raises
+    ConfigError(msg) if it is outside lo .. hi."""
+    if value is None:
+        text = _env(env)
+        value = _atoi(text) if text else default
+    if not lo <= value <= hi:
+        raise ConfigError(msg, **{key: value})
+    return value
+
+
+def _hold_signals(on_signal):
+    """Makes SIGINT and SIGTERM call on_signal() (on the main thread only;
+    elsewhere nothing changes). Returns what _release_signals needs."""
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda signum, frame: on_signal())
+    return old
+
+
+def _release_signals(old):
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
 
 
 class _SocketCache:
@@ -94,13 +127,15 @@ class Worker:
     """One function: an inbox bound to bind, a handler called once per
     envelope. Arguments left None come from the environment (BATON_NAME,
     BATON_BIND, BATON_GATEWAY, BATON_HEARTBEAT_MS, BATON_ADVERTISE,
-    BATON_VERSION, BATON_CERT, BATON_TRUST; insecure False: BATON_SECURITY).
+    BATON_VERSION, BATON_CERT, BATON_TRUST, BATON_DRAIN_MS; insecure False:
+    BATON_SECURITY).
     Raises ConfigError if it cannot start."""
 
     def __init__(self, handler, name=None, bind=None, gateway=None, *, send_timeout_ms=100,
                  send_hwm=1000, recv_hwm=1000, max_message_size=8 * 1024 * 1024,
                  linger_ms=1000, socket_cache=64, heartbeat_ms=None, advertise=None,
-                 version=None, handle_signals=True, cert=None, trust=None, insecure=False):
+                 version=None, handle_signals=True, cert=None, trust=None, insecure=False,
+                 drain_ms=None):
         name = name or _env("BATON_NAME")
         bind = bind or _env("BATON_BIND")
         gateway = gateway if gateway is not None else _env("BATON_GATEWAY")
@@ -111,11 +146,12 @@ class Worker:
         if not bind:
             raise ConfigError("no inbox endpoint: pass one to Worker or set BATON_BIND "
                               "(e.g. ipc:///run/baton/fn.sock or tcp://*:5601)")
-        if heartbeat_ms is None:
-            beat = _env("BATON_HEARTBEAT_MS")
-            heartbeat_ms = _atoi(beat) if beat else 1000
-        if not 10 <= heartbeat_ms <= 3600000:
-            raise ConfigError("heartbeat interval out of range (10 ms .. 1 h)")
+        heartbeat_ms = _duration_ms(heartbeat_ms, "BATON_HEARTBEAT_MS", HEARTBEAT_MS, 10, 3600000,
+                                    "heartbeat_ms",
+                                    "heartbeat interval out of range (10 ms .. 1 h)")
+        self.drain_ms = _duration_ms(drain_ms, "BATON_DRAIN_MS", DRAIN_MS, 1, 3600000, "drain_ms",
+                                     "drain limit out of range (1 ms .. 1 h)")
+        self.heartbeat_ms = heartbeat_ms
         advertise = advertise or _env("BATON_ADVERTISE")
         version = version if version is not None else _env("BATON_VERSION")
         try:
@@ -130,7 +166,8 @@ class Worker:
         self.limits = wire.Limits(max_size=max_message_size,
                                   max_bin=min(wire.DEFAULT_LIMITS.max_bin, max_message_size))
         self.handle_signals = handle_signals
-        self._stop = threading.Event()
+        self._stops = []  # one item per stop asked since run() began (append is atomic)
+        self._draining = False  # goodbye said: no heartbeat until run() returns
         self._recv_timeout = None
         self._counts = dict.fromkeys(Stats._fields, 0)
         self._hops = self._replies = self._announce = self._zap = None
@@ -387,6 +424,12 @@ class Worker:
             self._reply_error(env, 508, b"hop budget larger than the route can spend",
                               ctx.hop_name_raw, t_in_us)
             return
+        if env.oam & wire.OAM_PROBE:
+            # A probe asks whether this hop takes envelopes: every rule above
+            # and the next step, but no user code (docs/wire-format.md, "oam").
+            self._count("probes")
+            self._forward(env, ctx)
+            return
         try:
             self.handler(ctx)
         except Exception as e:
@@ -423,12 +466,16 @@ class Worker:
         """Waits at most timeout_ms (0: not at all, -1: as long as it takes)
         for one message and handles it completely. Returns True if it took
         one (answered or dropped), False if none came. Call it at least once
-        per heartbeat interval for the heartbeats to go out."""
-        self._announce.beat(self._clock_ms)
+        per heartbeat interval for the heartbeats to go out (none while
+        run() drains: the goodbye was said)."""
+        beats = not self._draining
+        if beats:
+            self._announce.beat(self._clock_ms)
         data = self._take(timeout_ms)
         t_in_us = time.time_ns() // 1000
         self._clock_ms = t_in_us // 1000
-        self._announce.beat(self._clock_ms)
+        if beats:
+            self._announce.beat(self._clock_ms)
         if data is None:
             return False
         self._count("received")
@@ -459,30 +506,52 @@ class Worker:
     # --- loops -----------------------------------------------------------------------
 
     def stop(self):
-        """Asks run() to return after the envelope in hand. Safe from any
-        thread and from a signal handler."""
-        self._stop.set()
+        """Asks run() to drain after the envelope in hand; a second stop ends
+        the drain after the envelope in hand. Safe from any thread and from a
+        signal handler."""
+        self._stops.append(True)
 
     def run(self):
         """Serves envelopes until stop() or (with handle_signals, on the main
-        thread) SIGINT or SIGTERM. Then it finishes the envelope in hand, says
-        goodbye to the gateways, takes what is already in its inbox (for at
-        most DRAIN_MS), and returns. Run it once per worker."""
-        old = {}
-        if self.handle_signals and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                old[sig] = signal.signal(sig, lambda signum, frame: self.stop())
+        thread) SIGINT or SIGTERM, then drains (docs/sdk-python.md, "Shutdown")
+        and returns. Run again, the worker announces itself again."""
+        old = _hold_signals(self.stop) if self.handle_signals else {}
         try:
-            while not self._stop.is_set():
+            while not self._stops:
                 self.process_one(TICK_MS)
-            self._announce.close()
-            until = time.monotonic() + DRAIN_MS / 1000.0
-            while time.monotonic() < until and self.process_one(0):
-                pass
+            self._drain()
         finally:
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+            _release_signals(old)
+            self._stops.clear()
         log(DEBUG, "worker stopped", fn=self.name)
+
+    def _drain(self):
+        """Goodbye first, so that the gateways stop sending within a
+        heartbeat, then every envelope that still comes (an upstream hop may
+        hold one whose route names this inbox) until the inbox has been idle
+        for two heartbeats or drain_ms passed. A second stop ends it."""
+        idle_ms = 2 * self.heartbeat_ms
+        self._announce.goodbye()
+        self._draining = True
+        log(INFO, "draining", fn=self.name, idle_ms=idle_ms, limit_ms=self.drain_ms)
+        start = quiet = time.monotonic()
+        end = start + self.drain_ms / 1000.0
+        taken = 0
+        try:
+            while True:
+                cut = len(self._stops) >= 2
+                now = time.monotonic()
+                over = min(quiet + idle_ms / 1000.0, end)
+                if cut or now >= over:
+                    break
+                wait_ms = min(TICK_MS, max(1, int((over - now) * 1000 + 0.999)))
+                if self.process_one(wait_ms):
+                    taken += 1
+                    quiet = time.monotonic()
+        finally:
+            self._draining = False
+        log(INFO, "drained", fn=self.name, taken=taken, ms=int((now - start) * 1000),
+            ended_by="second stop" if cut else "limit" if now >= end else "idle inbox")
 
     def close(self):
         """Says goodbye (if not yet said), closes every socket and waits at
@@ -510,13 +579,20 @@ def main(handler, exit=True):
     """Runs a whole function: a worker from the environment (BATON_NAME,
     BATON_BIND, BATON_GATEWAY, ...), serving handler until SIGINT or SIGTERM.
     Exits the process (or, with exit=False, returns) with 0 after a clean
-    stop, 1 if the worker could not start (the reason is logged on stderr)."""
+    stop, 1 if the worker could not start (the reason is logged on stderr).
+    A SIGINT or SIGTERM while the worker starts makes it drain at once (nothing
+    came yet) and exit 0."""
+    early = []
+    old = _hold_signals(lambda: early.append(True))
     try:
         worker = Worker(handler)
     except ConfigError as e:
-        log(ERROR, str(e))
+        log(ERROR, str(e), **e.fields)
         code = 1
     else:
+        # From here on a signal counts as the worker's own stop.
+        early.extend(worker._stops)
+        worker._stops = early
         log(INFO, "worker ready", fn=worker.name, inbox=worker.endpoint,
             security=worker.security)
         try:
@@ -524,6 +600,8 @@ def main(handler, exit=True):
         finally:
             worker.close()
         code = 0
+    finally:
+        _release_signals(old)
     if exit:
         sys.exit(code)
     return code

@@ -1,14 +1,19 @@
 /*  announce.c - the control channel of one worker: announce, heartbeat,
- *  goodbye (at a drain or close) to every gateway it was given. Sends never
- *  block: a gateway that is away gets what fits its small queue, then the
- *  next heartbeats.  */
+ *  goodbye (at a drain or close) to every gateway it was given. Heartbeats
+ *  come from a thread of the announcer's, so a handler that blocks does not
+ *  get its replica declared dead; the control sockets are used under one
+ *  lock by that thread and the worker's. Sends never block: a gateway that is
+ *  away gets what fits its small queue, then the next heartbeats.  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 #include "announce.h"
@@ -16,6 +21,7 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "sockcache.h"
 #include "zap.h"
 
 struct baton__announce {
@@ -25,8 +31,16 @@ struct baton__announce {
     size_t gateway_count;
     void **control; //  one PUSH per gateway control endpoint
     int heartbeat_ms;
-    uint64_t next_beat_ms; //  wall clock
+    //  The heartbeat thread, made with the sockets when there is a gateway.
+    //  Everything below but running is guarded by lock.
+    pthread_t beater;
+    bool has_beater;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; //  on CLOCK_MONOTONIC
+    bool quit;
     bool announced;
+    uint64_t next_beat_us;   //  monotonic
+    atomic_bool running;     //  announced: the thread beats (read without the lock)
     baton_control_msg_t msg; //  who sends: the same in every message but its type
 };
 
@@ -70,6 +84,7 @@ s_parse_gateways (baton__announce_t *self, const char *list)
 }
 
 //  Sends one control message of type to every gateway, never blocking.
+//  Called with the lock held.
 static void
 s_send (baton__announce_t *self, baton_control_type_t type)
 {
@@ -139,6 +154,9 @@ s_connect (baton__announce_t *self, void *zctx, const char *qname,
         self->control[i] = sock;
         zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
         zmq_setsockopt (sock, ZMQ_LINGER, &linger, sizeof linger);
+        //  A gateway whose host was cut off is reached again as soon as the
+        //  link is back, not after TCP's retransmission backoff.
+        baton__sockcache_watch (sock);
         if (s_secure (self, i, sec, qname))
             return -1;
         if (zmq_connect (sock, self->gateways[i])) {
@@ -151,6 +169,66 @@ s_connect (baton__announce_t *self, void *zctx, const char *qname,
             return -1;
         }
     }
+    return 0;
+}
+
+//  The heartbeat thread: while announced, a heartbeat every interval; it
+//  sleeps on wake otherwise, and ends when quit is set.
+static void *
+s_beater (void *arg)
+{
+    baton__announce_t *self = (baton__announce_t *) arg;
+    uint64_t interval_us = (uint64_t) self->heartbeat_ms * 1000u;
+    pthread_mutex_lock (&self->lock);
+    while (!self->quit) {
+        if (!self->announced) {
+            pthread_cond_wait (&self->wake, &self->lock);
+            continue;
+        }
+        uint64_t now = baton__mono_us ();
+        if (now >= self->next_beat_us) {
+            s_send (self, BATON_CONTROL_HEARTBEAT);
+            //  On cadence; a thread that woke late does not make up for it in a burst.
+            self->next_beat_us += interval_us;
+            if (self->next_beat_us <= now)
+                self->next_beat_us = now + interval_us;
+        }
+        struct timespec until = {(time_t) (self->next_beat_us / 1000000u),
+                                 (long) (self->next_beat_us % 1000000u) * 1000};
+        pthread_cond_timedwait (&self->wake, &self->lock, &until);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+//  Makes the lock, the condition (timed on the clock baton__mono_us reads)
+//  and the thread. Returns 0, or -1 (logged).
+static int
+s_start_beater (baton__announce_t *self, const char *qname)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_mutex_init (&self->lock, NULL);
+    if (rc == 0) {
+        pthread_condattr_init (&attr);
+        pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+        rc = pthread_cond_init (&self->wake, &attr);
+        pthread_condattr_destroy (&attr);
+        if (rc)
+            pthread_mutex_destroy (&self->lock);
+    }
+    if (rc == 0) {
+        rc = pthread_create (&self->beater, NULL, s_beater, self);
+        if (rc) {
+            pthread_cond_destroy (&self->wake);
+            pthread_mutex_destroy (&self->lock);
+        }
+    }
+    if (rc) {
+        baton__log (BATON_LOG_ERROR, "sdk", "cannot start the heartbeat thread", "fn=%s err=\"%s\"",
+                    qname, strerror (rc));
+        return -1;
+    }
+    self->has_beater = true;
     return 0;
 }
 
@@ -171,13 +249,18 @@ baton__announce_new (void *zctx, const char *gateways, const char *name, const c
     snprintf (m->function, sizeof m->function, "%s", name);
     snprintf (m->endpoint, sizeof m->endpoint, "%s", endpoint);
     snprintf (m->version, sizeof m->version, "%s", version ? version : "");
+    //  The zone comes from the environment only: where a process runs is the
+    //  deployment's to say, not the code's.
+    const char *zone = getenv ("BATON_ZONE");
+    snprintf (m->zone, sizeof m->zone, "%s", zone ? zone : "");
     if (gethostname (m->host, sizeof m->host) != 0)
         m->host[0] = '\0';
     m->host[sizeof m->host - 1] = '\0';
     m->pid = (uint64_t) getpid ();
     m->interval_ms = (uint64_t) heartbeat_ms;
     if (s_parse_gateways (self, gateways) ||
-        (self->gateway_count && s_connect (self, zctx, qname, security)))
+        (self->gateway_count &&
+         (s_connect (self, zctx, qname, security) || s_start_beater (self, qname))))
         baton__announce_destroy (&self);
     return self;
 }
@@ -188,8 +271,17 @@ baton__announce_destroy (baton__announce_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton__announce_t *self = *self_p;
-    if (self->control) {
+    if (self->has_beater) {
         baton__announce_goodbye (self);
+        pthread_mutex_lock (&self->lock);
+        self->quit = true;
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->lock);
+        pthread_join (self->beater, NULL);
+        pthread_cond_destroy (&self->wake);
+        pthread_mutex_destroy (&self->lock);
+    }
+    if (self->control) {
         for (size_t i = 0; i < self->gateway_count; i++)
             if (self->control[i])
                 zmq_close (self->control[i]);
@@ -205,25 +297,32 @@ baton__announce_destroy (baton__announce_t **self_p)
 void
 baton__announce_goodbye (baton__announce_t *self)
 {
-    if (!self->announced)
+    if (!self->has_beater)
         return;
-    s_send (self, BATON_CONTROL_GOODBYE);
-    self->announced = false;
+    //  Under the lock, so no heartbeat of the thread's can follow it.
+    pthread_mutex_lock (&self->lock);
+    if (self->announced) {
+        s_send (self, BATON_CONTROL_GOODBYE);
+        self->announced = false;
+        atomic_store_explicit (&self->running, false, memory_order_release);
+    }
+    pthread_mutex_unlock (&self->lock);
 }
 
 void
-baton__announce_beat (baton__announce_t *self, uint64_t now_ms)
+baton__announce_start (baton__announce_t *self)
 {
-    if (!self->gateway_count)
+    if (!self->has_beater || atomic_load_explicit (&self->running, memory_order_acquire))
         return;
-    //  A clock stepped back by more than an interval beats at once instead
-    //  of going quiet.
-    if (self->announced && now_ms < self->next_beat_ms &&
-        self->next_beat_ms - now_ms <= (uint64_t) self->heartbeat_ms)
-        return;
-    s_send (self, self->announced ? BATON_CONTROL_HEARTBEAT : BATON_CONTROL_ANNOUNCE);
-    self->announced = true;
-    self->next_beat_ms = now_ms + (uint64_t) self->heartbeat_ms;
+    pthread_mutex_lock (&self->lock);
+    if (!self->announced) {
+        s_send (self, BATON_CONTROL_ANNOUNCE);
+        self->announced = true;
+        self->next_beat_us = baton__mono_us () + (uint64_t) self->heartbeat_ms * 1000u;
+        atomic_store_explicit (&self->running, true, memory_order_release);
+        pthread_cond_signal (&self->wake);
+    }
+    pthread_mutex_unlock (&self->lock);
 }
 
 size_t

@@ -182,11 +182,10 @@ s_serve (baton_host_t *self, unsigned gen, baton__drain_t *drain)
     while (rc == 0 && s_going (self, gen, stops) &&
            !(drain && baton__drain_over (drain, S_TICK_MS, &wait_ms))) {
         bool busy = false;
-        uint64_t now_ms = baton__wall_ms ();
         for (size_t i = 0; i < self->count && rc == 0; i++) {
             //  Workers that said goodbye beat no more.
             if (!drain)
-                baton__worker_beat (self->workers[i], now_ms);
+                baton__worker_beat (self->workers[i]);
             if (!self->owed[i])
                 continue;
             int n = s_batch (self, i, gen, stops);

@@ -1,11 +1,13 @@
 /*  sockcache.c - a small LRU of connected PUSH sockets, one per endpoint and
- *  server key. Entries are kept in most-recently-used order, so the steady
- *  state (one successor, one reply-to) is a hit on the first entry; a miss
- *  scans at most `cap` hashed entries.  */
+ *  server key, each with what its last send said of its peer. Entries are
+ *  kept in most-recently-used order, so the steady state (one successor, one
+ *  reply-to) is a hit on the first entry; a miss scans at most `cap` hashed
+ *  entries.  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "clock.h"
 #include "sockcache.h"
 #include "zap.h"
 
@@ -18,6 +20,7 @@ typedef struct {
     char *endpoint;              //  NUL-terminated copy
     uint8_t key[BATON_KEY_SIZE]; //  the server's, when the cache has a cert
     void *sock;
+    uint64_t down_until_us; //  monotonic; 0: not down
 } s_entry_t;
 
 struct baton__sockcache {
@@ -54,6 +57,17 @@ baton__sockcache_new (void *zctx, size_t cap, const baton__sockopts_t *opts)
     self->cap = cap ? cap : 1;
     self->opts = *opts;
     return self;
+}
+
+void
+baton__sockcache_watch (void *sock)
+{
+    //  A PING every 250 ms; no traffic for a second drops the connection.
+    //  A connect that does not complete in 500 ms is tried again.
+    int beat = 250, beat_timeout = 1000, connect_timeout = 500;
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_IVL, &beat, sizeof beat);
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_TIMEOUT, &beat_timeout, sizeof beat_timeout);
+    zmq_setsockopt (sock, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout);
 }
 
 static void
@@ -97,8 +111,12 @@ s_connect (baton__sockcache_t *self, const char *endpoint, const uint8_t *key)
     if (zmq_setsockopt (sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) ||
         zmq_setsockopt (sock, ZMQ_SNDTIMEO, &self->opts.send_timeout_ms, sizeof (int)) ||
         zmq_setsockopt (sock, ZMQ_SNDHWM, &self->opts.send_hwm, sizeof (int)) ||
-        zmq_setsockopt (sock, ZMQ_LINGER, &self->opts.linger_ms, sizeof (int)) ||
-        zmq_connect (sock, endpoint)) {
+        zmq_setsockopt (sock, ZMQ_LINGER, &self->opts.linger_ms, sizeof (int))) {
+        zmq_close (sock);
+        return NULL;
+    }
+    baton__sockcache_watch (sock);
+    if (zmq_connect (sock, endpoint)) {
         zmq_close (sock);
         return NULL;
     }
@@ -107,10 +125,9 @@ s_connect (baton__sockcache_t *self, const char *endpoint, const uint8_t *key)
 
 void *
 baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len,
-                      const uint8_t *key, bool *fresh)
+                      const uint8_t *key, baton__peer_state_t *state)
 {
-    if (fresh)
-        *fresh = false;
+    *state = BATON__PEER_UP;
     if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || memchr (endpoint, '\0', len) ||
         (key != NULL) != (self->opts.cert != NULL))
         return NULL;
@@ -125,9 +142,11 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
             break;
     }
     s_entry_t hit;
-    if (i < self->count)
+    if (i < self->count) {
         hit = self->entries[i];
-    else {
+        if (hit.down_until_us && baton__mono_us () < hit.down_until_us)
+            *state = BATON__PEER_DOWN;
+    } else {
         char *copy = (char *) malloc (len + 1);
         if (!copy)
             return NULL;
@@ -138,8 +157,7 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
             free (copy);
             return NULL;
         }
-        if (fresh)
-            *fresh = true;
+        *state = BATON__PEER_FRESH;
         if (self->count == self->cap) //  evict the least recently used
             s_entry_close (&self->entries[--self->count]);
         hit.hash = hash;
@@ -148,6 +166,7 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
         if (key)
             memcpy (hit.key, key, BATON_KEY_SIZE);
         hit.sock = sock;
+        hit.down_until_us = 0;
         i = self->count++;
     }
     //  Move to the front, keeping the others in order.
@@ -155,6 +174,13 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
         memmove (&self->entries[1], &self->entries[0], i * sizeof (s_entry_t));
     self->entries[0] = hit;
     return hit.sock;
+}
+
+void
+baton__sockcache_mark (baton__sockcache_t *self, bool down)
+{
+    if (self->count)
+        self->entries[0].down_until_us = down ? baton__mono_us () + BATON__PEER_DOWN_MS * 1000u : 0;
 }
 
 size_t

@@ -23,9 +23,9 @@ baton_worker_t *baton__worker_new (const baton_worker_config_t *config, baton__m
 //  heartbeat here: its host calls baton__worker_beat.
 int baton__worker_process (baton_worker_t *self, int timeout_ms);
 
-//  Announces or heartbeats if it is time (now_ms: baton__wall_ms ()).
-//  Cheap when it is not.
-void baton__worker_beat (baton_worker_t *self, uint64_t now_ms);
+//  Announces the worker and starts its heartbeats, from a thread of their
+//  own that user code cannot block, if that is not done yet. Cheap when it is.
+void baton__worker_beat (baton_worker_t *self);
 
 //  Begins the worker's drain (docs/sdk.md, "Shutdown"): says goodbye to
 //  every gateway, and gives how long its inbox may stay idle before the drain

@@ -6,7 +6,6 @@
 #include "edge/probes.h"
 
 struct baton_probes {
-    const baton_config_t *config;
     baton_topology_t *topo;
     baton_dispatch_t *dispatch;
     baton_pending_t *pending;
@@ -26,7 +25,6 @@ baton_probes_new (const baton_config_t *config, baton_topology_t *topo, baton_di
     baton_probes_t *self = (baton_probes_t *) calloc (1, sizeof *self);
     if (!self)
         abort ();
-    self->config = config;
     self->topo = topo;
     self->dispatch = dispatch;
     self->pending = pending;
@@ -109,7 +107,9 @@ s_send (baton_probes_t *self, baton_replica_t *r, uint64_t now_ms)
 void
 baton_probes_tick (baton_probes_t *self, uint64_t now_ms)
 {
-    for (size_t f = 0; f < baton_config_function_count (self->config); f++)
+    //  The config in force: a reload may have added or moved functions.
+    const baton_config_t *config = baton_topology_config (self->topo);
+    for (size_t f = 0; f < baton_config_function_count (config); f++)
         for (size_t i = 0; i < baton_topology_count (self->topo, f); i++) {
             baton_replica_t *r = baton_topology_at (self->topo, f, i);
             if (r->probe_in_flight) {
@@ -146,13 +146,14 @@ baton_probes_reply (baton_probes_t *self, baton_slice_t id, unsigned status,
 {
     if (id.len == 0 || id.len > BATON_TOPOLOGY_PROBE_ID_MAX)
         return false;
-    for (size_t f = 0; f < baton_config_function_count (self->config); f++)
+    const baton_config_t *config = baton_topology_config (self->topo);
+    for (size_t f = 0; f < baton_config_function_count (config); f++)
         for (size_t i = 0; i < baton_topology_count (self->topo, f); i++) {
             baton_replica_t *r = baton_topology_at (self->topo, f, i);
             if (!(r->probe_in_flight || r->probe_late) || strlen (r->probe_id) != id.len ||
                 memcmp (r->probe_id, id.ptr, id.len) != 0)
                 continue;
-            const char *name = baton_config_function (self->config, f)->name;
+            const char *name = baton_config_function (config, f)->name;
             if (peer && (peer->role != BATON_ROLE_FUNCTION || strlen (name) != peer->name_len ||
                          memcmp (name, peer->name, peer->name_len) != 0))
                 return false;

@@ -571,6 +571,26 @@ def cases(s):
         gaps = [b[0] - a[0] for a, b in zip(beats, beats[1:])]
         check(min(gaps) >= HEARTBEAT_MS / 1000.0 * 0.5, "heartbeats closer than an interval")
 
+    @case("control: heartbeats go on while the handler blocks for 2 s")
+    def _():
+        while s.control.poll(0):
+            s.control.recv()
+        slow = s.envelope("blocks", request=req("sleep", [["x-sleep-ms", "2000"]]))
+        s.send(pack(slow))
+        t0 = time.monotonic()
+        beats = []
+        while time.monotonic() < t0 + 1.8:
+            m = s.control_msg(t0 + 1.8 - time.monotonic())
+            if m is not None and m.get("type") == "heartbeat":
+                beats.append(time.monotonic())
+        # A gateway declares a replica dead after 3 missed intervals.
+        gaps = [b - a for a, b in zip([t0] + beats, beats + [t0 + 1.8])]
+        check(max(gaps) < 3 * HEARTBEAT_MS / 1000.0,
+              "no heartbeat for %.0f ms while the handler blocked" % (max(gaps) * 1000))
+        m = s.recv(s.next_sock, WAIT_S)
+        check(m is not None and unpack(m)["id"] == slow["id"],
+              "the blocked envelope did not reach the next hop")
+
     # --- forwarding ----------------------------------------------------------------------
 
     @case("forward: index + 1, budget - 1, record entry, to route[index + 1]")

@@ -166,7 +166,8 @@ s_strdup (const char *s, size_t len)
 
 //  --- files -------------------------------------------------------------------------
 
-//  Replaces every "@D" in text with the temp dir.
+//  Replaces every "@D" in text with the temp dir, and every "@@" with "@"
+//  (h_literal () escapes text that must come through as written).
 static char *
 s_expand (const char *text)
 {
@@ -176,12 +177,28 @@ s_expand (const char *text)
     char *out = (char *) h_alloc (strlen (text) + n * dlen + 1);
     char *o = out;
     for (const char *p = text; *p;) {
-        if (p[0] == '@' && p[1] == 'D') {
+        if (p[0] == '@' && p[1] == '@') {
+            *o++ = '@';
+            p += 2;
+        } else if (p[0] == '@' && p[1] == 'D') {
             memcpy (o, s_h.dir, dlen);
             o += dlen;
             p += 2;
         } else
             *o++ = *p++;
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *
+h_literal (const char *text)
+{
+    char *out = (char *) h_alloc (2 * strlen (text) + 1), *o = out;
+    for (const char *p = text; *p; p++) {
+        if (*p == '@')
+            *o++ = '@';
+        *o++ = *p;
     }
     *o = '\0';
     return out;

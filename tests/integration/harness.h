@@ -64,7 +64,10 @@ int h_port (void);
 int h_admin_port (void);
 pid_t h_gateway_pid (void);
 
-//  Writes text to <dir>/name ("@D" replaced) and returns the path.
+//  text with every "@" doubled, so that h_write_file () and the config
+//  helpers write it as it is (a CURVE key may contain "@D").
+const char *h_literal (const char *text);
+//  Writes text to <dir>/name ("@D" replaced, "@@" made "@") and returns the path.
 const char *h_write_file (const char *name, const char *text);
 
 //  Runs argv to its end (at most H_WAIT_MS), stdout and stderr into files

@@ -1,7 +1,8 @@
 /*  test_liveness.c - issue 17 end to end: real gateways and fn_test
  *  processes, a 3-hop chain under a bounded load of GETs (libcurl, in
  *  threads), kill -9 and restart of the middle hop; then a mixed run of
- *  requests that go wrong, after which every counter is back to 0.  */
+ *  requests that go wrong, after which every counter is back to 0; and a
+ *  handler that blocks, whose replica stays alive.  */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -240,6 +241,23 @@ s_start (const char *fn, const char *name, bool heartbeat)
     return h_fn_env (name, "append", env);
 }
 
+//  A gateway on ephemeral ports with its reply and control endpoints in the
+//  test's directory, then rest (its functions and routes).
+static void
+s_gateway_with (const char *rest)
+{
+    char *yaml = (char *) h_alloc (strlen (rest) + 256);
+    sprintf (yaml,
+             "gateway:\n"
+             "  listen: 127.0.0.1:0\n"
+             "  admin: 127.0.0.1:0\n"
+             "  reply: ipc://@D/reply\n"
+             "  control: ipc://@D/control\n"
+             "%s",
+             rest);
+    h_gateway (yaml);
+}
+
 //  A gateway in front of a -> b -> c, each replica static (listed in the
 //  config); b has the replicas named in b_endpoints.
 static void
@@ -247,11 +265,6 @@ s_gateway (const char *b_endpoints)
 {
     char *yaml = (char *) h_alloc (2048);
     snprintf (yaml, 2048,
-              "gateway:\n"
-              "  listen: 127.0.0.1:0\n"
-              "  admin: 127.0.0.1:0\n"
-              "  reply: ipc://@D/reply\n"
-              "  control: ipc://@D/control\n"
               "functions:\n"
               "  a: {endpoints: [ipc://@D/a0]}\n"
               "  b: {endpoints: [%s]}\n"
@@ -259,7 +272,7 @@ s_gateway (const char *b_endpoints)
               "routes:\n"
               "  - {path: /x, chain: [a, b, c], deadline: %dms}\n",
               b_endpoints, S_DEADLINE_MS);
-    h_gateway (yaml);
+    s_gateway_with (yaml);
 }
 
 //  Starts the load, kill -9s b0 half a second in, and returns how long b0
@@ -408,19 +421,14 @@ Test (liveness, counters_return_to_zero_after_a_mixed_run)
     s_start ("a", "a0", true);
     const char *env[] = {"BATON_TEST_FUNCTION=s", "BATON_TEST_SLEEP_MS=300", NULL};
     h_fn_env ("s0", "sleep", env);
-    h_gateway ("gateway:\n"
-               "  listen: 127.0.0.1:0\n"
-               "  admin: 127.0.0.1:0\n"
-               "  reply: ipc://@D/reply\n"
-               "  control: ipc://@D/control\n"
-               "limits:\n"
-               "  body_timeout: 200ms\n"
-               "functions:\n"
-               "  a: {endpoints: [ipc://@D/a0]}\n"
-               "  s: {endpoints: [ipc://@D/s0]}\n"
-               "routes:\n"
-               "  - {path: /x, chain: [a], deadline: 2s}\n"
-               "  - {path: /slow, chain: [a, s], deadline: 100ms}\n");
+    s_gateway_with ("limits:\n"
+                    "  body_timeout: 200ms\n"
+                    "functions:\n"
+                    "  a: {endpoints: [ipc://@D/a0]}\n"
+                    "  s: {endpoints: [ipc://@D/s0]}\n"
+                    "routes:\n"
+                    "  - {path: /x, chain: [a], deadline: 2s}\n"
+                    "  - {path: /slow, chain: [a, s], deadline: 100ms}\n");
     for (int i = 0; i < 20; i++) {
         //  A bad chunk: 400, the connection closes.
         s_raw (
@@ -472,22 +480,16 @@ s_busy_replica (void)
 //  its route says retry: then the other replica answers it.
 Test (liveness, a_post_is_retried_only_when_its_route_says_so)
 {
-    //  The handler takes 300 ms, well within the 750 ms a replica may be
-    //  silent (the SDK heartbeats between envelopes).
+    //  The handler takes 300 ms; the SDK heartbeats from a thread meanwhile.
     const char *env[] = {"BATON_TEST_FUNCTION=a", "BATON_TEST_SLEEP_MS=300",
                          s_env ("BATON_GATEWAY=ipc://%s/control", h_dir ()),
                          "BATON_HEARTBEAT_MS=250", NULL};
     pid_t pids[2] = {h_fn_env ("a0", "sleep", env), h_fn_env ("a1", "sleep", env)};
-    h_gateway ("gateway:\n"
-               "  listen: 127.0.0.1:0\n"
-               "  admin: 127.0.0.1:0\n"
-               "  reply: ipc://@D/reply\n"
-               "  control: ipc://@D/control\n"
-               "functions:\n"
-               "  a: {endpoints: [ipc://@D/a0, ipc://@D/a1]}\n"
-               "routes:\n"
-               "  - {path: /once, chain: [a], deadline: 3s}\n"
-               "  - {path: /again, chain: [a], deadline: 3s, retry: {attempts: 1}}\n");
+    s_gateway_with ("functions:\n"
+                    "  a: {endpoints: [ipc://@D/a0, ipc://@D/a1]}\n"
+                    "routes:\n"
+                    "  - {path: /once, chain: [a], deadline: 3s}\n"
+                    "  - {path: /again, chain: [a], deadline: 3s, retry: {attempts: 1}}\n");
     s_wait_heartbeat ("a", "a0");
     s_wait_heartbeat ("a", "a1");
     const char *paths[] = {"/once", "/again"};
@@ -526,5 +528,53 @@ Test (liveness, a_post_is_retried_only_when_its_route_says_so)
     }
     cr_assert_eq (h_metric ("baton_inflight_requests"), 0);
     s_assert_no_outstanding ();
+    h_stop_all ();
+}
+
+//  Heartbeats come from a thread of the SDK's: a handler that blocks for 2 s
+//  (8 intervals, where 3 missed make a replica dead) keeps its replica alive,
+//  in a worker and in a host.
+Test (liveness, a_handler_that_blocks_2_s_keeps_its_replica_alive)
+{
+    const char *gw = s_env ("BATON_GATEWAY=ipc://%s/control", h_dir ());
+    const char *worker[] = {"BATON_TEST_FUNCTION=a", "BATON_TEST_SLEEP_MS=2000", gw,
+                            "BATON_HEARTBEAT_MS=250", NULL};
+    const char *hosted[] = {"BATON_TEST_FUNCTION=b",  "BATON_TEST_SLEEP_MS=2000", gw,
+                            "BATON_HEARTBEAT_MS=250", "BATON_TEST_HOST=",         NULL};
+    h_fn_env ("a0", "sleep", worker);
+    h_fn_env ("b0", "sleep", hosted);
+    s_gateway_with ("functions:\n"
+                    "  a: {endpoints: [ipc://@D/a0]}\n"
+                    "  b: {endpoints: [ipc://@D/b0]}\n"
+                    "routes:\n"
+                    "  - {path: /a, chain: [a], deadline: 5s}\n"
+                    "  - {path: /b, chain: [b], deadline: 5s}\n");
+    s_wait_heartbeat ("a", "a0");
+    s_wait_heartbeat ("b", "b0");
+    h_conn_t *ca = h_connect (h_port ()), *cb = h_connect (h_port ());
+    cr_assert (h_send_str (ca, "GET /a HTTP/1.1\r\nHost: t\r\n\r\n"));
+    cr_assert (h_send_str (cb, "GET /b HTTP/1.1\r\nHost: t\r\n\r\n"));
+    //  Both handlers block now, for 2 s: look at the topology all along.
+    uint64_t t0 = h_mono_ms ();
+    int looks = 0;
+    while (h_mono_ms () - t0 < 1900) {
+        cr_assert_str_eq (s_state ("a", "a0"), "alive",
+                          "a0 left while its handler blocked (%llu ms)",
+                          (unsigned long long) (h_mono_ms () - t0));
+        cr_assert_str_eq (s_state ("b", "b0"), "alive",
+                          "b0 left while its handler blocked (%llu ms)",
+                          (unsigned long long) (h_mono_ms () - t0));
+        looks++;
+        h_sleep_ms (20);
+    }
+    h_resp_t ra = h_read (ca, H_WAIT_MS), rb = h_read (cb, H_WAIT_MS);
+    cr_log_info ("handlers blocked 2 s: %d looks at /-/topology, both alive; answers %d, %d after "
+                 "%llu ms",
+                 looks, ra.status, rb.status, (unsigned long long) (h_mono_ms () - t0));
+    cr_assert_eq (ra.status, 200, "%s", ra.body);
+    cr_assert_eq (rb.status, 200, "%s", rb.body);
+    cr_assert_eq (h_metric ("baton_probes_total{result=\"failed\"}"), 0);
+    h_close (ca, false);
+    h_close (cb, false);
     h_stop_all ();
 }

@@ -109,7 +109,7 @@ s_gateway_curve (void)
                      "routes:\n"
                      "  - {path: /x, methods: [GET, POST], chain: [a]}\n"
                      "  - {path: /ab, methods: [GET], chain: [a, b]}\n",
-              baton__cert_public_z85 (s_a));
+              h_literal (baton__cert_public_z85 (s_a)));
     h_gateway (yaml);
 }
 
@@ -432,7 +432,7 @@ Test (mesh_security, a_handshake_happens_once_per_connection_never_per_request)
               "  b: {endpoints: [ipc://@D/b]}\n"
               "  c: {endpoints: [ipc://@D/c]}\n"
               "routes:\n  - {path: /abc, methods: [GET], chain: [a, b, c]}\n",
-              baton__cert_public_z85 (s_a));
+              h_literal (baton__cert_public_z85 (s_a)));
     h_gateway (yaml);
     s_requests (10);
     h_sleep_ms (1200); //  every replica probed at least once (probe_interval 500 ms)

@@ -25,6 +25,7 @@ skip() { echo "netns_three_hosts: SKIPPED: $*" >&2; exit 77; }
 command -v ip >/dev/null || skip "no ip command (Debian: iproute2)"
 command -v python3 >/dev/null || skip "no python3 to read /-/topology"
 command -v curl >/dev/null || skip "no curl (Debian: curl)"
+command -v unshare >/dev/null || skip "no unshare to give each host its own name (Debian: util-linux)"
 for b in "$BATON" "$FN_TEST" "$LOAD"; do [ -x "$b" ] || { echo "netns_three_hosts: $b is missing" >&2; exit 1; }; done
 
 #  Namespaces left by a run that was killed (SIGKILL, a CTest timeout) are
@@ -52,6 +53,8 @@ ip netns del "$P-probe"
 faults_mesh_up "$P" a b c d || { echo "netns_three_hosts: could not build the hosts" >&2; exit 1; }
 A=198.18.0.1 B=198.18.0.2 C=198.18.0.3 D=198.18.0.4
 ns() { local h=$1; shift; ip netns exec "$P-$h" "$@"; }
+#  What faults_start runs is a command, never a function such as ns: a
+#  function would run in a subshell whose PID, stopped, leaves the process.
 
 faults_keys "$TMP/keys" gwa:gateway gwd:gateway f1:function f2:function f3:function \
     || { echo "netns_three_hosts: baton keys new failed" >&2; exit 1; }
@@ -81,13 +84,20 @@ EOF
 }
 gateway_yaml gwa "$A" >"$TMP/a.yaml"
 gateway_yaml gwd "$D" >"$TMP/d.yaml"
-faults_start "$TMP/gw-a.log" ns a "$BATON" gateway -c "$TMP/a.yaml"
-faults_start "$TMP/gw-d.log" ns d "$BATON" gateway -c "$TMP/d.yaml"
+faults_start "$TMP/gw-a.log" ip netns exec "$P-a" "$BATON" gateway -c "$TMP/a.yaml"
+faults_start "$TMP/gw-d.log" ip netns exec "$P-d" "$BATON" gateway -c "$TMP/d.yaml"
+#  A host of its own has a hostname of its own, which replicas announce and
+#  the gateway retries away from: `ip netns exec` shares this machine's, so
+#  each replica gets a UTS namespace named after its host (ip, unshare and sh
+#  exec: the PID is the replica's).
+# shellcheck disable=SC2016 # expanded by the sh that runs it
+NAMED='hostname "$0" && exec "$@"'
 for h in b c; do
     addr=$B
     [ $h = c ] && addr=$C
     for f in f1 f2 f3; do
-        faults_start "$TMP/$h-$f.log" ns $h env BATON_NAME=$f BATON_BIND="tcp://$addr:57${f#f}0" \
+        faults_start "$TMP/$h-$f.log" ip netns exec "$P-$h" unshare --uts sh -c "$NAMED" "baton-$h" \
+            env BATON_NAME=$f BATON_BIND="tcp://$addr:57${f#f}0" \
             BATON_CERT="$TMP/keys/$f.key_secret" BATON_TRUST="$TMP/keys" \
             BATON_GATEWAY="gwa@tcp://$A:5601,gwd@tcp://$D:5601" "$FN_TEST"
     done
@@ -106,14 +116,14 @@ INST_A=$(instance a) INST_D=$(instance d)
 if [ -z "$INST_A" ] || [ -z "$INST_D" ]; then echo "netns_three_hosts: a gateway does not answer GET /chain" >&2; exit 1; fi
 
 #  The run: load through both gateways, B's cable pulled at CUT_AT, back at UP_AT.
-faults_start "$TMP/watch-a.log" ns a python3 "$HERE/watch.py" poll "$TOPO" "$TMP/topo-a.txt"
+faults_start "$TMP/watch-a.log" ip netns exec "$P-a" python3 "$HERE/watch.py" poll "$TOPO" "$TMP/topo-a.txt"
 WATCH_A=$FAULTS_LAST
-faults_start "$TMP/watch-d.log" ns d python3 "$HERE/watch.py" poll "$TOPO" "$TMP/topo-d.txt"
+faults_start "$TMP/watch-d.log" ip netns exec "$P-d" python3 "$HERE/watch.py" poll "$TOPO" "$TMP/topo-d.txt"
 WATCH_D=$FAULTS_LAST
 T0=$(faults_now_us)
-faults_start "$TMP/load-a.err" ns a "$LOAD" -r $RATE 8080 /chain $CONNS $((RUN * 1000)) 6000 "$TMP/load-a.txt" "$B:"
+faults_start "$TMP/load-a.err" ip netns exec "$P-a" "$LOAD" -r $RATE 8080 /chain $CONNS $((RUN * 1000)) 6000 "$TMP/load-a.txt" "$B:"
 LOAD_A=$FAULTS_LAST
-faults_start "$TMP/load-d.err" ns d "$LOAD" -r $RATE 8080 /chain $CONNS $((RUN * 1000)) 6000 "$TMP/load-d.txt" "$B:"
+faults_start "$TMP/load-d.err" ip netns exec "$P-d" "$LOAD" -r $RATE 8080 /chain $CONNS $((RUN * 1000)) 6000 "$TMP/load-d.txt" "$B:"
 LOAD_D=$FAULTS_LAST
 faults_sleep_until $((T0 + CUT_AT * 1000000))
 T_CUT=$(faults_now_us)

@@ -18,11 +18,13 @@ import zmq
 
 from . import problem, security, wire
 from .context import FAIL, REPLY, Context
-from .control import Announcer
+from .control import Announcer, watch
 from .log import DEBUG, ERROR, INFO, WARN, RateLimit, enabled, log
 
 TICK_MS = 100  # longest wait between two looks at the stop flag while idle
 CONNECT_GRACE_MS = 1000  # send timeout of the first message through a new socket
+PEER_DOWN_MS = 1000  # a peer that took nothing in time is not waited for this long
+UP, FRESH, DOWN = 0, 1, 2  # what a socket cache knows of a peer (sdk/sockcache.h)
 MAX_NAME = 255
 MAX_ENDPOINT = 1024
 HEARTBEAT_MS = 250  # default heartbeat interval (BATON_HEARTBEAT_MS_DEFAULT)
@@ -83,51 +85,63 @@ def _release_signals(old):
 class _SocketCache:
     """Connected PUSH sockets by endpoint, least recently used dropped first.
     With a certificate, each is a CURVE client of the server key it was asked
-    for, and cached by (endpoint, key)."""
+    for, and cached by (endpoint, key). A peer that took nothing within the
+    send timeout is DOWN for PEER_DOWN_MS (unless it takes a message sooner):
+    tried, not waited for."""
 
     def __init__(self, zctx, cap, timeout_ms, hwm, linger_ms, immediate, cert):
         self.zctx, self.cap, self.cert = zctx, cap, cert
         self.opts = ((zmq.SNDTIMEO, timeout_ms), (zmq.SNDHWM, hwm), (zmq.LINGER, linger_ms),
                      (zmq.IMMEDIATE, 1 if immediate else 0))
-        self.socks = collections.OrderedDict()
+        self.socks = collections.OrderedDict()  # entry -> [socket, down until (monotonic)]
+        self._last = None
 
     def get(self, endpoint, key):
-        """(socket, fresh) for endpoint (and with a certificate, the server
-        key key, checked by the caller), or (None, False) if it is unusable."""
+        """(socket, UP|FRESH|DOWN) for endpoint (and with a certificate, the
+        server key key, checked by the caller), or (None, UP) if it is
+        unusable."""
         entry = (endpoint, key) if self.cert else endpoint
-        sock = self.socks.get(entry)
-        if sock is not None:
+        hit = self.socks.get(entry)
+        if hit is not None:
             self.socks.move_to_end(entry, last=False)
-            return sock, False
+            self._last = hit
+            return hit[0], DOWN if hit[1] and time.monotonic() < hit[1] else UP
         if not endpoint or len(endpoint) > MAX_ENDPOINT or b"\0" in endpoint:
-            return None, False
+            return None, UP
         sock = self.zctx.socket(zmq.PUSH)
         try:
             for opt, value in self.opts:
                 sock.setsockopt(opt, value)
+            watch(sock)
             if self.cert:
                 security.curve_client(sock, self.cert, key)
             sock.connect(endpoint.decode("utf-8", "surrogateescape"))
         except (zmq.ZMQError, UnicodeError):
             sock.close(0)
-            return None, False
+            return None, UP
         if len(self.socks) >= self.cap:
-            self.socks.popitem(last=True)[1].close()
-        self.socks[entry] = sock
+            self.socks.popitem(last=True)[1][0].close()
+        self._last = self.socks[entry] = [sock, 0]
         self.socks.move_to_end(entry, last=False)
-        return sock, True
+        return sock, FRESH
+
+    def mark(self, down):
+        """How the last send through the socket get() returned last went:
+        taken (down False) or not within the send timeout (down True)."""
+        self._last[1] = time.monotonic() + PEER_DOWN_MS / 1000.0 if down else 0
 
     def close(self):
-        for sock in self.socks.values():
+        for sock, _ in self.socks.values():
             sock.close()
         self.socks.clear()
+        self._last = None
 
 
 class Worker:
     """One function: an inbox bound to bind, a handler called once per
     envelope. Arguments left None come from the environment (BATON_NAME,
     BATON_BIND, BATON_GATEWAY, BATON_HEARTBEAT_MS, BATON_ADVERTISE,
-    BATON_VERSION, BATON_CERT, BATON_TRUST, BATON_DRAIN_MS; insecure False:
+    BATON_VERSION, BATON_ZONE, BATON_CERT, BATON_TRUST, BATON_DRAIN_MS; insecure False:
     BATON_SECURITY).
     Raises ConfigError if it cannot start."""
 
@@ -135,7 +149,7 @@ class Worker:
                  send_hwm=1000, recv_hwm=1000, max_message_size=8 * 1024 * 1024,
                  linger_ms=1000, socket_cache=64, heartbeat_ms=None, advertise=None,
                  version=None, handle_signals=True, cert=None, trust=None, insecure=False,
-                 drain_ms=None):
+                 drain_ms=None, zone=None):
         name = name or _env("BATON_NAME")
         bind = bind or _env("BATON_BIND")
         gateway = gateway if gateway is not None else _env("BATON_GATEWAY")
@@ -154,6 +168,7 @@ class Worker:
         self.heartbeat_ms = heartbeat_ms
         advertise = advertise or _env("BATON_ADVERTISE")
         version = version if version is not None else _env("BATON_VERSION")
+        zone = zone if zone is not None else _env("BATON_ZONE")
         try:
             cert, trust, self.insecure = security.resolve(cert, trust, insecure)
         except security.SecurityError as e:
@@ -196,7 +211,8 @@ class Worker:
                                      linger_ms, False, self._cert)
         try:
             self._announce = Announcer(self._zctx, gateway, name, self.advertise, version,
-                                       heartbeat_ms, self._cert, self._trust, self.insecure)
+                                       heartbeat_ms, self._cert, self._trust, self.insecure,
+                                       zone)
         except security.SecurityError as e:
             self.close()
             raise ConfigError(str(e)) from None
@@ -204,7 +220,6 @@ class Worker:
             self.close()
             raise ConfigError("cannot connect to the gateway control endpoint: %s"
                               % e.strerror) from None
-        self._clock_ms = time.time_ns() // 1000000
         self._log_mode()
 
     def _secure(self, cert, trust, name, bind):
@@ -264,23 +279,28 @@ class Worker:
     def _send(self, cache, endpoint, key, env):
         """Pushes env to endpoint (with CURVE, to the server holding key);
         False if no peer took it within the send timeout (a socket connected
-        just now gets CONNECT_GRACE_MS for its handshake) or the endpoint is
-        unusable."""
-        sock, fresh = cache.get(endpoint, key)
+        just now gets CONNECT_GRACE_MS for its handshake; a peer DOWN is not
+        waited for) or the endpoint is unusable."""
+        sock, peer = cache.get(endpoint, key)
         if sock is None:
             return False
         data = wire.encode(env)
-        if fresh and self.send_timeout_ms < CONNECT_GRACE_MS:
+        grace = peer == FRESH and self.send_timeout_ms < CONNECT_GRACE_MS
+        if grace:
             sock.setsockopt(zmq.SNDTIMEO, CONNECT_GRACE_MS)
         try:
-            sock.send(data, copy=len(data) < 65536)
+            sock.send(data, zmq.NOBLOCK if peer == DOWN else 0, copy=len(data) < 65536)
+            if peer == DOWN:
+                cache.mark(False)
             return True
         except zmq.Again:
+            if peer != DOWN:
+                cache.mark(True)
             return False
         except zmq.ZMQError:
             return False
         finally:
-            if fresh and self.send_timeout_ms < CONNECT_GRACE_MS:
+            if grace:
                 sock.setsockopt(zmq.SNDTIMEO, self.send_timeout_ms)
 
     def _reply(self, env):
@@ -465,17 +485,14 @@ class Worker:
     def process_one(self, timeout_ms=-1):
         """Waits at most timeout_ms (0: not at all, -1: as long as it takes)
         for one message and handles it completely. Returns True if it took
-        one (answered or dropped), False if none came. Call it at least once
-        per heartbeat interval for the heartbeats to go out (none while
-        run() drains: the goodbye was said)."""
-        beats = not self._draining
-        if beats:
-            self._announce.beat(self._clock_ms)
+        one (answered or dropped), False if none came. The first call
+        announces the worker; its heartbeats then come from a thread, every
+        interval whatever the handler does, until the goodbye (none while
+        run() drains)."""
+        if not self._draining:
+            self._announce.start()
         data = self._take(timeout_ms)
         t_in_us = time.time_ns() // 1000
-        self._clock_ms = t_in_us // 1000
-        if beats:
-            self._announce.beat(self._clock_ms)
         if data is None:
             return False
         self._count("received")

@@ -7,60 +7,20 @@
  *  builds the envelope -> conn reads the body -> dispatch queues it -> sent
  *  before the loop blocks -> replies match the reply in pending -> conn
  *  writes it. Replicas: the control socket's heartbeats and edge/probes say
- *  which are alive; one that dies fails (or retries) the requests through
- *  it at once. Then the lifecycle: start, signals, graceful drain.  */
+ *  which are alive (replicas.c); hot reload swaps the config in force
+ *  (reload.c). Here: the lifecycle: start, signals, graceful drain.  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
-#include "admin/admin.h"
-#include "admin/metrics.h"
-#include "config/values.h"
-#include "edge/dispatch.h"
-#include "edge/pending.h"
-#include "edge/probes.h"
-#include "edge/replies.h"
-#include "edge/routes.h"
-#include "edge/topology.h"
-#include "gateway.h"
-#include "http/conn.h"
-#include "log.h"
-#include "zap.h"
-
-#define S_COMP "gateway"
-
-struct baton_gateway {
-    const baton_config_t *config;
-    const baton_config_gateway_t *gcfg;
-    uv_loop_t *loop;
-    baton_routes_t *routes;
-    baton_metrics_t *metrics;
-    baton_topology_t *topo;
-    baton_pending_t *pending;
-    baton_conns_t *conns;
-    baton_replies_t *replies;
-    baton_dispatch_t *dispatch;
-    baton_probes_t *probes;
-    baton_admin_t *admin_api;
-    uv_tcp_t listener;
-    uv_tcp_t admin;
-    int port, admin_port;
-    void *zctx;
-    baton_zap_t *zap; //  the ZAP handler of zctx, with CURVE; NULL in plaintext
-    void *control_sock;
-    uv_poll_t control_poll;
-    uv_timer_t topo_timer;
-    uv_timer_t drain_timer;
-    //  Work owed before the loop next blocks for I/O, done by s_on_before_poll.
-    baton_turn_t turn;
-    uv_signal_t sigint, sigterm;
-    bool signals;
-    bool closed;
-};
+#include "gateway_int.h"
 
 static void s_maybe_finish (baton_gateway_t *gw);
 
@@ -94,14 +54,22 @@ baton__conn_on_head (void *owner, baton_conn_t *c, void *user)
         baton_admin_serve (gw->admin_api, c, path);
         return;
     }
+    //  The request is routed by the config in force: the connection holds it
+    //  until its next request (or its end), however long this one takes.
+    baton__slot_t *slot = (baton__slot_t *) user;
+    if (slot->gen != gw->gen) {
+        baton__gw_gen_release (gw, &slot->gen);
+        slot->gen = gw->gen;
+        slot->gen->refs++;
+    }
     if (baton_conns_draining (gw->conns)) {
         baton_conn_respond_error (c, 503, "the gateway is shutting down", true,
                                   "Retry-After: 1\r\n");
         return;
     }
     baton_route_match_t match;
-    baton_route_result_t res = baton_routes_match (gw->routes, req->method.ptr, req->method.len,
-                                                   path.ptr, path.len, &match);
+    baton_route_request_t view = baton_routes_request (req, path);
+    baton_route_result_t res = baton_routes_match (gw->routes, &view, &match);
     if (res != BATON_ROUTE_FOUND) {
         char detail[300];
         snprintf (detail, sizeof detail, "no route for %.*s %.*s", (int) req->method.len,
@@ -120,13 +88,26 @@ baton__conn_on_head (void *owner, baton_conn_t *c, void *user)
         return;
     }
     baton_conn_set_route (c, match.route);
+    //  An operator's override: another chain for the route, or an answer of
+    //  their choosing. One branch while none is set.
+    const baton_config_route_t *route = match.route;
+    if (baton_overrides_active (gw->overrides)) {
+        const baton_override_fail_t *fail;
+        route = baton_overrides_route (gw->overrides, route, req->method.ptr, req->method.len,
+                                       baton_topology_now_ms (), &fail);
+        if (fail) {
+            baton_conn_respond_text (c, fail->status, fail->content_type, fail->body,
+                                     fail->body_len);
+            return;
+        }
+    }
     if (baton_pending_count (gw->pending) >= gw->gcfg->max_inflight) {
         baton_metrics_reject (gw->metrics, BATON_REJECT_OVERLOAD);
         baton_conn_respond_error (c, 503, "too many requests in flight", false,
                                   "Retry-After: 1\r\n");
         return;
     }
-    baton_dispatch_begin (gw->dispatch, (baton_exchange_t *) user, c, match.route);
+    baton_dispatch_begin (gw->dispatch, (baton_exchange_t *) user, c, route);
 }
 
 void
@@ -163,8 +144,10 @@ void
 baton__conn_on_free (void *owner, baton_conn_t *c, void *user)
 {
     (void) c;
+    baton_gateway_t *gw = (baton_gateway_t *) owner;
     baton_dispatch_clear ((baton_exchange_t *) user);
-    s_maybe_finish ((baton_gateway_t *) owner);
+    baton__gw_gen_release (gw, &((baton__slot_t *) user)->gen);
+    s_maybe_finish (gw);
 }
 
 //  Runs before the loop blocks for I/O, while work is owed: the envelopes
@@ -230,139 +213,6 @@ s_bind (baton_gateway_t *gw, uv_tcp_t *tcp, const baton_config_addr_t *addr, int
     return 0;
 }
 
-//  --- the control channel: replicas announce themselves and heartbeat ------------------
-
-static baton_ratelimit_t s_control_rl = BATON_RATELIMIT_INIT (5, 1000);
-
-//  Counts and logs (rate-limited) a control message not applied, with what
-//  is known of its sender: address, identity, key.
-static void
-s_control_refuse (baton_gateway_t *gw, const zmq_msg_t *msg, const baton_control_msg_t *m,
-                  baton_control_refusal_t why, const char *what)
-{
-    baton_metrics_control_refused (gw->metrics, why);
-    if (!baton__ratelimit_allow (&s_control_rl))
-        return;
-    char qep[300], who[300];
-    baton__log (BATON_LOG_WARN, S_COMP, what, "type=%s fn=%s endpoint=%s instance=%s %s",
-                baton__control_type_name (m->type), m->function,
-                baton__log_quote (qep, sizeof qep, m->endpoint, strlen (m->endpoint)), m->instance,
-                baton__zap_describe (msg, who, sizeof who));
-}
-
-//  Who may say m: with CURVE, only a key of function m->function, whose key
-//  goes into *key_p (NULL in plaintext); in a plaintext mesh that is not
-//  insecure, only for an endpoint on this machine. Refuses (counts, logs)
-//  and returns false otherwise.
-static bool
-s_control_allowed (baton_gateway_t *gw, const zmq_msg_t *msg, const baton_control_msg_t *m,
-                   uint8_t key[BATON_KEY_SIZE], const uint8_t **key_p)
-{
-    *key_p = NULL;
-    if (gw->zap) {
-        baton_peer_t peer;
-        if (baton__zap_peer (msg, &peer) != 0 || peer.role != BATON_ROLE_FUNCTION ||
-            strlen (m->function) != peer.name_len ||
-            memcmp (m->function, peer.name, peer.name_len) != 0 ||
-            baton__zap_peer_key (msg, key) != 0) {
-            s_control_refuse (gw, msg, m, BATON_CONTROL_REFUSED_IDENTITY,
-                              "control message refused: not from a key of that function");
-            return false;
-        }
-        *key_p = key;
-    } else if (baton_config_security (gw->config)->mode == BATON_SECURITY_NONE &&
-               !baton_value_endpoint_is_local (m->endpoint)) {
-        s_control_refuse (gw, msg, m, BATON_CONTROL_REFUSED_ENDPOINT,
-                          "control message refused: a plaintext mesh stays on this machine "
-                          "(set security:)");
-        return false;
-    }
-    return true;
-}
-
-static void
-s_on_control (void *arg, zmq_msg_t *msg)
-{
-    baton_gateway_t *gw = (baton_gateway_t *) arg;
-    const void *data = zmq_msg_data (msg);
-    size_t len = zmq_msg_size (msg);
-    baton_control_msg_t m;
-    int rc = baton__control_decode (data, len, &m);
-    if (rc) {
-        baton_metrics_control_refused (gw->metrics, BATON_CONTROL_REFUSED_MALFORMED);
-        if (baton__ratelimit_allow (&s_control_rl))
-            baton__log (BATON_LOG_WARN, S_COMP, "control message dropped", "error=%s size=%zu",
-                        baton_errname (rc), len);
-        return;
-    }
-    uint8_t key[BATON_KEY_SIZE];
-    const uint8_t *from;
-    if (!s_control_allowed (gw, msg, &m, key, &from))
-        return;
-    baton_replica_t *r;
-    baton_topo_event_t ev = baton_topology_apply (gw->topo, &m, from, baton_topology_now_ms (), &r);
-    if (ev == BATON_TOPO_REFUSED) {
-        s_control_refuse (gw, msg, &m, BATON_CONTROL_REFUSED_KEY,
-                          "control message refused: another key announced this instance");
-        return;
-    }
-    if (ev == BATON_TOPO_ADDED || ev == BATON_TOPO_REVIVED) {
-        if (baton_dispatch_connect (gw->dispatch, r) != 0) {
-            //  An endpoint we cannot even connect to is no replica.
-            r->state = BATON_REPLICA_DEAD;
-            baton_topology_log (gw->topo, r, "announced endpoint does not connect", BATON_LOG_WARN);
-            return;
-        }
-        baton_topology_log (gw->topo, r, ev == BATON_TOPO_ADDED ? "replica joined" : "replica back",
-                            BATON_LOG_INFO);
-    } else if (ev == BATON_TOPO_REMOVED)
-        baton_topology_log (gw->topo, r, "replica left (goodbye): draining", BATON_LOG_INFO);
-    else if (ev == BATON_TOPO_FULL && baton__ratelimit_allow (&s_control_rl))
-        baton__log (BATON_LOG_WARN, S_COMP, "announce refused: too many replicas", "fn=%s max=%d",
-                    m.function, BATON_TOPOLOGY_MAX_REPLICAS);
-    else if (ev == BATON_TOPO_IGNORED && m.type == BATON_CONTROL_ANNOUNCE &&
-             baton__ratelimit_allow (&s_control_rl))
-        baton__log (BATON_LOG_WARN, S_COMP, "announce ignored: no such function in the config",
-                    "fn=%s", m.function);
-}
-
-static void
-s_on_control_ready (uv_poll_t *p, int status, int events)
-{
-    (void) status;
-    (void) events;
-    baton_gateway_t *gw = (baton_gateway_t *) p->data;
-    baton__zmq_drain (gw->control_sock, s_on_control, gw);
-}
-
-//  r went from before to its state (missed heartbeats, or a probe): logged;
-//  one that died or was ejected takes with it the requests routed through
-//  it (retried or answered at once), but for one that said goodbye first:
-//  it finished what it held.
-static void
-s_on_replica_change (baton_replica_t *r, baton_replica_state_t before, void *arg)
-{
-    baton_gateway_t *gw = (baton_gateway_t *) arg;
-    const char *what = r->state == BATON_REPLICA_ALIVE ? "replica back in rotation (probe answered)"
-                       : r->state == BATON_REPLICA_EJECTED ? "replica ejected (probe failed)"
-                       : before == BATON_REPLICA_DRAINING  ? "replica gone (drained)"
-                                                           : "replica dead (missed heartbeats)";
-    baton_topology_log (gw->topo, r, what,
-                        r->state == BATON_REPLICA_ALIVE ? BATON_LOG_INFO : BATON_LOG_WARN);
-    if ((r->state == BATON_REPLICA_DEAD || r->state == BATON_REPLICA_EJECTED) &&
-        before != BATON_REPLICA_DRAINING)
-        baton_dispatch_replica_down (gw->dispatch, r);
-}
-
-static void
-s_on_topo_tick (uv_timer_t *t)
-{
-    baton_gateway_t *gw = (baton_gateway_t *) t->data;
-    uint64_t now = baton_topology_now_ms ();
-    baton_topology_tick (gw->topo, now, s_on_replica_change, gw);
-    baton_probes_tick (gw->probes, now);
-}
-
 //  --- lifecycle ---------------------------------------------------------------------------
 
 //  The reply socket, the peers of the static replicas, the control socket.
@@ -374,22 +224,13 @@ s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errl
                                      &gw->turn, gw->zap, err, errlen);
     if (!gw->replies)
         return -1;
-    gw->dispatch = baton_dispatch_new (gw->zctx, gw->config, gw->topo, gw->pending, gw->metrics,
-                                       &gw->turn, baton_replies_endpoint (gw->replies), cert, seed);
+    gw->dispatch = baton_dispatch_new (gw->zctx, gw->topo, gw->pending, gw->metrics, &gw->turn,
+                                       baton_replies_endpoint (gw->replies), cert, seed);
     gw->probes = baton_probes_new (gw->config, gw->topo, gw->dispatch, gw->pending, gw->metrics,
-                                   s_on_replica_change, gw);
+                                   baton__gw_on_replica_change, gw);
     baton_replies_attach (gw->replies, gw->dispatch, gw->probes);
-    //  The static replicas of the config, connected now.
-    for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
-        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
-            baton_replica_t *r = baton_topology_at (gw->topo, f, i);
-            if (baton_dispatch_connect (gw->dispatch, r) != 0) {
-                snprintf (err, errlen, "function %s: cannot connect to %s: %s",
-                          baton_config_function (gw->config, f)->name, r->endpoint,
-                          zmq_strerror (errno));
-                return -1;
-            }
-        }
+    if (baton__gw_connect_replicas (gw, err, errlen) < 0)
+        return -1;
     if (gw->gcfg->control) {
         gw->control_sock = zmq_socket (gw->zctx, ZMQ_PULL);
         int zero = 0;
@@ -404,65 +245,64 @@ s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errl
         zmq_getsockopt (gw->control_sock, ZMQ_FD, &fd, &fdlen);
         uv_poll_init (gw->loop, &gw->control_poll, fd);
         gw->control_poll.data = gw;
-        uv_poll_start (&gw->control_poll, UV_READABLE, s_on_control_ready);
+        uv_poll_start (&gw->control_poll, UV_READABLE, baton__gw_on_control_ready);
     }
-    uv_timer_start (&gw->topo_timer, s_on_topo_tick, 50, 50);
+    uv_timer_start (&gw->topo_timer, baton__gw_on_topo_tick, 50, 50);
     return 0;
 }
 
-//  Without a control endpoint no replica can announce itself: a route whose
-//  function has no static endpoint could only ever answer 503.
-static int
-s_check_endpoints (const baton_config_t *config, char *err, size_t errlen)
+int
+baton__gw_connect_replicas (baton_gateway_t *gw, char *err, size_t errlen)
 {
-    for (size_t i = 0;
-         !baton_config_gateway (config)->control && i < baton_config_route_count (config); i++) {
-        const baton_config_route_t *r = baton_config_route (config, i);
-        for (size_t k = 0; k < r->chain_len; k++)
-            if (r->chain[k]->endpoint_count == 0) {
-                snprintf (
-                    err, errlen,
-                    "%s:%zu: route %s: function %s has no endpoints (set functions.%s.endpoints, "
-                    "or gateway.control for replicas to announce themselves)",
-                    baton_config_name (config), r->line, r->path, r->chain[k]->name,
-                    r->chain[k]->name);
+    for (size_t f = 0; f < baton_config_function_count (gw->config); f++)
+        for (size_t i = 0; i < baton_topology_count (gw->topo, f); i++) {
+            baton_replica_t *r = baton_topology_at (gw->topo, f, i);
+            if (r->user || baton_dispatch_connect (gw->dispatch, r) == 0)
+                continue;
+            if (err) {
+                snprintf (err, errlen, "function %s: cannot connect to %s: %s", r->function_name,
+                          r->endpoint, zmq_strerror (errno));
                 return -1;
             }
-    }
+            r->state = BATON_REPLICA_DEAD;
+            baton_topology_log (r, "static endpoint does not connect", BATON_LOG_WARN);
+        }
     return 0;
 }
 
-//  Who may speak on the mesh: a plaintext mesh only on this machine, unless
-//  the config says insecure; with CURVE, a key for every static replica.
-//  Says at start which it is when it is not CURVE.
-static int
-s_check_security (const baton_config_t *config, char *err, size_t errlen)
+//  --- the admin API's way in -------------------------------------------------------
+
+//  After a reload: the overrides end; the admin API shows the new config and
+//  reads its token file again (one that cannot be read now, a race with
+//  its check at load, leaves the token before in force: logged).
+static void
+s_on_reload (void *arg, const baton_config_t *config)
 {
-    const baton_config_security_t *sec = baton_config_security (config);
-    if (baton_config_check_plaintext (config, err, errlen) < 0)
-        return -1;
-    for (size_t f = 0;
-         sec->mode == BATON_SECURITY_CURVE && f < baton_config_function_count (config); f++) {
-        const baton_config_function_t *fn = baton_config_function (config, f);
-        if (fn->endpoint_count > 0 && !fn->key) {
-            snprintf (err, errlen,
-                      "%s: function %s: no key for its static endpoints in the trust store %s "
-                      "(one %s.key, or functions.%s.key)",
-                      baton_config_name (config), fn->name, sec->trust_dir, fn->name, fn->name);
-            return -1;
-        }
-    }
-    if (sec->mode == BATON_SECURITY_INSECURE)
-        baton__log (BATON_LOG_WARN, S_COMP,
-                    "security: mode insecure: the mesh is plaintext, on any address: anyone who "
-                    "reaches its endpoints can read, forge and join",
-                    NULL);
-    else if (sec->mode == BATON_SECURITY_NONE)
-        baton__log (BATON_LOG_WARN, S_COMP,
-                    "no security section: the mesh is plaintext, on this machine only (set "
-                    "security: {mode: curve, ...})",
-                    NULL);
-    return 0;
+    baton_gateway_t *gw = (baton_gateway_t *) arg;
+    char err[BATON_CONFIG_MAX_ERROR], quoted[2 * BATON_CONFIG_MAX_ERROR];
+    baton_overrides_clear (gw->overrides);
+    if (baton_admin_configure (gw->admin_api, config, gw->routes, err, sizeof err) != 0)
+        baton__log (BATON_LOG_WARN, S_COMP, "admin token not read again: the one before stays",
+                    "error=%s", baton__log_quote (quoted, sizeof quoted, err, strlen (err)));
+}
+
+baton_reload_result_t
+baton__admin_reload (void *owner, char *err, size_t cap)
+{
+    return baton_gateway_reload ((baton_gateway_t *) owner, err, cap);
+}
+
+char *
+baton__admin_config_json (void *owner, size_t *len_p)
+{
+    return baton_gateway_config_json ((const baton_gateway_t *) owner, len_p);
+}
+
+uint64_t
+baton__admin_generation (void *owner, const char **sha256)
+{
+    *sha256 = baton_gateway_sha256 ((const baton_gateway_t *) owner);
+    return baton_gateway_generation ((const baton_gateway_t *) owner);
 }
 
 baton_gateway_t *
@@ -472,7 +312,7 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     //  client that resets while its response is being written would kill the
     //  process with SIGPIPE. Ignored, the write fails with EPIPE instead.
     signal (SIGPIPE, SIG_IGN);
-    if (s_check_endpoints (config, err, errlen) < 0 || s_check_security (config, err, errlen) < 0)
+    if (baton__gw_check_config (config, true, err, errlen) < 0)
         return NULL;
     //  Seeds the trace ids and the tag. Request ids take their nonces from
     //  getrandom () too: without it they would be guessable.
@@ -488,20 +328,29 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     gw->loop = loop ? loop : uv_default_loop ();
     gw->gcfg = baton_config_gateway (config);
     uint32_t tag = (uint32_t) ((seed[0] ^ seed[1]) * 0x9E3779B97F4A7C15ull >> 32);
-    gw->routes = baton_routes_new (config);
+    //  The first generation: the caller's config, and the file it came from
+    //  as it reads now (for its sha256; reloads read it again).
+    snprintf (gw->path, sizeof gw->path, "%s", baton_config_name (config));
+    size_t len = 0;
+    char *data = baton__gw_read_file (gw->path, &len);
+    gw->gen = baton__gw_gen_new (gw, config, NULL, data, len);
+    free (data);
+    gw->routes = gw->gen->routes;
     gw->metrics = baton_metrics_new (config);
     baton_topology_opts_t topo_opts = {gw->gcfg->heartbeat_misses};
     gw->topo = baton_topology_new (config, &topo_opts);
     gw->pending = baton_pending_new (gw->gcfg->max_inflight, tag, gw->metrics);
     gw->conns =
-        baton_conns_new (gw->loop, config, gw->metrics, &gw->turn, gw, sizeof (baton_exchange_t));
+        baton_conns_new (gw->loop, config, gw->metrics, &gw->turn, gw, sizeof (baton__slot_t));
     //  One ZAP handler for the context: every socket the gateway binds.
     gw->zctx = zmq_ctx_new ();
     const baton_config_security_t *sec = baton_config_security (config);
     if (sec->mode == BATON_SECURITY_CURVE)
         gw->zap = baton__zap_new (gw->zctx, sec->trust, err, errlen);
-    gw->admin_api = baton_admin_new (config, gw->routes, gw->topo, gw->metrics, gw->pending,
-                                     gw->conns, gw->zap);
+    gw->overrides = baton_overrides_new (gw->topo);
+    gw->admin_api =
+        baton_admin_new (gw->topo, gw->metrics, gw->pending, gw->conns, gw->zap, gw->overrides, gw);
+    baton_gateway_on_reload (gw, s_on_reload, gw);
     uv_timer_init (gw->loop, &gw->topo_timer);
     gw->topo_timer.data = gw;
     uv_timer_init (gw->loop, &gw->drain_timer);
@@ -510,6 +359,7 @@ baton_gateway_new (const baton_config_t *config, uv_loop_t *loop, char *err, siz
     gw->turn.prepare.data = gw;
     gw->turn.run = s_on_before_poll;
     if ((sec->mode == BATON_SECURITY_CURVE && !gw->zap) ||
+        baton_admin_configure (gw->admin_api, config, gw->routes, err, errlen) < 0 ||
         s_setup_zmq (gw, seed, err, errlen) < 0 ||
         s_bind (gw, &gw->listener, &gw->gcfg->listen, &gw->port, err, errlen) < 0 ||
         s_bind (gw, &gw->admin, &gw->gcfg->admin, &gw->admin_port, err, errlen) < 0) {
@@ -569,6 +419,7 @@ s_maybe_finish (baton_gateway_t *gw)
     if (gw->signals) {
         s_close_handle ((uv_handle_t *) &gw->sigint);
         s_close_handle ((uv_handle_t *) &gw->sigterm);
+        s_close_handle ((uv_handle_t *) &gw->sighup);
     }
     baton__log (BATON_LOG_INFO, S_COMP, "stopped", NULL);
 }
@@ -600,8 +451,17 @@ static void
 s_on_signal (uv_signal_t *s, int signum)
 {
     baton__log (BATON_LOG_INFO, S_COMP, "signal", "signal=%s",
-                signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    baton_gateway_shutdown ((baton_gateway_t *) s->data);
+                signum == SIGTERM  ? "SIGTERM"
+                : signum == SIGHUP ? "SIGHUP"
+                                   : "SIGINT");
+    baton_gateway_t *gw = (baton_gateway_t *) s->data;
+    if (signum != SIGHUP) {
+        baton_gateway_shutdown (gw);
+        return;
+    }
+    //  The outcome is logged (and counted) by the reload itself.
+    char err[BATON_CONFIG_MAX_ERROR];
+    baton_gateway_reload (gw, err, sizeof err);
 }
 
 int
@@ -609,9 +469,11 @@ baton_gateway_handle_signals (baton_gateway_t *self)
 {
     uv_signal_init (self->loop, &self->sigint);
     uv_signal_init (self->loop, &self->sigterm);
-    self->sigint.data = self->sigterm.data = self;
+    uv_signal_init (self->loop, &self->sighup);
+    self->sigint.data = self->sigterm.data = self->sighup.data = self;
     uv_signal_start (&self->sigint, s_on_signal, SIGINT);
     uv_signal_start (&self->sigterm, s_on_signal, SIGTERM);
+    uv_signal_start (&self->sighup, s_on_signal, SIGHUP);
     self->signals = true;
     return 0;
 }
@@ -632,11 +494,18 @@ baton_gateway_destroy (baton_gateway_t **self_p)
     if (gw->zctx)
         zmq_ctx_term (gw->zctx);
     baton_admin_destroy (&gw->admin_api);
+    baton_overrides_destroy (&gw->overrides);
     baton_conns_destroy (&gw->conns);
     baton_pending_destroy (&gw->pending);
     baton_topology_destroy (&gw->topo);
-    baton_routes_destroy (&gw->routes);
     baton_metrics_destroy (&gw->metrics);
+    //  Every generation left, held by the gateway or by connections that
+    //  never closed.
+    while (gw->gen) {
+        baton__gen_t *g = gw->gen;
+        gw->gen = g->next;
+        baton__gw_gen_destroy (&g);
+    }
     free (gw);
     *self_p = NULL;
 }
@@ -650,7 +519,8 @@ s_gateway_usage (FILE *out)
            "\n"
            "Runs the edge gateway described by FILE (YAML, see docs/gateway.md) until\n"
            "SIGINT or SIGTERM, then stops accepting, lets in-flight requests finish\n"
-           "(gateway.drain) and exits 0.\n"
+           "(gateway.drain) and exits 0. SIGHUP reloads FILE (docs/gateway.md,\n"
+           "\"Reloading\").\n"
            "\n"
            "  -c, --config FILE   the configuration (required)\n"
            "  -h, --help          this text\n"

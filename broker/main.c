@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
+#include "ctl/ctl.h"
 #include "dev/dev.h"
 #include "gateway.h"
 #include "keys.h"
@@ -24,6 +25,7 @@ s_usage (FILE *out)
            "  gateway -c FILE   run the edge gateway (HTTP in, envelopes out)\n"
            "  check -c FILE     validate a configuration and print its route table\n"
            "  keys new|list     make CURVE certificates, list a trust store\n"
+           "  ctl COMMAND       steer a running gateway: status, reload, overrides, drains\n"
            "  version           print the version\n"
            "  help              this text\n"
            "\n"
@@ -49,6 +51,8 @@ main (int argc, char **argv)
         return baton__cmd_check (argc - 1, argv + 1);
     if (strcmp (cmd, "keys") == 0)
         return baton__cmd_keys (argc - 1, argv + 1);
+    if (strcmp (cmd, "ctl") == 0)
+        return baton__cmd_ctl (argc - 1, argv + 1);
     if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0) {
         printf ("baton %s\n", BATON_VERSION);
         return 0;

@@ -36,6 +36,8 @@ struct baton_metrics {
     uint64_t probes[2]; //  failed, ok
     uint64_t replies_refused[BATON_REPLY_REFUSED__COUNT];
     uint64_t control_refused[BATON_CONTROL_REFUSED__COUNT];
+    uint64_t reloads[BATON_RELOAD__COUNT];
+    uint64_t generation;
 };
 
 static const char *s_reject_names[BATON_REJECT__COUNT] = {
@@ -46,6 +48,7 @@ static const char *s_reject_names[BATON_REJECT__COUNT] = {
 static const char *s_reply_refusal_names[BATON_REPLY_REFUSED__COUNT] = {"id", "route"};
 static const char *s_control_refusal_names[BATON_CONTROL_REFUSED__COUNT] = {"malformed", "identity",
                                                                             "key", "endpoint"};
+static const char *s_reload_names[BATON_RELOAD__COUNT] = {"ok", "invalid", "restart_required"};
 
 static void *
 s_calloc (size_t n, size_t size)
@@ -56,17 +59,34 @@ s_calloc (size_t n, size_t size)
     return p;
 }
 
+//  The series of config's routes and functions, all at 0.
+static void
+s_series_new (const baton_config_t *config, s_route_t **routes_p, s_histogram_t **hops_p)
+{
+    size_t routes = baton_config_route_count (config);
+    *routes_p = (s_route_t *) s_calloc (routes, sizeof (s_route_t));
+    for (size_t i = 0; i < routes; i++)
+        (*routes_p)[i].by_status = (uint64_t *) s_calloc (S_STATUSES, sizeof (uint64_t));
+    *hops_p =
+        (s_histogram_t *) s_calloc (baton_config_function_count (config), sizeof (s_histogram_t));
+}
+
+static void
+s_series_free (const baton_config_t *config, s_route_t *routes, s_histogram_t *hops)
+{
+    for (size_t i = 0; i < baton_config_route_count (config); i++)
+        free (routes[i].by_status);
+    free (routes);
+    free (hops);
+}
+
 baton_metrics_t *
 baton_metrics_new (const baton_config_t *config)
 {
     baton_metrics_t *self = (baton_metrics_t *) s_calloc (1, sizeof *self);
     self->config = config;
-    size_t routes = baton_config_route_count (config);
-    self->routes = (s_route_t *) s_calloc (routes, sizeof (s_route_t));
-    for (size_t i = 0; i < routes; i++)
-        self->routes[i].by_status = (uint64_t *) s_calloc (S_STATUSES, sizeof (uint64_t));
-    self->hops =
-        (s_histogram_t *) s_calloc (baton_config_function_count (config), sizeof (s_histogram_t));
+    self->generation = 1;
+    s_series_new (config, &self->routes, &self->hops);
     return self;
 }
 
@@ -76,12 +96,65 @@ baton_metrics_destroy (baton_metrics_t **self_p)
     if (!self_p || !*self_p)
         return;
     baton_metrics_t *self = *self_p;
-    for (size_t i = 0; i < baton_config_route_count (self->config); i++)
-        free (self->routes[i].by_status);
-    free (self->routes);
-    free (self->hops);
+    s_series_free (self->config, self->routes, self->hops);
     free (self);
     *self_p = NULL;
+}
+
+void
+baton_metrics_config_reload (baton_metrics_t *self, baton_reload_result_t result)
+{
+    if (result < BATON_RELOAD__COUNT)
+        self->reloads[result]++;
+}
+
+uint64_t
+baton_metrics_reloads (const baton_metrics_t *self, baton_reload_result_t result)
+{
+    return result < BATON_RELOAD__COUNT ? self->reloads[result] : 0;
+}
+
+//  True if a and b are the same route to its series: same path and methods.
+static bool
+s_same_route (const baton_config_route_t *a, const baton_config_route_t *b)
+{
+    if (strcmp (a->path, b->path) != 0 || a->method_count != b->method_count)
+        return false;
+    for (size_t m = 0; m < a->method_count; m++)
+        if (strcmp (a->methods[m], b->methods[m]) != 0)
+            return false;
+    return true;
+}
+
+void
+baton_metrics_reconfigure (baton_metrics_t *self, const baton_config_t *config, uint64_t generation)
+{
+    s_route_t *routes;
+    s_histogram_t *hops;
+    s_series_new (config, &routes, &hops);
+    for (size_t i = 0; i < baton_config_route_count (config); i++) {
+        const baton_config_route_t *r = baton_config_route (config, i);
+        for (size_t o = 0; o < baton_config_route_count (self->config); o++)
+            if (s_same_route (r, baton_config_route (self->config, o))) {
+                memcpy (routes[i].by_status, self->routes[o].by_status,
+                        S_STATUSES * sizeof (uint64_t));
+                routes[i].duration = self->routes[o].duration;
+                routes[i].retries = self->routes[o].retries;
+                break;
+            }
+    }
+    for (size_t f = 0; f < baton_config_function_count (config); f++) {
+        const baton_config_function_t *fn = baton_config_function (config, f);
+        const baton_config_function_t *old =
+            baton_config_function_find (self->config, fn->name, strlen (fn->name));
+        if (old)
+            hops[f] = self->hops[old->index];
+    }
+    s_series_free (self->config, self->routes, self->hops);
+    self->config = config;
+    self->routes = routes;
+    self->hops = hops;
+    self->generation = generation;
 }
 
 static void
@@ -363,6 +436,16 @@ baton_metrics_render (const baton_metrics_t *self, uint64_t inflight, uint64_t c
     for (int i = 0; i < BATON_CONTROL_REFUSED__COUNT; i++)
         s_printf (&t, "baton_control_refused_total{reason=\"%s\"} %llu\n",
                   s_control_refusal_names[i], (unsigned long long) self->control_refused[i]);
+    s_printf (&t, "# HELP baton_config_reloads_total Reloads of the config file, by result.\n"
+                  "# TYPE baton_config_reloads_total counter\n");
+    for (int i = 0; i < BATON_RELOAD__COUNT; i++)
+        s_printf (&t, "baton_config_reloads_total{result=\"%s\"} %llu\n", s_reload_names[i],
+                  (unsigned long long) self->reloads[i]);
+    s_printf (&t,
+              "# HELP baton_config_generation The config in force: 1 at start, one more per "
+              "reload that took effect.\n# TYPE baton_config_generation gauge\n"
+              "baton_config_generation %llu\n",
+              (unsigned long long) self->generation);
     *len_p = t.len;
     return t.data;
 }

@@ -45,6 +45,14 @@ typedef enum {
     BATON_CONTROL_REFUSED__COUNT
 } baton_control_refusal_t;
 
+//  How a reload of the config ended (baton_config_reloads_total{result}).
+typedef enum {
+    BATON_RELOAD_OK = 0,           //  the new file is in force
+    BATON_RELOAD_INVALID,          //  the file did not pass `baton check`: nothing changed
+    BATON_RELOAD_RESTART_REQUIRED, //  it changes what only a restart can: nothing changed
+    BATON_RELOAD__COUNT
+} baton_reload_result_t;
+
 //  Creates the series for config's routes and functions. Never NULL (aborts
 //  when out of memory). config must outlive the metrics.
 baton_metrics_t *baton_metrics_new (const baton_config_t *config);
@@ -73,6 +81,18 @@ void baton_metrics_probe (baton_metrics_t *self, bool ok);
 void baton_metrics_late_retried (baton_metrics_t *self);
 void baton_metrics_reply_refused (baton_metrics_t *self, baton_reply_refusal_t why);
 void baton_metrics_control_refused (baton_metrics_t *self, baton_control_refusal_t why);
+
+//  Counts a reload's outcome (baton_config_reloads_total{result}).
+void baton_metrics_config_reload (baton_metrics_t *self, baton_reload_result_t result);
+//  Reloads by outcome, as counted.
+uint64_t baton_metrics_reloads (const baton_metrics_t *self, baton_reload_result_t result);
+//  A reload took effect: config (which must outlive the metrics or the next
+//  reconfigure) is in force, generation is the gauge baton_config_generation.
+//  The series of a route with the same path and methods, and of a function
+//  with the same name, keep their counts; the others start at 0 or go.
+//  Aborts when out of memory.
+void baton_metrics_reconfigure (baton_metrics_t *self, const baton_config_t *config,
+                                uint64_t generation);
 
 //  What the ZAP handler did (all 0 without CURVE): handshakes it accepted
 //  (one per connection, never per message) and those it refused, by reason.

@@ -92,12 +92,8 @@ s_print_routes (baton__dev_output_t *out, const baton_routes_t *routes)
                 continue;
             }
             char chain[2048];
-            size_t c = 0;
-            chain[0] = '\0';
-            for (size_t k = 0; k < r->chain_len && c < sizeof chain - 100; k++)
-                c += (size_t) snprintf (chain + c, sizeof chain - c, "%s%s", k ? " -> " : "",
-                                        r->chain[k]->name);
-            baton__dev_output_printf (out, "    %-*s  %-*s  %s\n", wm, methods, wp, r->path, chain);
+            baton__dev_output_printf (out, "    %-*s  %-*s  %s\n", wm, methods, wp, r->path,
+                                      baton_config_chain_text (r, chain, sizeof chain));
         }
 }
 
@@ -120,6 +116,12 @@ baton__dev_banner_print (baton__dev_output_t *out, const baton_config_t *config,
     else
         baton__dev_output_printf (out, "  mesh: plaintext (--insecure): whoever reaches an inbox "
                                        "can run its function\n");
+    if (sec->mesh_key)
+        baton__dev_output_printf (out, "  seal: every route sealed with the mesh key %s\n",
+                                  sec->mesh_key_path);
+    if (g->admin_token_file)
+        baton__dev_output_printf (out, "  ctl:  baton ctl --admin %s --token-file %s status\n",
+                                  admin, g->admin_token_file);
     baton__dev_output_printf (out, "\n  routes:\n");
     baton_routes_t *routes = baton_routes_new (config);
     s_print_routes (out, routes);

@@ -1,6 +1,7 @@
 /*  banner.h - what "baton dev" prints once the chain is ready: the gateway's
- *  URL, the routes with their chains, and commands to try (the config's
- *  "# try: ..." comments, or one curl line per route).  */
+ *  URL, how to steer it with baton ctl, the routes with their chains, and
+ *  commands to try (the config's "# try: ..." comments, or one curl line
+ *  per route).  */
 #ifndef BATON_DEV_BANNER_H
 #define BATON_DEV_BANNER_H
 

@@ -186,6 +186,9 @@ s_setup (s_dev_t *dev, const baton__dev_options_t *o)
                                baton_config_security_mode_name (sec->mode),
                                o->insecure ? "runs a plaintext mesh (--insecure)"
                                            : "makes a fresh key set for this run");
+    if (baton_config_gateway (dev->config)->admin_token_file)
+        baton__dev_output_say (dev->out, "the config's gateway.admin_token_file is set aside: dev "
+                                         "mode makes a fresh admin token for this run");
     dev->plan = baton__dev_plan_new (dev->config, o->config, o->insecure, err, sizeof err);
     if (!dev->plan) {
         fprintf (stderr, "baton dev: %s\n", err);

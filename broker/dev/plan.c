@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 #include "cert.h"
 #include "dev/plan.h"
 #include "dev/util.h"
+#include "seal.h"
 
 //  The gateway's certificate name: function names hold no '.', so no
 //  function's key file can be the gateway's.
@@ -29,8 +32,10 @@ struct baton__dev_plan {
     char cwd[PATH_MAX];
     char runtime_dir[PATH_MAX];
     bool runtime_made;
-    char keys_dir[PATH_MAX + 8]; //  the trust store and every secret; "" with --insecure
-    char build_dir[PATH_MAX];    //  "" when baton does not run from a build tree
+    char keys_dir[PATH_MAX + 8];    //  the trust store and every secret; "" with --insecure
+    char build_dir[PATH_MAX];       //  "" when baton does not run from a build tree
+    char token_file[PATH_MAX + 16]; //  this run's admin token
+    char mesh_key[PATH_MAX + 16];   //  this run's mesh key
     baton__dev_child_t *children;
     size_t count;
 };
@@ -195,7 +200,7 @@ s_make_env (const baton__dev_plan_t *self, const baton__dev_child_t *c)
 {
     static const char *const ours[] = {"BATON_NAME",    "BATON_BIND",      "BATON_GATEWAY",
                                        "BATON_REPLICA", "BATON_BUILD_DIR", "BATON_CERT",
-                                       "BATON_TRUST",   "BATON_SECURITY"};
+                                       "BATON_TRUST",   "BATON_SECURITY",  "BATON_MESH_KEY"};
     size_t n = 0;
     while (environ[n])
         n++;
@@ -228,6 +233,7 @@ s_make_env (const baton__dev_plan_t *self, const baton__dev_child_t *c)
         env[k++] = baton__dev_printf ("BATON_TRUST=%s", self->keys_dir);
     } else
         env[k++] = baton__dev_strdup ("BATON_SECURITY=insecure");
+    env[k++] = baton__dev_printf ("BATON_MESH_KEY=%s", self->mesh_key);
     env[k] = NULL;
     return env;
 }
@@ -424,6 +430,59 @@ s_plan_mesh (baton__dev_plan_t *self, bool insecure, char *err, size_t errlen)
                : 0;
 }
 
+//  A fresh mesh key for this run in <runtime dir>/mesh-key (mode 0600),
+//  named by security.mesh_key whatever the file said: every route is sealed,
+//  and every process checks the seal. Returns 0, or -1 with why in err.
+static int
+s_plan_mesh_key (baton__dev_plan_t *self, char *err, size_t errlen)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    snprintf (self->mesh_key, sizeof self->mesh_key, "%s/mesh-key", self->runtime_dir);
+    if (baton__mesh_key_new (key) < 0) {
+        snprintf (err, errlen, "libsodium cannot start: no mesh key");
+        return -1;
+    }
+    int rc = baton__mesh_key_save (key, self->mesh_key, false, err, errlen);
+    sodium_memzero (key, sizeof key);
+    if (rc < 0)
+        return -1;
+    return baton_config_set_mesh_key (self->config, self->mesh_key, err, errlen) < 0 ? -1 : 0;
+}
+
+//  --- the admin token -------------------------------------------------------------------
+
+//  A fresh admin token for this run: 32 random bytes in hex, in
+//  <runtime dir>/admin-token (mode 0600), named by gateway.admin_token_file.
+//  Returns 0, or -1 with why in err.
+static int
+s_plan_admin_token (baton__dev_plan_t *self, char *err, size_t errlen)
+{
+    unsigned char raw[32];
+    char token[2 * sizeof raw + 2];
+    if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
+        snprintf (err, errlen, "getrandom (): %s: no admin token", strerror (errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf (token + 2 * i, 3, "%02x", raw[i]);
+    token[2 * sizeof raw] = '\n';
+    snprintf (self->token_file, sizeof self->token_file, "%s/admin-token", self->runtime_dir);
+    int fd = open (self->token_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write (fd, token, sizeof token - 1) == (ssize_t) sizeof token - 1;
+    if (fd >= 0 && close (fd) < 0)
+        ok = false;
+    memset (token, 0, sizeof token);
+    memset (raw, 0, sizeof raw);
+    if (!ok) {
+        snprintf (err, errlen, "cannot write %s: %s", self->token_file, strerror (errno));
+        return -1;
+    }
+    return baton_config_gateway_set_admin_token_file (self->config, self->token_file, err, errlen) <
+                   0
+               ? -1
+               : 0;
+}
+
 //  --- the plan ---------------------------------------------------------------------------
 
 baton__dev_plan_t *
@@ -441,7 +500,8 @@ baton__dev_plan_new (baton_config_t *config, const char *config_path, bool insec
         goto error;
     }
     if (s_plan_children (self, err, errlen) < 0 || s_plan_sockets (self, err, errlen) < 0 ||
-        s_plan_mesh (self, insecure, err, errlen) < 0)
+        s_plan_mesh (self, insecure, err, errlen) < 0 || s_plan_mesh_key (self, err, errlen) < 0 ||
+        s_plan_admin_token (self, err, errlen) < 0)
         goto error;
     for (size_t i = 0; i < self->count; i++)
         self->children[i].env = s_make_env (self, &self->children[i]);

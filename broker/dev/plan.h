@@ -1,8 +1,9 @@
 /*  plan.h - what "baton dev" starts for a config: one child process per
  *  replica of each function that has a run: command, each with its label,
  *  its inbox, its shell command and its whole environment, plus the private
- *  runtime dir that holds the ipc:// inboxes and the mesh's fresh CURVE
- *  keys. Knows nothing of processes.  */
+ *  runtime dir that holds the ipc:// inboxes, the mesh's fresh CURVE keys,
+ *  its fresh mesh key and the admin API's fresh token. Knows nothing of
+ *  processes.  */
 #ifndef BATON_DEV_PLAN_H
 #define BATON_DEV_PLAN_H
 
@@ -30,7 +31,11 @@ typedef struct baton__dev_plan baton__dev_plan_t;
 //  sets it). Then the mesh, whatever the file's security section says:
 //  CURVE with a fresh key set in <runtime dir>/keys (each child gets
 //  BATON_CERT and BATON_TRUST), or with insecure plaintext (mode insecure,
-//  BATON_SECURITY=insecure). Returns NULL with why in err. Caller owns the
+//  BATON_SECURITY=insecure). Then a fresh mesh key in <runtime
+//  dir>/mesh-key (mode 0600), which security.mesh_key names and each child
+//  gets as BATON_MESH_KEY. Last, a fresh admin token in <runtime
+//  dir>/admin-token (mode 0600), which gateway.admin_token_file names,
+//  whatever the file said. Returns NULL with why in err. Caller owns the
 //  result and destroys it before config.
 baton__dev_plan_t *baton__dev_plan_new (baton_config_t *config, const char *config_path,
                                         bool insecure, char *err, size_t errlen);

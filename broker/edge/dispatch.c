@@ -32,7 +32,6 @@ typedef struct baton_peer {
 
 struct baton_dispatch {
     void *zctx;
-    const baton_config_t *config;
     baton_topology_t *topo;
     baton_pending_t *pending;
     baton_metrics_t *metrics;
@@ -58,15 +57,14 @@ s_rand (baton_dispatch_t *self)
 }
 
 baton_dispatch_t *
-baton_dispatch_new (void *zctx, const baton_config_t *config, baton_topology_t *topo,
-                    baton_pending_t *pending, baton_metrics_t *metrics, baton_turn_t *turn,
-                    const char *reply_to, const baton_cert_t *cert, const uint64_t seed[2])
+baton_dispatch_new (void *zctx, baton_topology_t *topo, baton_pending_t *pending,
+                    baton_metrics_t *metrics, baton_turn_t *turn, const char *reply_to,
+                    const baton_cert_t *cert, const uint64_t seed[2])
 {
     baton_dispatch_t *self = (baton_dispatch_t *) calloc (1, sizeof *self);
     if (!self)
         abort ();
     self->zctx = zctx;
-    self->config = config;
     self->topo = topo;
     self->pending = pending;
     self->metrics = metrics;
@@ -215,14 +213,126 @@ s_traceparent (baton_dispatch_t *self, const baton_http_request_t *req, char out
     out[55] = '\0';
 }
 
-//  No replica of fn is alive: answers x 503 at once.
+//  No replica of fn is alive (of version, when fn is versioned and version
+//  is not NULL): answers x 503 at once.
 static void
-s_unreachable (baton_dispatch_t *self, baton_exchange_t *x, const baton_config_function_t *fn)
+s_unreachable (baton_dispatch_t *self, baton_exchange_t *x, const baton_config_function_t *fn,
+               const char *version)
 {
     baton_metrics_reject (self->metrics, BATON_REJECT_UNREACHABLE);
-    char detail[160];
-    snprintf (detail, sizeof detail, "function %s has no live replica", fn->name);
+    char detail[240];
+    if (version && baton_topology_versioned (self->topo, baton_topology_function (self->topo, fn)))
+        snprintf (detail, sizeof detail, "function %s has no live replica of version %s", fn->name,
+                  version);
+    else
+        snprintf (detail, sizeof detail, "function %s has no live replica", fn->name);
     baton_conn_respond_error (x->conn, 503, detail, false, "Retry-After: 1\r\n");
+}
+
+//  --- the request's version -------------------------------------------------------
+
+//  FNV-1a, 64 bits: the stable hash of a split's key (docs/gateway.md,
+//  "Versions and splits").
+static uint64_t
+s_fnv1a (const char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char) p[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+//  True if name is lower (len bytes, lower case) without case.
+static bool
+s_name_is (baton_slice_t name, const char *lower, size_t len)
+{
+    if (name.len != len)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = name.ptr[i];
+        if ((c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c) != lower[i])
+            return false;
+    }
+    return true;
+}
+
+//  The value of the cookie called name (len bytes) in the Cookie header
+//  value v ("a=1; b=2"), into *out. False if v has none.
+static bool
+s_cookie (baton_slice_t v, const char *name, size_t len, baton_slice_t *out)
+{
+    const char *p = v.ptr, *end = v.ptr + v.len;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
+            p++;
+        const char *pair = p;
+        while (p < end && *p != ';')
+            p++;
+        const char *eq = (const char *) memchr (pair, '=', (size_t) (p - pair));
+        if (eq && (size_t) (eq - pair) == len && memcmp (pair, name, len) == 0) {
+            const char *stop = p;
+            while (stop > eq + 1 && (stop[-1] == ' ' || stop[-1] == '\t'))
+                stop--;
+            *out = (baton_slice_t){eq + 1, (size_t) (stop - eq - 1)};
+            return true;
+        }
+    }
+    return false;
+}
+
+//  The value sp is keyed by in req: the first header of its name, or its
+//  cookie in the first Cookie header that has it, into *out. False if none.
+static bool
+s_split_key (const baton_config_split_t *sp, const baton_http_request_t *req, baton_slice_t *out)
+{
+    bool cookie = sp->by == BATON_CONFIG_SPLIT_COOKIE;
+    for (size_t i = 0; i < req->header_count; i++) {
+        const baton_header_t *h = &req->headers[i];
+        if (cookie && s_name_is (h->name, "cookie", 6) &&
+            s_cookie (h->value, sp->key, sp->key_len, out))
+            return true;
+        if (!cookie && s_name_is (h->name, sp->key, sp->key_len)) {
+            *out = h->value;
+            return true;
+        }
+    }
+    return false;
+}
+
+//  The version every hop of req, on route, runs: the route's own, its
+//  split's (the key's bucket; without a key, a random one), or NULL (any).
+static const char *
+s_choose_version (baton_dispatch_t *self, const baton_config_route_t *route,
+                  const baton_http_request_t *req)
+{
+    const baton_config_split_t *sp = &route->split;
+    if (!sp->count)
+        return route->version;
+    baton_slice_t key;
+    uint64_t bucket = s_split_key (sp, req, &key) ? s_fnv1a (key.ptr, key.len) : s_rand (self);
+    bucket %= sp->total;
+    size_t i = 0;
+    //  The weights add up to total, which bucket is below: i stays in range.
+    while (bucket >= sp->weights[i])
+        bucket -= sp->weights[i++];
+    return sp->versions[i];
+}
+
+//  The version x runs, as its envelope carries it (written by begin), in
+//  its route's own string; NULL (any) without one.
+static const char *
+s_version (const baton_exchange_t *x)
+{
+    const baton_config_route_t *route = x->route;
+    if (route->version || !route->split.count || !x->env)
+        return route->version;
+    const char *v = baton_envelope_version_pin (x->env);
+    for (size_t i = 0; i < route->split.count; i++)
+        if (strcmp (route->split.versions[i], v) == 0)
+            return route->split.versions[i];
+    return NULL;
 }
 
 int
@@ -234,11 +344,15 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
     x->conn = c;
     x->route = route;
     x->hop_count = 0;
-    //  Every function needs a live replica; they are picked once the body is
-    //  in (baton_dispatch_submit): a body that never comes holds none.
+    //  Every function needs a live replica (of the request's version); they
+    //  are picked once the body is in (baton_dispatch_submit): a body that
+    //  never comes holds none. The route may be of the config before a
+    //  reload: functions go by name.
+    const char *version = s_choose_version (self, route, req);
     for (size_t i = 0; i < route->chain_len; i++)
-        if (!baton_topology_has_alive (self->topo, route->chain[i]->index)) {
-            s_unreachable (self, x, route->chain[i]);
+        if (!baton_topology_has_alive (
+                self->topo, baton_topology_function (self->topo, route->chain[i]), version)) {
+            s_unreachable (self, x, route->chain[i], version);
             return -1;
         }
     baton_envelope_t *e = baton_envelope_new ();
@@ -261,6 +375,8 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
     char tp[56];
     s_traceparent (self, req, tp);
     baton_envelope_set_traceparent (e, tp, 55);
+    if (version)
+        baton_envelope_set_version_pin (e, version, strlen (version));
     baton_envelope_set_request (e, req->method.ptr, req->method.len, req->target.ptr,
                                 req->target.len);
     for (size_t i = 0; i < req->header_count; i++) {
@@ -326,14 +442,15 @@ s_failover (baton_dispatch_t *self, baton_exchange_t *x)
         return false;
     baton_replica_t *failed = x->hops[0];
     x->tried[x->tried_count++] = failed;
-    baton_replica_t *alt =
-        baton_topology_pick_except (self->topo, failed->function, x->tried, x->tried_count);
+    baton_replica_t *alt = baton_topology_pick_except (self->topo, failed->function, s_version (x),
+                                                       x->tried, x->tried_count);
     if (!alt)
         return false;
     //  Not taking a message is no verdict on a replica (it may be reconnecting
     //  after a restart); a dead one is found by its missing heartbeats.
     baton_topology_abandon (failed);
     baton_topology_acquire (alt);
+    baton_topology_count_hop (self->topo, alt);
     x->hops[0] = alt;
     x->peer = (s_peer_t *) alt->user;
     baton_envelope_route_set_endpoint (x->env, 0, alt->endpoint, strlen (alt->endpoint));
@@ -397,16 +514,18 @@ s_idempotent (baton_slice_t method)
     return false;
 }
 
-//  Picks one live replica per hop of x's route, least outstanding first,
-//  never avoid (and off its host if possible): into picks. Returns the
-//  function with none, or NULL.
+//  Picks one live replica per hop of x's route, of its version, least
+//  outstanding first, never avoid (and off its host if possible): into
+//  picks. Returns the function with none, or NULL.
 static const baton_config_function_t *
 s_pick (baton_dispatch_t *self, const baton_exchange_t *x, baton_replica_t *avoid,
         baton_replica_t **picks)
 {
+    const char *version = s_version (x);
     for (size_t i = 0; i < x->route->chain_len; i++) {
         const baton_config_function_t *fn = x->route->chain[i];
-        picks[i] = baton_topology_pick_away (self->topo, fn->index, avoid);
+        picks[i] = baton_topology_pick_away (self->topo, baton_topology_function (self->topo, fn),
+                                             version, avoid);
         if (!picks[i])
             return fn;
     }
@@ -424,6 +543,7 @@ s_route (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *const *pi
         baton_replica_t *rep = picks[i];
         const char *name = x->route->chain[i]->name;
         baton_topology_acquire (rep);
+        baton_topology_count_hop (self->topo, rep);
         x->hops[x->hop_count++] = rep;
         if (append)
             baton_envelope_route_append (x->env, name, strlen (name), rep->endpoint,
@@ -479,8 +599,9 @@ baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *
     baton_replica_t *picks[BATON_CONFIG_MAX_CHAIN];
     const baton_config_function_t *none = s_pick (self, x, NULL, picks);
     if (none) {
+        const char *version = s_version (x);
         baton_dispatch_clear (x);
-        s_unreachable (self, x, none);
+        s_unreachable (self, x, none, version);
         return;
     }
     s_route (self, x, picks);
@@ -540,10 +661,9 @@ s_hop_down (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *r)
     baton_pending_done (self->pending, x);
     baton_dispatch_clear (x);
     baton_metrics_fail_fast (self->metrics);
-    const baton_config_function_t *fn = baton_config_function (self->config, r->function);
     char detail[400];
     snprintf (detail, sizeof detail,
-              "function %s: replica %.256s is %s: the request was lost with it", fn->name,
+              "function %s: replica %.256s is %s: the request was lost with it", r->function_name,
               r->endpoint,
               r->state == BATON_REPLICA_EJECTED ? "ejected (its probe failed)" : "dead");
     baton_conn_respond_error (x->conn, 502, detail, false, "Retry-After: 1\r\n");
@@ -580,7 +700,7 @@ baton_dispatch_probe (baton_dispatch_t *self, baton_replica_t *r, const char *id
     baton_envelope_t *e = peer ? baton_envelope_new () : NULL;
     if (!e)
         return -1;
-    const char *name = baton_config_function (self->config, r->function)->name;
+    const char *name = r->function_name;
     baton_envelope_set_id (e, id, id_len);
     baton_envelope_set_reply_to (e, self->reply_to, self->reply_to_len);
     baton_envelope_route_append (e, name, strlen (name), r->endpoint, strlen (r->endpoint));

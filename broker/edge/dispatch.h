@@ -20,14 +20,15 @@
 
 typedef struct baton_dispatch baton_dispatch_t;
 
-//  Creates the dispatcher: peer sockets in zctx (a ZeroMQ context), requests
-//  into pending, envelopes that name reply_to as the endpoint replies go to,
-//  sends queued in turn->sends. seed starts the random trace and span ids.
-//  cert, the gateway's (NULL in plaintext), makes every peer socket a CURVE
-//  client and every envelope carry reply_key and route_keys. Every pointer
-//  must outlive the dispatcher. Never NULL (aborts when out of memory).
-baton_dispatch_t *baton_dispatch_new (void *zctx, const baton_config_t *config,
-                                      baton_topology_t *topo, baton_pending_t *pending,
+//  Creates the dispatcher: replicas picked in topo (a route's functions,
+//  even of a config a reload replaced since, found by name), peer sockets
+//  in zctx (a ZeroMQ context), requests into pending, envelopes that name
+//  reply_to as the endpoint replies go to, sends queued in turn->sends. seed
+//  starts the random trace and span ids. cert, the gateway's (NULL in
+//  plaintext), makes every peer socket a CURVE client and every envelope
+//  carry reply_key and route_keys. Every pointer must outlive the
+//  dispatcher. Never NULL (aborts when out of memory).
+baton_dispatch_t *baton_dispatch_new (void *zctx, baton_topology_t *topo, baton_pending_t *pending,
                                       baton_metrics_t *metrics, baton_turn_t *turn,
                                       const char *reply_to, const baton_cert_t *cert,
                                       const uint64_t seed[2]);

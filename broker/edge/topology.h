@@ -2,8 +2,11 @@
  *  static ones from the config, and ones that announce themselves on the
  *  control channel; every one that heartbeats is watched by its heartbeats,
  *  and probes (edge/probes) eject and bring back the others. Picks one replica
- *  per hop: least outstanding requests first, round robin among equals.
- *  Single-threaded (the gateway's loop); never allocates after creation.  */
+ *  per hop: of the request's version when the function's replicas carry
+ *  versions, in the gateway's zone unless every local one is saturated or
+ *  gone, least outstanding requests per weight first, round robin among
+ *  equals. A reload remaps it to the next config by function name.
+ *  Single-threaded (the gateway's loop).  */
 #ifndef BATON_TOPOLOGY_H
 #define BATON_TOPOLOGY_H
 
@@ -17,6 +20,11 @@
 
 //  Replicas one function may have at once (static + announced).
 #define BATON_TOPOLOGY_MAX_REPLICAS 64
+//  A replica's weight unless an override says otherwise (0..1000; 0: never picked).
+#define BATON_TOPOLOGY_WEIGHT     100
+#define BATON_TOPOLOGY_MAX_WEIGHT 1000
+//  The function of a replica whose function a reload removed.
+#define BATON_TOPOLOGY_NO_FUNCTION ((size_t) -1)
 
 typedef struct baton_topology baton_topology_t;
 
@@ -32,12 +40,19 @@ typedef enum {
 #define BATON_TOPOLOGY_PROBE_ID_MAX 64
 
 //  One replica. Read-only for callers except `user`, which the gateway uses
-//  for the socket it keeps per replica.
+//  for the socket it keeps per replica, and `weight` and `held`, which the
+//  admin API's overrides and drains set (read at every pick). Never moves in
+//  memory while it is in the topology, nor, after a reload removed it,
+//  while requests hold it (outstanding > 0).
 typedef struct {
-    size_t function; //  index in the config's functions
+    //  Index in the functions of the config in force (baton_topology_config),
+    //  or BATON_TOPOLOGY_NO_FUNCTION once a reload removed its function.
+    size_t function;
+    char function_name[BATON_CONFIG_MAX_NAME + 1];
     char endpoint[257];
     char instance[65]; //  "" for a static replica
-    char version[65];
+    char version[65];  //  announced, or declared by its static entry; "" if neither
+    char zone[65];     //  the same, of its zone
     char host[256];
     uint64_t pid;
     bool is_static;
@@ -67,6 +82,10 @@ typedef struct {
     //  or for a static replica that has not announced, the config's.
     uint8_t key[BATON_KEY_SIZE];
     bool has_key;
+    //  Picked in proportion to weight (BATON_TOPOLOGY_WEIGHT by default; 0:
+    //  never); held (an admin drain): never picked, whatever its state.
+    uint32_t weight;
+    bool held;
     void *user;
 } baton_replica_t;
 
@@ -93,10 +112,37 @@ baton_topology_now_ms (void)
 }
 
 //  Creates the topology with config's static endpoints as alive replicas.
-//  opts may be NULL (defaults). Aborts when out of memory.
+//  opts may be NULL (defaults). config must outlive the topology, or the
+//  next baton_topology_reconfigure (). Aborts when out of memory.
 baton_topology_t *baton_topology_new (const baton_config_t *config,
                                       const baton_topology_opts_t *opts);
+//  Frees every replica, removed ones held by requests too. Safe on NULL;
+//  sets *self_p to NULL.
 void baton_topology_destroy (baton_topology_t **self_p);
+
+//  Puts config (a reload's) in force, remapped by function name: a kept
+//  function keeps its replicas (state, counters, weight, held, user) under
+//  its new index; a static endpoint the file dropped leaves (unless it
+//  announced itself: then it stays, as announced), a new one joins alive
+//  with user NULL (to connect); a new function gets its static replicas. A
+//  removed function's replicas, and dropped static ones, leave the tables:
+//  never picked, shown or ticked again, freed by a tick once no request
+//  holds them. opts as in baton_topology_new (). config must outlive the
+//  topology or the next reconfigure. Aborts when out of memory.
+void baton_topology_reconfigure (baton_topology_t *self, const baton_config_t *config,
+                                 const baton_topology_opts_t *opts);
+
+//  The config in force.
+const baton_config_t *baton_topology_config (const baton_topology_t *self);
+
+//  The index in the config in force of fn, a function of that config or of
+//  an older one (a request in flight across a reload): found by name, and
+//  BATON_TOPOLOGY_NO_FUNCTION if the reload removed it. O(1) for the config
+//  in force.
+size_t baton_topology_function (const baton_topology_t *self, const baton_config_function_t *fn);
+
+//  Replicas that left the tables at a reload and that requests still hold.
+size_t baton_topology_removed (const baton_topology_t *self);
 
 //  What a control message changed, for logs and for the gateway's sockets.
 typedef enum {
@@ -122,7 +168,8 @@ baton_topo_event_t baton_topology_apply (baton_topology_t *self, const baton_con
                                          const uint8_t *key, uint64_t now_ms,
                                          baton_replica_t **replica_p);
 
-//  Marks dead the replicas watched by heartbeats (announced ones, and static
+//  Frees the replicas a reload removed that no request holds any more. Then
+//  marks dead the replicas watched by heartbeats (announced ones, and static
 //  ones that heartbeat) not heard from in heartbeat_misses of their
 //  intervals; then calls on_change (may be NULL) for each, once all are
 //  marked. Returns how many changed.
@@ -140,26 +187,47 @@ bool baton_topology_set_state (baton_replica_t *r, baton_replica_state_t state,
 void baton_topology_tell (const baton_replica_change_t *changes, size_t n,
                           baton_replica_change_fn on_change, void *arg);
 
-//  The most replicas the topology can hold: as many changes as one tick
-//  can make.
+//  The most replicas the topology can ever hold, whatever a reload brings:
+//  as many changes as one tick can make.
 size_t baton_topology_capacity (const baton_topology_t *self);
 
-//  True if function fn has an alive replica. Changes nothing.
-bool baton_topology_has_alive (const baton_topology_t *self, size_t fn);
+//  True if function fn (an index in the config in force) is versioned: a
+//  replica of it that is not dead carries a version. Then a request of a
+//  version is served only by replicas of that version; a function that is
+//  not serves any request.
+bool baton_topology_versioned (const baton_topology_t *self, size_t fn);
 
-//  Picks the replica of function fn for the next request: alive, fewest
-//  outstanding, round robin among equals. NULL if none is alive.
+//  True if function fn (an index in the config in force) has an alive
+//  replica that is not held, weighs more than 0 and may serve a request of
+//  version (NULL: any; see baton_topology_versioned ()). Changes nothing.
+bool baton_topology_has_alive (const baton_topology_t *self, size_t fn, const char *version);
+
+//  Picks the replica of function fn (an index in the config in force) for
+//  the next request: alive, not held, weight > 0, the lowest
+//  (outstanding + 1) * 1000 / weight, round robin among equals (with every
+//  weight the default: the fewest outstanding). With gateway.zone, one in
+//  that zone, unless none is pickable, or every one has at least
+//  gateway.zone_spill_at outstanding and one elsewhere has fewer than the
+//  least of them: then the pick among the others. NULL if there is none.
 baton_replica_t *baton_topology_pick (baton_topology_t *self, size_t fn);
-//  The same, never returning one of the n replicas in skip (tried already).
-baton_replica_t *baton_topology_pick_except (baton_topology_t *self, size_t fn,
+//  The same for a request of version (NULL: any), never returning one of
+//  the n replicas in skip (tried already).
+baton_replica_t *baton_topology_pick_except (baton_topology_t *self, size_t fn, const char *version,
                                              baton_replica_t *const *skip, size_t n);
 
-//  The pick for a request sent again because failed (may be NULL) failed:
-//  never failed, and a replica on another host than failed's (as it
-//  announced it) if there is one: a host that went away took all its
-//  replicas, most of them not yet found dead.
-baton_replica_t *baton_topology_pick_away (baton_topology_t *self, size_t fn,
+//  The pick for a request of version (NULL: any) sent again because failed
+//  (may be NULL) failed: never failed, and a replica on another host than
+//  failed's (as it announced it) if there is one: a host that went away
+//  took all its replicas, most of them not yet found dead.
+baton_replica_t *baton_topology_pick_away (baton_topology_t *self, size_t fn, const char *version,
                                            baton_replica_t *failed);
+
+//  A hop was routed through r: counted as crossing zones if r's zone and
+//  the gateway's are both known and differ.
+void baton_topology_count_hop (baton_topology_t *self, const baton_replica_t *r);
+//  Hops routed to function fn's replicas in another zone, in total (kept
+//  across reloads while fn is).
+uint64_t baton_topology_cross_zone_hops (const baton_topology_t *self, size_t fn);
 
 //  A request was routed through r / its outcome is known (answered, timed
 //  out, forgotten or retried elsewhere): r's outstanding count goes down.
@@ -179,7 +247,6 @@ const char *baton_replica_state_name (baton_replica_state_t state);
 
 //  Logs what happened to r at level, in the gateway's log: one line with
 //  its function, endpoint, instance, pid and host.
-void baton_topology_log (const baton_topology_t *self, const baton_replica_t *r, const char *what,
-                         baton_log_level_t level);
+void baton_topology_log (const baton_replica_t *r, const char *what, baton_log_level_t level);
 
 #endif

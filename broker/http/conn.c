@@ -44,9 +44,16 @@ struct baton_conns {
     bool draining;
 };
 
+//  The connection's one timer is lazy: it is re-armed only for a due time
+//  earlier than the one it is armed for, so a request costs no timer
+//  operation; when it fires early it is re-armed for what is due then.
+#define S_NOT_DUE UINT64_MAX
+
 struct baton_conn {
     uv_tcp_t tcp; //  first: the handle's address is the connection's
     uv_timer_t timer;
+    uint64_t due_ms;   //  loop time at which the timer's work is due; S_NOT_DUE: none
+    uint64_t armed_ms; //  loop time the timer is armed for, while it is active
     baton_conns_t *conns;
     baton_conn_t *prev, *next;
     bool admin;
@@ -74,6 +81,9 @@ struct baton_conn {
     baton_http_chunked_t chunked;
     bool chunked_body;
     uint64_t content_length;
+    //  An admin request's body, read with its head: it follows the head in buf.
+    baton_slice_t admin_body;
+    bool continue_sent; //  100 Continue went out for the head waiting for its body
     //  The response being written.
     uv_write_t wreq;
     uv_shutdown_t sreq;
@@ -174,6 +184,10 @@ baton_conn_timer (baton_conn_t *c, uint64_t ms)
     //  libuv counts from the loop time cached when this iteration began: a
     //  busy iteration would make every timeout fire early by its length.
     uv_update_time (c->conns->loop);
+    c->due_ms = uv_now (c->conns->loop) + ms;
+    if (uv_is_active ((uv_handle_t *) &c->timer) && c->armed_ms <= c->due_ms)
+        return;
+    c->armed_ms = c->due_ms;
     uv_timer_start (&c->timer, s_on_timer, ms, 0);
 }
 
@@ -216,6 +230,7 @@ baton_conns_accept (baton_conns_t *self, uv_stream_t *server, bool admin)
         return;
     c->conns = self;
     c->admin = admin;
+    c->due_ms = S_NOT_DUE;
     uv_tcp_init (self->loop, &c->tcp);
     uv_timer_init (self->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -282,6 +297,32 @@ bool
 baton_conn_is_admin (const baton_conn_t *c)
 {
     return c->admin;
+}
+
+baton_slice_t
+baton_conn_body (const baton_conn_t *c)
+{
+    return c->admin_body;
+}
+
+const char *
+baton_conn_peer (const baton_conn_t *c, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char host[64] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername (&c->tcp, (struct sockaddr *) &ss, &len) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name ((const struct sockaddr_in6 *) &ss, host, sizeof host);
+            port = ntohs (((const struct sockaddr_in6 *) &ss)->sin6_port);
+        } else {
+            uv_ip4_name ((const struct sockaddr_in *) &ss, host, sizeof host);
+            port = ntohs (((const struct sockaddr_in *) &ss)->sin_port);
+        }
+    }
+    snprintf (buf, cap, ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+    return buf;
 }
 
 void
@@ -390,7 +431,7 @@ s_write (baton_conn_t *c, baton_text_t *head, const char *body, size_t body_len)
         body_len = 0;
     }
     c->state = S_WRITING;
-    uv_timer_stop (&c->timer);
+    c->due_ms = S_NOT_DUE; //  the timer, if armed, fires with nothing due
     c->whead = head->data;
     c->whead_cap = head->cap;
     uv_buf_t bufs[2] = {uv_buf_init (head->data, (unsigned) head->len),
@@ -458,26 +499,43 @@ baton_conn_head_begin (baton_conn_t *c, baton_text_t *t, unsigned status)
     }
 }
 
-//  Counts the response in the route's metrics and writes the access log line.
+//  Counts the response in the route's metrics and writes the access log
+//  line; version (may be empty) is the one a chain's reply says it ran.
 static void
-s_log_access (baton_conn_t *c, unsigned status, size_t hops)
+s_log_access (baton_conn_t *c, unsigned status, size_t hops, const char *version)
 {
     if (c->route)
         baton_metrics_request (c->conns->metrics, c->route->index, status,
                                baton__wall_us () - c->t_start_us);
     if (!baton__log_enabled (BATON_LOG_INFO))
         return;
-    char method[64], path[256], route[256];
+    char method[64], path[256], route[256], ver[160];
     uint64_t dur = baton__wall_us () - c->t_start_us;
     size_t mlen = strlen (c->log_method), tlen = strlen (c->log_target);
     baton__log (
         BATON_LOG_INFO, S_COMP, "access",
-        "method=%s path=%s status=%u duration_ms=%.3f route=%s hops=%zu id=%s",
+        "method=%s path=%s status=%u duration_ms=%.3f route=%s hops=%zu id=%s%s%s",
         baton__log_quote (method, sizeof method, c->log_method, mlen),
         baton__log_quote (path, sizeof path, c->log_target, tlen), status, (double) dur / 1000.0,
         c->route ? baton__log_quote (route, sizeof route, c->route->path, strlen (c->route->path))
                  : "-",
-        hops, c->id ? c->id : "-");
+        hops, c->id ? c->id : "-", version[0] ? " version=" : "",
+        version[0] ? baton__log_quote (ver, sizeof ver, version, strlen (version)) : "");
+}
+
+//  Sends a response the gateway makes itself: body (consumed) of content
+//  type ctype, extra_headers (NULL, or whole lines). Counted and logged.
+static void
+s_respond_own (baton_conn_t *c, unsigned status, const char *ctype, baton_text_t *body,
+               const char *extra_headers)
+{
+    baton_text_t head = {NULL, 0, 0};
+    baton_conn_head_begin (c, &head, status);
+    baton_text_fmt (&head, "Content-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", ctype, body->len,
+                    extra_headers ? extra_headers : "");
+    s_log_access (c, status, 0, "");
+    c->wbody = body->data;
+    s_write (c, &head, body->data, body->len);
 }
 
 void
@@ -502,14 +560,18 @@ baton_conn_respond_error (baton_conn_t *c, unsigned status, const char *detail, 
             baton_text_put (&body, (const char *) &ch, 1);
     }
     baton_text_lit (&body, "\"}\n");
-    baton_text_t head = {NULL, 0, 0};
-    baton_conn_head_begin (c, &head, status);
-    baton_text_fmt (&head,
-                    "Content-Type: application/problem+json\r\nContent-Length: %zu\r\n%s\r\n",
-                    body.len, extra_headers ? extra_headers : "");
-    s_log_access (c, status, 0);
-    c->wbody = body.data;
-    s_write (c, &head, body.data, body.len);
+    s_respond_own (c, status, "application/problem+json", &body, extra_headers);
+}
+
+void
+baton_conn_respond_text (baton_conn_t *c, unsigned status, const char *ctype, const char *body,
+                         size_t len)
+{
+    if (c->state == S_CLOSING)
+        return;
+    baton_text_t copy = {NULL, 0, 0};
+    baton_text_put (&copy, body, len);
+    s_respond_own (c, status, ctype, &copy, NULL);
 }
 
 void
@@ -526,7 +588,7 @@ void
 baton_conn_respond_envelope (baton_conn_t *c, unsigned status, size_t hops, baton_text_t *head,
                              const char *body, size_t len, baton_envelope_t **env_p)
 {
-    s_log_access (c, status, hops);
+    s_log_access (c, status, hops, baton_envelope_version_pin (*env_p));
     c->wenv = *env_p;
     *env_p = NULL;
     s_write (c, head, body, len);
@@ -561,6 +623,47 @@ s_hand_over (baton_conn_t *c)
     baton__conn_on_request (c->conns->owner, c, c->user, c->body, c->body_len);
 }
 
+//  Tells the client to send the body it announced with Expect: 100-continue
+//  (its size was checked against the limits with the head).
+static void
+s_continue (baton_conn_t *c)
+{
+    static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init (cont, sizeof cont - 1);
+    uv_try_write ((uv_stream_t *) &c->tcp, &b, 1);
+}
+
+//  An admin request comes with its body, since the admin endpoints answer
+//  from the head at once: the head waits unconsumed until the whole body
+//  follows it in the buffer, and is parsed again as more comes (the buffer
+//  may move). Returns true once c->admin_body holds the body (nothing is
+//  left to read); false while it waits, or once it answered 411 (a chunked
+//  body) or 413 (over BATON_CONN_ADMIN_MAX_BODY).
+static bool
+s_admin_body (baton_conn_t *c, size_t head_len)
+{
+    if (c->chunked_body || c->content_length > BATON_CONN_ADMIN_MAX_BODY) {
+        baton_conn_respond_error (c, c->chunked_body ? 411 : 413,
+                                  c->chunked_body
+                                      ? "the admin endpoints take a body with a Content-Length"
+                                      : "an admin request's body is at most 8 KiB",
+                                  true, NULL);
+        return false;
+    }
+    if (c->len - head_len < c->content_length) {
+        if (c->req.expect_continue && !c->continue_sent)
+            s_continue (c);
+        c->continue_sent = true;
+        if (c->peer_eof)
+            s_close (c); //  the client ended mid-body: nobody to answer
+        return false;
+    }
+    c->continue_sent = false;
+    c->admin_body = (baton_slice_t){c->buf + head_len, (size_t) c->content_length};
+    c->content_length = 0;
+    return true;
+}
+
 //  The head is parsed: the owner answers it now, or the body comes next.
 //  The head's bytes are consumed here whatever the outcome; what outlives
 //  them is copied first (the owner's envelope, the access log's method and
@@ -583,15 +686,14 @@ s_on_head (baton_conn_t *c, size_t head_len)
     c->id = NULL;
     c->chunked_body = c->req.body == BATON_HTTP_BODY_CHUNKED;
     c->content_length = c->req.body == BATON_HTTP_BODY_LENGTH ? c->req.content_length : 0;
+    c->admin_body = (baton_slice_t){NULL, 0};
+    if (c->admin && s_has_body (c) && !s_admin_body (c, head_len))
+        return;
     baton__conn_on_head (c->conns->owner, c, c->user);
     bool taken = c->state == S_HEAD; //  the owner did not answer
     if (taken && s_has_body (c)) {
-        if (c->req.expect_continue) {
-            //  Tell the client to go on; the body limit was already checked.
-            static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            uv_buf_t b = uv_buf_init (cont, sizeof cont - 1);
-            uv_try_write ((uv_stream_t *) &c->tcp, &b, 1);
-        }
+        if (c->req.expect_continue)
+            s_continue (c);
         c->state = S_BODY;
         c->body_len = 0;
         baton_conn_timer (c, c->conns->lcfg->body_timeout_ms);
@@ -599,7 +701,8 @@ s_on_head (baton_conn_t *c, size_t head_len)
             baton_http_chunked_init (&c->chunked, &c->conns->http_limits);
     }
     if (c->state != S_CLOSING)
-        s_consume (c, head_len);
+        s_consume (c, head_len + c->admin_body.len);
+    c->admin_body = (baton_slice_t){NULL, 0};
     if (c->state == S_BODY)
         s_on_body (c);
     else if (taken)
@@ -767,6 +870,15 @@ static void
 s_on_timer (uv_timer_t *t)
 {
     baton_conn_t *c = (baton_conn_t *) t->data;
+    if (c->due_ms == S_NOT_DUE)
+        return;
+    uint64_t now = uv_now (c->conns->loop);
+    if (now < c->due_ms) {
+        c->armed_ms = c->due_ms;
+        uv_timer_start (&c->timer, s_on_timer, c->due_ms - now, 0);
+        return;
+    }
+    c->due_ms = S_NOT_DUE;
     baton_metrics_t *metrics = c->conns->metrics;
     switch (c->state) {
     case S_IDLE:

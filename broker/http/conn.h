@@ -65,6 +65,19 @@ const baton_http_request_t *baton_conn_request (const baton_conn_t *c);
 //  True if c came in on the admin listener.
 bool baton_conn_is_admin (const baton_conn_t *c);
 
+//  The most an admin request's body may hold (413 past it).
+#define BATON_CONN_ADMIN_MAX_BODY 8192
+
+//  An admin connection reads a request's body with its head, before
+//  baton__conn_on_head (): this is that body (empty if none), valid as the
+//  head's slices are. A chunked admin body is answered 411. Always empty on
+//  the public listener, where the body comes to baton__conn_on_request ().
+baton_slice_t baton_conn_body (const baton_conn_t *c);
+
+//  Writes the client's address, "1.2.3.4:port" or "[::1]:port", into buf
+//  (cap bytes, NUL-terminated). Returns buf.
+const char *baton_conn_peer (const baton_conn_t *c, char *buf, size_t cap);
+
 //  What the metrics and the access log say of the request: the route it
 //  matched (NULL when none) and its id (NUL-terminated, borrowed: it must
 //  stay until the response is written). Both are cleared at the next
@@ -85,6 +98,12 @@ void baton_conn_timer (baton_conn_t *c, uint64_t ms);
 //  whole header lines ("Retry-After: 1\r\n"). Counted and logged.
 void baton_conn_respond_error (baton_conn_t *c, unsigned status, const char *detail, bool close,
                                const char *extra_headers);
+
+//  A response the gateway makes itself with a body of its choosing (len
+//  bytes, copied) of content type ctype (a header value: no CR or LF).
+//  Counted and logged.
+void baton_conn_respond_text (baton_conn_t *c, unsigned status, const char *ctype, const char *body,
+                              size_t len);
 
 //  A response of content type ctype with body (len bytes, consumed: freed
 //  once written). Neither counted nor logged (the admin endpoints).

@@ -774,6 +774,13 @@ Test (dev, the_mesh_speaks_curve_with_keys_made_fresh_for_each_run)
             snprintf (want, sizeof want, "%s/%s.key", keys, names[i]);
             cr_assert_eq (stat (want, &st), 0, "%s", want);
         }
+        //  The banner's ctl line names this run's admin token: 0600, ours.
+        cr_assert (strstr (s_log (), "ctl:  baton ctl --admin http://127.0.0.1:"), "%s", s_log ());
+        snprintf (want, sizeof want, "--token-file %s/admin-token status", runtime);
+        cr_assert (strstr (s_log (), want), "no \"%s\" in:\n%s", want, s_log ());
+        snprintf (want, sizeof want, "%s/admin-token", runtime);
+        cr_assert_eq (stat (want, &st), 0, "%s", want);
+        cr_assert_eq (st.st_mode & 0777, 0600, "%s", want);
         snprintf (want, sizeof want, "%s/auth.key", keys);
         if (run == 0)
             snprintf (first_key, sizeof first_key, "%s", s_read (want));

@@ -1,7 +1,8 @@
 #define _GNU_SOURCE
 /*  test_topology.c - control messages and the gateway's replica table:
  *  announce, heartbeat expiry (static replicas that heartbeat too), goodbye
- *  and draining, least-outstanding pick, the states probes set.  */
+ *  and draining, least-outstanding pick, the states probes set, weights and
+ *  holds, the remap a reload makes, and picks by version and zone.  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -260,6 +261,122 @@ Test (topology, a_full_pool_refuses_more_replicas)
     cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 10000, NULL), BATON_TOPO_ADDED);
 }
 
+Test (topology, held_and_weightless_replicas_are_never_picked)
+{
+    baton_replica_t *a0 = baton_topology_at (s_topo, 0, 0), *a1 = baton_topology_at (s_topo, 0, 1);
+    cr_assert_eq (a0->weight, BATON_TOPOLOGY_WEIGHT);
+    a0->held = true;
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq (baton_topology_pick (s_topo, 0), a1);
+    a1->weight = 0;
+    cr_assert_null (baton_topology_pick (s_topo, 0), "neither may take a request");
+    cr_assert_not (baton_topology_has_alive (s_topo, 0, NULL));
+    a0->held = false;
+    cr_assert_eq (baton_topology_pick (s_topo, 0), a0);
+}
+
+Test (topology, weights_divide_the_load)
+{
+    baton_replica_t *a0 = baton_topology_at (s_topo, 0, 0), *a1 = baton_topology_at (s_topo, 0, 1);
+    a0->weight = 300;
+    int on_a0 = 0;
+    //  Requests that stay outstanding: the heavier takes three for one.
+    for (int i = 0; i < 40; i++) {
+        baton_replica_t *r = baton_topology_pick (s_topo, 0);
+        baton_topology_acquire (r);
+        on_a0 += r == a0;
+    }
+    cr_assert_eq (on_a0, 30, "%d of 40", on_a0);
+    cr_assert_eq (a1->outstanding, 10);
+}
+
+//  A reload's config: a dropped (b), a kept and moved (a, one static endpoint
+//  dropped, one added), a new function (c).
+static const char *s_next_yaml = "functions:\n"
+                                 "  c:\n"
+                                 "    endpoints: [inproc://c0]\n"
+                                 "  a:\n"
+                                 "    endpoints: [inproc://a1, inproc://a2]\n"
+                                 "routes:\n"
+                                 "  - path: /x\n"
+                                 "    chain: [a, c]\n";
+
+static baton_config_t *
+s_next_config (void)
+{
+    char err[BATON_CONFIG_MAX_ERROR];
+    baton_config_t *c =
+        baton_config_parse (s_next_yaml, strlen (s_next_yaml), "n.yaml", err, sizeof err);
+    cr_assert_not_null (c, "%s", err);
+    return c;
+}
+
+Test (topology, a_reload_remaps_functions_by_name)
+{
+    baton_replica_t *a0 = baton_topology_at (s_topo, 0, 0), *a1 = baton_topology_at (s_topo, 0, 1);
+    a1->held = true;
+    a1->weight = 50;
+    a1->user = (void *) a1;
+    baton_topology_acquire (a1);
+    baton_topology_acquire (a0); //  a request in flight holds it
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "b", "ipc:///tmp/b0", "i1");
+    baton_replica_t *b0;
+    baton_topology_apply (s_topo, &m, NULL, 0, &b0);
+    baton_topology_acquire (b0);
+    const baton_config_function_t *old_a = baton_config_function (s_config, 0);
+    const baton_config_function_t *old_b = baton_config_function (s_config, 1);
+
+    baton_config_t *next = s_next_config ();
+    baton_topology_opts_t opts = {3};
+    baton_topology_reconfigure (s_topo, next, &opts);
+    cr_assert_eq (baton_topology_config (s_topo), next);
+    //  a is function 1 now: a1 kept with all it had, a2 new, a0 dropped.
+    cr_assert_eq (baton_topology_count (s_topo, 1), 2);
+    cr_assert_eq (baton_topology_at (s_topo, 1, 0), a1, "the same replica, not a copy");
+    cr_assert_eq (a1->function, 1);
+    cr_assert (a1->held && a1->weight == 50 && a1->outstanding == 1 && a1->user == a1);
+    baton_replica_t *a2 = baton_topology_at (s_topo, 1, 1);
+    cr_assert_str_eq (a2->endpoint, "inproc://a2");
+    cr_assert (a2->is_static && a2->state == BATON_REPLICA_ALIVE && !a2->user);
+    cr_assert_eq (a2->weight, BATON_TOPOLOGY_WEIGHT);
+    //  c is new, with its static replica; b is gone.
+    cr_assert_eq (baton_topology_count (s_topo, 0), 1);
+    cr_assert_str_eq (baton_topology_at (s_topo, 0, 0)->function_name, "c");
+    //  A route of the old config still finds its functions by name.
+    cr_assert_eq (baton_topology_function (s_topo, old_a), 1);
+    cr_assert_eq (baton_topology_function (s_topo, old_b), BATON_TOPOLOGY_NO_FUNCTION);
+    cr_assert_eq (baton_topology_function (s_topo, baton_config_function (next, 1)), 1);
+    cr_assert_null (baton_topology_pick (s_topo, BATON_TOPOLOGY_NO_FUNCTION));
+    //  The removed (a0, b0) are held by their requests: kept until released.
+    cr_assert_eq (b0->function, BATON_TOPOLOGY_NO_FUNCTION);
+    cr_assert_eq (baton_topology_removed (s_topo), 2);
+    baton_topology_tick (s_topo, 0, NULL, NULL);
+    cr_assert_eq (baton_topology_removed (s_topo), 2);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), a2, "a1 is held, a0 gone");
+    baton_topology_release (a0);
+    baton_topology_release (b0);
+    baton_topology_tick (s_topo, 0, NULL, NULL);
+    cr_assert_eq (baton_topology_removed (s_topo), 0, "freed once no request holds them");
+    //  The old config may go now; the topology lives on the new one.
+    baton_config_destroy (&s_config);
+    s_config = next;
+}
+
+Test (topology, a_reload_keeps_an_announced_replica_on_a_dropped_static_endpoint)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "a", "inproc://a0", "i0");
+    baton_replica_t *a0;
+    baton_topology_apply (s_topo, &m, NULL, 0, &a0);
+    cr_assert (a0->is_static && a0->instance[0]);
+    baton_config_t *next = s_next_config ();
+    baton_topology_reconfigure (s_topo, next, NULL);
+    cr_assert_eq (baton_topology_count (s_topo, 1), 3, "a0 stays, as announced");
+    cr_assert_eq (baton_topology_at (s_topo, 1, 0), a0);
+    cr_assert_not (a0->is_static);
+    baton_config_destroy (&s_config);
+    s_config = next;
+}
+
 Test (control, round_trip)
 {
     baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "enrich", "tcp://10.0.0.1:5702", "abc");
@@ -274,6 +391,7 @@ Test (control, round_trip)
     cr_assert_str_eq (d.endpoint, "tcp://10.0.0.1:5702");
     cr_assert_str_eq (d.instance, "abc");
     cr_assert_str_eq (d.version, "1.2.3");
+    cr_assert_str_eq (d.zone, "", "no zone: none sent");
     cr_assert_eq (d.pid, 42);
     cr_assert_eq (d.interval_ms, 100);
     //  Every truncation fails cleanly.
@@ -298,4 +416,185 @@ Test (control, rejects_hostile_and_incomplete_messages)
     cr_assert_not_null (box);
     box[1] = 0x01;
     cr_assert_neq (baton__control_decode (buf, n, &d), 0);
+}
+
+Test (control, zone_travels_only_when_set)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "f", "inproc://f", "i");
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    size_t plain = baton__control_encode (&m, buf, sizeof buf);
+    cr_assert_null (memmem (buf, plain, "zone", 4), "an old gateway sees what it always saw");
+    snprintf (m.zone, sizeof m.zone, "eu-west-1a");
+    size_t n = baton__control_encode (&m, buf, sizeof buf);
+    cr_assert_eq (buf[0], 0x8a, "a tenth key");
+    baton_control_msg_t d;
+    cr_assert_eq (baton__control_decode (buf, n, &d), 0);
+    cr_assert_str_eq (d.zone, "eu-west-1a");
+    //  Too long for its field: refused, never cut.
+    unsigned char *z = memmem (buf, n, "eu-west-1a", 10);
+    cr_assert_not_null (z);
+    z[-1] = (unsigned char) (0xa0 | 31); //  claims 31 bytes: runs into the next key
+    cr_assert_neq (baton__control_decode (buf, n, &d), 0);
+}
+
+//  --- versions and zones ------------------------------------------------------------
+
+//  f: static replicas declared with versions and zones (v1 in z1 and z2,
+//  v2 in z1); g: none carries a version; h: unused.
+static const char *s_placed_yaml =
+    "gateway:\n"
+    "  zone: z1\n"
+    "  zone_spill_at: 2\n"
+    "functions:\n"
+    "  f:\n"
+    "    endpoints:\n"
+    "      - {endpoint: inproc://f0, version: v1, zone: z1}\n"
+    "      - {endpoint: inproc://f1, version: v1, zone: z2}\n"
+    "      - {endpoint: inproc://f2, version: v2, zone: z1}\n"
+    "  g:\n"
+    "    endpoints: [inproc://g0, {endpoint: inproc://g1, zone: z2}]\n"
+    "routes:\n"
+    "  - path: /x\n"
+    "    chain: [f, g]\n";
+
+static void
+placed_setup (void)
+{
+    char err[BATON_CONFIG_MAX_ERROR];
+    s_config =
+        baton_config_parse (s_placed_yaml, strlen (s_placed_yaml), "p.yaml", err, sizeof err);
+    cr_assert_not_null (s_config, "%s", err);
+    s_topo = baton_topology_new (s_config, NULL);
+}
+
+TestSuite (placed, .init = placed_setup, .fini = teardown);
+
+Test (placed, static_entries_carry_version_and_zone)
+{
+    baton_replica_t *f1 = baton_topology_at (s_topo, 0, 1), *g0 = baton_topology_at (s_topo, 1, 0);
+    cr_assert_str_eq (f1->version, "v1");
+    cr_assert_str_eq (f1->zone, "z2");
+    cr_assert_str_eq (g0->version, "");
+    cr_assert_str_eq (g0->zone, "");
+    cr_assert (baton_topology_versioned (s_topo, 0));
+    cr_assert_not (baton_topology_versioned (s_topo, 1));
+}
+
+Test (placed, a_version_is_never_mixed)
+{
+    baton_replica_t *f2 = baton_topology_at (s_topo, 0, 2);
+    for (int i = 0; i < 6; i++) {
+        baton_replica_t *r = baton_topology_pick_except (s_topo, 0, "v2", NULL, 0);
+        cr_assert_eq (r, f2, "only v2 serves v2");
+        baton_topology_acquire (r); //  however loaded it gets
+    }
+    for (int i = 0; i < 6; i++)
+        cr_assert_str_eq (baton_topology_pick_except (s_topo, 0, "v1", NULL, 0)->version, "v1");
+    cr_assert_null (baton_topology_pick_except (s_topo, 0, "v3", NULL, 0), "none of v3");
+    cr_assert_not (baton_topology_has_alive (s_topo, 0, "v3"));
+    cr_assert (baton_topology_has_alive (s_topo, 0, "v2"));
+    //  Gone: the request has no replica of its version, not another's.
+    f2->state = BATON_REPLICA_EJECTED;
+    cr_assert_null (baton_topology_pick_away (s_topo, 0, "v2", NULL));
+    cr_assert_not (baton_topology_has_alive (s_topo, 0, "v2"));
+}
+
+Test (placed, an_unversioned_function_serves_every_version)
+{
+    cr_assert_not_null (baton_topology_pick_except (s_topo, 1, "v2", NULL, 0));
+    cr_assert (baton_topology_has_alive (s_topo, 1, "v9"));
+}
+
+Test (placed, a_dead_versioned_replica_no_longer_versions_its_function)
+{
+    //  g9 announces with a version, then dies: g is unversioned again.
+    baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "g", "inproc://g9", "i");
+    snprintf (m.version, sizeof m.version, "v1");
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, NULL), BATON_TOPO_ADDED);
+    cr_assert (baton_topology_versioned (s_topo, 1));
+    cr_assert_str_eq (baton_topology_pick_except (s_topo, 1, "v1", NULL, 0)->endpoint,
+                      "inproc://g9");
+    baton_topology_tick (s_topo, 10000, NULL, NULL);
+    cr_assert_not (baton_topology_versioned (s_topo, 1));
+    cr_assert_not_null (baton_topology_pick_except (s_topo, 1, "v1", NULL, 0));
+}
+
+Test (placed, the_local_zone_is_preferred_until_saturated)
+{
+    baton_replica_t *f0 = baton_topology_at (s_topo, 0, 0), *f1 = baton_topology_at (s_topo, 0, 1);
+    //  v1 lives in z1 (f0) and z2 (f1): the gateway's zone wins while it
+    //  holds fewer than zone_spill_at (2) outstanding, even when busier.
+    for (int i = 0; i < 2; i++) {
+        baton_replica_t *r = baton_topology_pick_except (s_topo, 0, "v1", NULL, 0);
+        cr_assert_eq (r, f0, "pick %d", i);
+        baton_topology_acquire (r);
+        baton_topology_count_hop (s_topo, r);
+    }
+    cr_assert_eq (baton_topology_cross_zone_hops (s_topo, 0), 0);
+    //  Saturated, and z2 has fewer: spill over, counted.
+    baton_replica_t *r = baton_topology_pick_except (s_topo, 0, "v1", NULL, 0);
+    cr_assert_eq (r, f1);
+    baton_topology_acquire (r);
+    baton_topology_count_hop (s_topo, r);
+    cr_assert_eq (baton_topology_cross_zone_hops (s_topo, 0), 1);
+    baton_topology_acquire (f1);
+    baton_topology_acquire (f1);
+    cr_assert_eq (baton_topology_pick_except (s_topo, 0, "v1", NULL, 0), f0,
+                  "back home once the remote one is as busy");
+    //  The local one gone: the remote one, whatever its load.
+    f0->state = BATON_REPLICA_DEAD;
+    cr_assert_eq (baton_topology_pick_except (s_topo, 0, "v1", NULL, 0), f1);
+    cr_assert_eq (baton_topology_pick_away (s_topo, 0, "v1", f0), f1);
+}
+
+Test (placed, replicas_without_a_zone_are_remote)
+{
+    baton_replica_t *g0 = baton_topology_at (s_topo, 1, 0), *g1 = baton_topology_at (s_topo, 1, 1);
+    //  Neither is in z1: the plain least-outstanding pick among them, and
+    //  only the one in a known other zone counts as crossing.
+    baton_topology_acquire (g0);
+    cr_assert_eq (baton_topology_pick (s_topo, 1), g1);
+    baton_topology_count_hop (s_topo, g0);
+    cr_assert_eq (baton_topology_cross_zone_hops (s_topo, 1), 0);
+    baton_topology_count_hop (s_topo, g1);
+    cr_assert_eq (baton_topology_cross_zone_hops (s_topo, 1), 1);
+}
+
+Test (placed, an_announce_keeps_what_the_entry_declares_unless_it_says)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "f", "inproc://f1", "i");
+    baton_replica_t *r;
+    cr_assert_eq (baton_topology_apply (s_topo, &m, NULL, 0, &r), BATON_TOPO_REVIVED);
+    cr_assert_str_eq (r->version, "v1");
+    cr_assert_str_eq (r->zone, "z2");
+    snprintf (m.zone, sizeof m.zone, "z3");
+    snprintf (m.version, sizeof m.version, "v7");
+    baton_topology_apply (s_topo, &m, NULL, 1, &r);
+    cr_assert_str_eq (r->version, "v7");
+    cr_assert_str_eq (r->zone, "z3");
+}
+
+Test (placed, a_reload_takes_the_new_declarations_and_zone)
+{
+    static const char *next_yaml = "functions:\n"
+                                   "  f:\n"
+                                   "    endpoints: [{endpoint: inproc://f0, version: v2}]\n"
+                                   "routes:\n"
+                                   "  - path: /x\n"
+                                   "    chain: [f]\n";
+    char err[BATON_CONFIG_MAX_ERROR];
+    baton_config_t *next =
+        baton_config_parse (next_yaml, strlen (next_yaml), "n.yaml", err, sizeof err);
+    cr_assert_not_null (next, "%s", err);
+    baton_replica_t *f0 = baton_topology_at (s_topo, 0, 0);
+    baton_topology_reconfigure (s_topo, next, NULL);
+    cr_assert_eq (baton_topology_at (s_topo, 0, 0), f0);
+    cr_assert_str_eq (f0->version, "v2");
+    cr_assert_str_eq (f0->zone, "");
+    //  No gateway zone any more: no hop crosses.
+    f0->zone[0] = 'z';
+    baton_topology_count_hop (s_topo, f0);
+    cr_assert_eq (baton_topology_cross_zone_hops (s_topo, 0), 0);
+    baton_config_destroy (&s_config);
+    s_config = next;
 }

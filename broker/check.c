@@ -1,6 +1,7 @@
 /*  check.c - "baton check -c FILE": loads a configuration as the gateway
  *  would and prints the routes in match order and the functions, or the first
  *  error with its file:line:column.  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
@@ -35,13 +36,66 @@ s_methods (const baton_config_route_t *route, char *buf, size_t cap)
     return buf;
 }
 
-static size_t
-s_chain_len (const baton_config_route_t *route)
+//  Appends the formatted text to buf (cap bytes) at *n, cutting it short.
+static void s_put (char *buf, size_t cap, size_t *n, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+s_put (char *buf, size_t cap, size_t *n, const char *fmt, ...)
 {
+    if (*n >= cap)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    int w = vsnprintf (buf + *n, cap - *n, fmt, ap);
+    va_end (ap);
+    *n = w < 0 ? cap : *n + (size_t) w;
+}
+
+//  Writes one condition: "name" when present is enough, else
+//  "name=v1|v2"; prefix is "" for a header, "?" for a query parameter.
+static void
+s_condition (const baton_config_condition_t *c, const char *prefix, char *buf, size_t cap,
+             size_t *n)
+{
+    s_put (buf, cap, n, " %s%s", prefix, c->name);
+    for (size_t k = 0; c->kind == BATON_CONFIG_MATCH_ONE_OF && k < c->value_count; k++)
+        s_put (buf, cap, n, "%s%s", k ? "|" : "=", c->values[k]);
+}
+
+//  Writes route's conditions as "host=H x-intent=a|b x-debug ?v=2", or "-"
+//  when it has none, into buf.
+static const char *
+s_conditions (const baton_config_route_t *route, char *buf, size_t cap)
+{
+    const baton_config_match_t *m = &route->match;
     size_t n = 0;
-    for (size_t i = 0; i < route->chain_len; i++)
-        n += (i ? 4 : 0) + strlen (route->chain[i]->name);
-    return n;
+    buf[0] = '\0';
+    if (m->host)
+        s_put (buf, cap, &n, " host=%s", m->host);
+    for (size_t i = 0; i < m->header_count; i++)
+        s_condition (&m->headers[i], "", buf, cap, &n);
+    for (size_t i = 0; i < m->query_count; i++)
+        s_condition (&m->query[i], "?", buf, cap, &n);
+    return m->count ? buf + 1 : "-";
+}
+
+//  Writes "  version V" or "  split by header:NAME v1=90 v2=10" for route,
+//  or "" when it pins no version, into buf.
+static const char *
+s_version (const baton_config_route_t *route, char *buf, size_t cap)
+{
+    const baton_config_split_t *sp = &route->split;
+    size_t n = 0;
+    buf[0] = '\0';
+    if (route->version)
+        s_put (buf, cap, &n, "  version %s", route->version);
+    if (sp->count)
+        s_put (buf, cap, &n, "  split by %s:%s",
+               sp->by == BATON_CONFIG_SPLIT_HEADER ? "header" : "cookie", sp->key);
+    for (size_t i = 0; i < sp->count; i++)
+        s_put (buf, cap, &n, " %s=%u", sp->versions[i], (unsigned) sp->weights[i]);
+    return buf;
 }
 
 static void
@@ -61,6 +115,12 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
             (unsigned) g->heartbeat_misses,
             baton_value_format_duration (g->probe_timeout_ms, a, sizeof a),
             baton_value_format_duration (g->probe_interval_ms, b, sizeof b));
+    if (g->zone)
+        printf (
+            "zones: the gateway is in %s; a hop spills over to another zone at %u outstanding\n",
+            g->zone, (unsigned) g->zone_spill_at);
+    if (g->admin_token_file)
+        printf ("admin api: mutations need the bearer token in %s\n", g->admin_token_file);
     const baton_config_security_t *sec = baton_config_security (cfg);
     if (sec->mode == BATON_SECURITY_CURVE)
         printf ("security: curve, gateway %s (key %s), trust store %s (%zu keys)\n",
@@ -71,33 +131,42 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
                 sec->mode == BATON_SECURITY_INSECURE ? ", on any address"
                                                      : ": loopback, ipc and inproc only");
 
-    //  Columns are as wide as their widest cell, up to a point.
-    size_t wm = 0, wp = 0, wc = 0;
+    //  Columns are as wide as their widest cell, up to a point. The
+    //  conditions' column is there only when some route has conditions.
+    char conds[1024], chain[1024];
+    size_t wm = 0, wp = 0, wd = 0, wc = 0;
+    bool any_conditions = false;
     for (size_t i = 0; i < count; i++) {
         const baton_config_route_t *r = baton_routes_at (routes, i);
         size_t m = strlen (s_methods (r, methods, sizeof methods)), p = strlen (r->path),
-               c = s_chain_len (r);
+               d = strlen (s_conditions (r, conds, sizeof conds)),
+               c = strlen (baton_config_chain_text (r, chain, sizeof chain));
         wm = m > wm ? m : wm;
         wp = p > wp ? p : wp;
+        wd = d > wd ? d : wd;
         wc = c > wc ? c : wc;
+        any_conditions |= r->match.count > 0;
     }
     wm = wm > 24 ? 24 : wm;
     wp = wp > 48 ? 48 : wp;
+    wd = wd > 64 ? 64 : wd;
     wc = wc > 48 ? 48 : wc;
     printf ("routes, in match order:\n");
     for (size_t i = 0; i < count; i++) {
         const baton_config_route_t *r = baton_routes_at (routes, i);
         printf ("  %-*s  %-*s  ", (int) wm, s_methods (r, methods, sizeof methods), (int) wp,
                 r->path);
-        for (size_t k = 0; k < r->chain_len; k++)
-            printf ("%s%s", k ? " -> " : "", r->chain[k]->name);
-        size_t c = s_chain_len (r);
-        char retry[32] = "";
+        if (any_conditions)
+            printf ("%-*s  ", (int) wd, s_conditions (r, conds, sizeof conds));
+        size_t c = strlen (baton_config_chain_text (r, chain, sizeof chain));
+        printf ("%s", chain);
+        char retry[32] = "", version[1024];
         if (r->retry_attempts)
             snprintf (retry, sizeof retry, "  retry %u", (unsigned) r->retry_attempts);
-        printf ("%*s  deadline %s%s%s  (line %zu)\n", (int) (c < wc ? wc - c : 0), "",
+        printf ("%*s  deadline %s%s%s%s  (line %zu)\n", (int) (c < wc ? wc - c : 0), "",
                 baton_value_format_duration (r->deadline_ms, a, sizeof a),
-                r->deadline_default ? " (default)" : "", retry, r->line);
+                r->deadline_default ? " (default)" : "", retry,
+                s_version (r, version, sizeof version), r->line);
     }
     printf ("functions:\n");
     for (size_t i = 0; i < baton_config_function_count (cfg); i++) {
@@ -105,8 +174,14 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
         printf ("  %s:", f->name);
         if (f->endpoint_count == 0)
             printf (" no static endpoints (replicas announce themselves)");
-        for (size_t k = 0; k < f->endpoint_count; k++)
+        for (size_t k = 0; k < f->endpoint_count; k++) {
             printf ("%s %s", k ? "," : "", f->endpoints[k]);
+            const baton_config_placement_t *p = f->placements ? &f->placements[k] : NULL;
+            if (p && (p->version[0] || p->zone[0]))
+                printf (" (%s%s%s%s%s)", p->version[0] ? "version " : "", p->version,
+                        p->version[0] && p->zone[0] ? ", " : "", p->zone[0] ? "zone " : "",
+                        p->zone);
+        }
         if (f->run)
             printf ("; run (%u replica%s): %s", (unsigned) f->replicas, f->replicas == 1 ? "" : "s",
                     f->run);

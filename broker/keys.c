@@ -1,5 +1,6 @@
 /*  keys.c - "baton keys new NAME --role R --dir DIR" makes a certificate pair,
- *  "baton keys list --dir DIR" prints a trust store as a table or JSON.  */
+ *  "baton keys list --dir DIR" prints a trust store as a table or JSON,
+ *  "baton keys mesh FILE" makes the mesh key that seals routes.  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include "keys.h"
 #include "cert.h"
+#include "seal.h"
 #include "trust.h"
 
 static void
@@ -14,16 +16,20 @@ s_usage (FILE *out)
 {
     fputs ("usage: baton keys new NAME --role gateway|function --dir DIR [--force]\n"
            "       baton keys list --dir DIR [--json]\n"
-           "Makes CURVE certificates for gateways and functions (czmq's zcert format)\n"
-           "and lists a trust store: a directory of public certificates.\n"
+           "       baton keys mesh FILE [--force]\n"
+           "Makes CURVE certificates for gateways and functions (czmq's zcert format),\n"
+           "lists a trust store (a directory of public certificates), and makes the\n"
+           "mesh key that seals routes (security.mesh_key, BATON_MESH_KEY).\n"
            "\n"
            "  new NAME          writes DIR/NAME.key, the public certificate (mode 0644:\n"
            "                    copy it into the trust store of every peer), and\n"
            "                    DIR/NAME.key_secret (mode 0600: it stays on this host)\n"
            "  list              prints every certificate of the trust store DIR\n"
+           "  mesh FILE         writes a new random mesh key to FILE (mode 0600: give it\n"
+           "                    to the gateway and to every function, and to no one else)\n"
            "  -r, --role ROLE   gateway or function (new)\n"
            "  -d, --dir DIR     the directory; new creates it (mode 0700) if missing\n"
-           "  -f, --force       replace existing files (new)\n"
+           "  -f, --force       replace existing files (new, mesh)\n"
            "      --json        print one JSON array (list)\n"
            "  -h, --help        show this help\n"
            "\n"
@@ -165,6 +171,50 @@ s_new (const char *name, const char *role_text, const char *dir, bool force)
     return rc;
 }
 
+//  "baton keys mesh FILE [--force]".
+static int
+s_mesh (int argc, char **argv)
+{
+    const char *file = NULL;
+    bool force = false;
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp (arg, "-h") || !strcmp (arg, "--help")) {
+            s_usage (stdout);
+            return 0;
+        }
+        if (!strcmp (arg, "-f") || !strcmp (arg, "--force"))
+            force = true;
+        else if (!file && arg[0] != '-' && arg[0])
+            file = arg;
+        else {
+            fprintf (stderr, "baton keys mesh: unexpected argument \"%s\"\n", arg);
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (!file) {
+        fprintf (stderr, "baton keys mesh: FILE is required\n");
+        s_usage (stderr);
+        return 2;
+    }
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    char err[BATON_CERT_ERROR_MAX + 4096];
+    int rc = 0;
+    if (baton__mesh_key_new (key) != 0) {
+        fprintf (stderr, "baton keys mesh: libsodium cannot start\n");
+        rc = 1;
+    } else if (baton__mesh_key_save (key, file, force, err, sizeof err) != 0) {
+        fprintf (stderr, "baton keys mesh: %s\n", err);
+        rc = 1;
+    } else
+        printf ("mesh key: %s (mode 0600: the gateway's security.mesh_key and every "
+                "function's BATON_MESH_KEY)\n",
+                file);
+    sodium_memzero (key, sizeof key);
+    return rc;
+}
+
 int
 baton__cmd_keys (int argc, char **argv)
 {
@@ -177,6 +227,8 @@ baton__cmd_keys (int argc, char **argv)
         s_usage (stdout);
         return 0;
     }
+    if (!strcmp (sub, "mesh"))
+        return s_mesh (argc, argv);
     bool is_new = !strcmp (sub, "new"), force = false, json = false;
     if (!is_new && strcmp (sub, "list") != 0) {
         fprintf (stderr, "baton keys: unknown subcommand \"%s\"\n", sub);

@@ -69,7 +69,8 @@ baton__control_encode (const baton_control_msg_t *msg, void *dst, size_t cap)
     if (!msg->function[0] || !msg->endpoint[0] || !msg->instance[0] || msg->interval_ms == 0)
         return 0;
     s_w_t w = {(unsigned char *) dst, 0, cap, false};
-    unsigned char map = 0x80 | 9;
+    //  zone only when set: gateways before it need not see the key.
+    unsigned char map = (unsigned char) (0x80 | (msg->zone[0] ? 10 : 9));
     s_bytes (&w, &map, 1);
     s_str (&w, "v");
     s_uint (&w, BATON_CONTROL_VERSION);
@@ -85,6 +86,10 @@ baton__control_encode (const baton_control_msg_t *msg, void *dst, size_t cap)
     s_str (&w, msg->version);
     s_str (&w, "host");
     s_str (&w, msg->host);
+    if (msg->zone[0]) {
+        s_str (&w, "zone");
+        s_str (&w, msg->zone);
+    }
     s_str (&w, "pid");
     s_uint (&w, msg->pid);
     s_str (&w, "interval");
@@ -144,6 +149,8 @@ baton__control_decode (const void *data, size_t len, baton_control_msg_t *msg)
             rc = s_copy (&rd, msg->instance, sizeof msg->instance);
         else if (S_IS ("version"))
             rc = s_copy (&rd, msg->version, sizeof msg->version);
+        else if (S_IS ("zone"))
+            rc = s_copy (&rd, msg->zone, sizeof msg->zone);
         else if (S_IS ("host"))
             rc = s_copy (&rd, msg->host, sizeof msg->host);
         else if (S_IS ("pid"))

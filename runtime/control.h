@@ -26,6 +26,7 @@ typedef struct {
     char endpoint[257]; //  the replica's inbox endpoint (required)
     char instance[65];  //  unique per process start (required)
     char version[65];   //  the function's version, free text
+    char zone[65];      //  where it runs (a zone gateways prefer), free text
     char host[256];     //  host name
     uint64_t pid;
     uint64_t interval_ms; //  heartbeat interval the sender uses (required, > 0)

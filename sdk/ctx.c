@@ -216,6 +216,12 @@ baton_ctx_hop_count (const baton_ctx_t *ctx)
     return baton_envelope_route_count (ctx->env);
 }
 
+const char *
+baton_ctx_version (const baton_ctx_t *ctx)
+{
+    return baton_envelope_version_pin (ctx->env);
+}
+
 baton_envelope_t *
 baton_ctx_envelope (baton_ctx_t *ctx)
 {

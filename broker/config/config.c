@@ -4,17 +4,22 @@
  *  the key.  */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "baton/errors.h"
 #include "config/arena.h"
 #include "config/config.h"
 #include "config/pattern.h"
 #include "config/values.h"
 #include "config/yamldoc.h"
+#include "seal.h"
 
 #define S_MIB  ((uint64_t) 1024 * 1024)
 #define S_GIB  (S_MIB * 1024)
@@ -41,6 +46,8 @@ struct baton_config {
     baton_config_security_t security;
     baton_cert_t *cert; //  owned: security.cert, security.trust
     baton_trust_t *trust;
+    const char *mesh_key_path; //  security.mesh_key, and the key it holds
+    uint8_t mesh_key[BATON_CONFIG_MESH_KEY_SIZE];
     baton_config_function_t *functions;
     size_t function_count;
     s_index_t *by_name; //  functions sorted by name, for lookups
@@ -139,10 +146,11 @@ s_map (s_ctx_t *ctx, const s_node_t *node, const char *path, const char *const *
             i++;
         char q[80];
         if (i == nkeys) {
-            char known[160] = "";
-            for (size_t k = 0; k < nkeys; k++) {
-                strcat (known, k ? ", " : "");
-                strcat (known, keys[k]);
+            char known[320] = "";
+            size_t n = 0;
+            for (size_t k = 0; k < nkeys && n < sizeof known; k++) {
+                int w = snprintf (known + n, sizeof known - n, "%s%s", k ? ", " : "", keys[k]);
+                n += w > 0 ? (size_t) w : 0;
             }
             return s_fail (ctx, key, path, "unknown key %s (known keys: %s)", S_Q (q, key), known);
         }
@@ -253,6 +261,137 @@ s_endpoint (s_ctx_t *ctx, const s_node_t *node, const char *path, bool bind, con
     return 0;
 }
 
+//  A version or a zone (what says which, for the message), into *out.
+static int
+s_label (s_ctx_t *ctx, const s_node_t *node, const char *path, const char *what, const char **out)
+{
+    char why[S_WHY];
+    if (s_scalar (ctx, node, path, what) < 0)
+        return -1;
+    if (baton_value_label (node->str, node->len, what, why, sizeof why) < 0)
+        return s_fail (ctx, node, path, "%s", why);
+    *out = baton_arena_strndup (ctx->cfg->arena, node->str, node->len);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Files the configuration names
+
+//  path made relative to the folder of the configuration file, in the arena.
+static const char *
+s_resolve_path (baton_config_t *cfg, const char *path, size_t len)
+{
+    if (len > 0 && path[0] == '/')
+        return baton_arena_strndup (cfg->arena, path, len);
+    char name[BATON_CONFIG_MAX_STRING + 1];
+    snprintf (name, sizeof name, "%s", cfg->name);
+    const char *dir = dirname (name);
+    size_t dlen = strlen (dir);
+    char *out = baton_arena_alloc (cfg->arena, dlen + len + 2);
+    memcpy (out, dir, dlen);
+    out[dlen] = '/';
+    memcpy (out + dlen + 1, path, len);
+    out[dlen + len + 1] = '\0';
+    return out;
+}
+
+//  Overwrites n bytes at p in a way the compiler keeps: they held a secret.
+static void
+s_wipe (void *p, size_t n)
+{
+    volatile unsigned char *b = p;
+    while (n--)
+        *b++ = 0;
+}
+
+static bool
+s_is_space (char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int
+baton_config_read_token (const char *path, char *buf, size_t cap, char *why, size_t whylen)
+{
+    assert (path && buf && cap > BATON_CONFIG_MAX_TOKEN_FILE);
+    (void) cap; //  only the assert reads it
+    int rc = -1;
+    size_t len = 0;
+    //  O_NONBLOCK: a FIFO is refused below instead of waiting for a writer.
+    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf (why, whylen, "%s: cannot open: %s", path, strerror (errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+        snprintf (why, whylen, "%s: not a regular file", path);
+        goto out;
+    }
+    //  One byte past the limit, to notice a file that grew since fstat.
+    while (len <= BATON_CONFIG_MAX_TOKEN_FILE) {
+        ssize_t n = read (fd, buf + len, BATON_CONFIG_MAX_TOKEN_FILE + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf (why, whylen, "%s: cannot read: %s", path, strerror (errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t) n;
+    }
+    if (len > BATON_CONFIG_MAX_TOKEN_FILE) {
+        snprintf (why, whylen, "%s: the file is larger than the limit, %d bytes", path,
+                  BATON_CONFIG_MAX_TOKEN_FILE);
+        goto out;
+    }
+    size_t end = len;
+    while (end > 0 && s_is_space (buf[end - 1]))
+        end--;
+    if (end == 0) {
+        snprintf (why, whylen,
+                  "%s: the file holds no token; write one of at least %d bytes into it (e.g. "
+                  "openssl rand -hex 32 > %s)",
+                  path, BATON_CONFIG_MIN_TOKEN, path);
+        goto out;
+    }
+    //  The token travels in an Authorization header as a bearer token.
+    for (size_t i = 0; i < end; i++)
+        if ((unsigned char) buf[i] < 0x21 || (unsigned char) buf[i] > 0x7e) {
+            snprintf (why, whylen,
+                      "%s: byte %zu of the token is not visible ASCII; a bearer token has no "
+                      "spaces, control characters or non-ASCII bytes",
+                      path, i + 1);
+            goto out;
+        }
+    if (end < BATON_CONFIG_MIN_TOKEN) {
+        snprintf (why, whylen,
+                  "%s: the token is %zu bytes long; it needs at least %d (e.g. openssl rand "
+                  "-hex 32 > %s)",
+                  path, end, BATON_CONFIG_MIN_TOKEN, path);
+        goto out;
+    }
+    s_wipe (buf + end, len - end);
+    buf[end] = '\0';
+    rc = (int) end;
+out:
+    if (rc < 0)
+        s_wipe (buf, len);
+    close (fd);
+    return rc;
+}
+
+//  Checks the admin token file at path; the token itself is not kept.
+static int
+s_check_token_file (const char *path, char *why, size_t whylen)
+{
+    char token[BATON_CONFIG_MAX_TOKEN_FILE + 1];
+    int rc = baton_config_read_token (path, token, sizeof token, why, whylen);
+    s_wipe (token, sizeof token);
+    return rc < 0 ? -1 : 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Sections
 
@@ -272,6 +411,7 @@ s_defaults (baton_config_t *cfg)
         .heartbeat_misses = 3,
         .probe_timeout_ms = 250,
         .probe_interval_ms = 500,
+        .zone_spill_at = 16,
     };
     cfg->limits = (baton_config_limits_t){
         .request_line = 8 * 1024,
@@ -303,10 +443,11 @@ s_listeners_collide (const baton_config_gateway_t *g)
 static int
 s_gateway (s_ctx_t *ctx, const s_node_t *node)
 {
-    static const char *const keys[] = {"listen",        "admin",         "reply",
-                                       "control",       "deadline",      "max_inflight",
-                                       "drain",         "max_budget",    "heartbeat_misses",
-                                       "probe_timeout", "probe_interval"};
+    static const char *const keys[] = {"listen",        "admin",          "reply",
+                                       "control",       "deadline",       "max_inflight",
+                                       "drain",         "max_budget",     "heartbeat_misses",
+                                       "probe_timeout", "probe_interval", "admin_token_file",
+                                       "zone",          "zone_spill_at"};
     enum {
         LISTEN,
         ADMIN,
@@ -319,6 +460,9 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
         HEARTBEAT_MISSES,
         PROBE_TIMEOUT,
         PROBE_INTERVAL,
+        ADMIN_TOKEN_FILE,
+        ZONE,
+        ZONE_SPILL_AT,
         NKEYS
     };
     const s_node_t *v[NKEYS], *at[NKEYS];
@@ -362,6 +506,22 @@ s_gateway (s_ctx_t *ctx, const s_node_t *node)
     if (v[PROBE_INTERVAL] && s_duration_in (ctx, v[PROBE_INTERVAL], "gateway.probe_interval", 10,
                                             1000, &g->probe_interval_ms) < 0)
         return -1;
+    if (v[ADMIN_TOKEN_FILE]) {
+        char why[BATON_CONFIG_MAX_ERROR];
+        const s_node_t *file = v[ADMIN_TOKEN_FILE];
+        if (s_scalar (ctx, file, "gateway.admin_token_file", "a path") < 0)
+            return -1;
+        g->admin_token_file = s_resolve_path (ctx->cfg, file->str, file->len);
+        if (s_check_token_file (g->admin_token_file, why, sizeof why) < 0)
+            return s_fail (ctx, file, "gateway.admin_token_file", "%s", why);
+    }
+    if (v[ZONE] && s_label (ctx, v[ZONE], "gateway.zone", "a zone", &g->zone) < 0)
+        return -1;
+    if (v[ZONE_SPILL_AT]) {
+        if (s_uint (ctx, v[ZONE_SPILL_AT], "gateway.zone_spill_at", 1, 1000000, &n) < 0)
+            return -1;
+        g->zone_spill_at = (uint32_t) n;
+    }
 
     if (s_listeners_collide (g)) {
         const s_node_t *at_node = v[ADMIN] ? v[ADMIN] : v[LISTEN];
@@ -420,24 +580,6 @@ s_load_keys (const char *path, const char *dir, baton_cert_t **cert_p, baton_tru
     return 0;
 }
 
-//  path made relative to the folder of the configuration file, in the arena.
-static const char *
-s_resolve_path (baton_config_t *cfg, const char *path, size_t len)
-{
-    if (len > 0 && path[0] == '/')
-        return baton_arena_strndup (cfg->arena, path, len);
-    char name[BATON_CONFIG_MAX_STRING + 1];
-    snprintf (name, sizeof name, "%s", cfg->name);
-    const char *dir = dirname (name);
-    size_t dlen = strlen (dir);
-    char *out = baton_arena_alloc (cfg->arena, dlen + len + 2);
-    memcpy (out, dir, dlen);
-    out[dlen] = '/';
-    memcpy (out + dlen + 1, path, len);
-    out[dlen + len + 1] = '\0';
-    return out;
-}
-
 //  Installs mode, the loaded files (consumed) and their paths.
 static void
 s_set_security (baton_config_t *cfg, baton_security_mode_t mode, const char *cert_path,
@@ -447,20 +589,50 @@ s_set_security (baton_config_t *cfg, baton_security_mode_t mode, const char *cer
     baton__trust_destroy (&cfg->trust);
     cfg->cert = cert;
     cfg->trust = trust;
-    cfg->security = (baton_config_security_t){mode, cert_path, trust_dir, cert, trust};
+    cfg->security = (baton_config_security_t){mode,
+                                              cert_path,
+                                              trust_dir,
+                                              cert,
+                                              trust,
+                                              cfg->mesh_key_path,
+                                              cfg->mesh_key_path ? cfg->mesh_key : NULL};
+}
+
+//  Loads the mesh key at path (resolved) into cfg. Returns 0, or -1 with
+//  the reason in why.
+static int
+s_load_mesh_key (baton_config_t *cfg, const char *path, char *why, size_t whylen)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    if (baton__mesh_key_load (path, key, why, whylen) < 0)
+        return -1;
+    memcpy (cfg->mesh_key, key, sizeof key);
+    sodium_memzero (key, sizeof key);
+    cfg->mesh_key_path = path;
+    cfg->security.mesh_key_path = path;
+    cfg->security.mesh_key = cfg->mesh_key;
+    return 0;
 }
 
 static int
 s_security (s_ctx_t *ctx, const s_node_t *node)
 {
-    static const char *const keys[] = {"mode", "cert", "trust"};
-    enum { MODE, CERT, TRUST, NKEYS };
+    static const char *const keys[] = {"mode", "cert", "trust", "mesh_key"};
+    enum { MODE, CERT, TRUST, MESH_KEY, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     char q[80], why[BATON_CERT_ERROR_MAX];
     if (!node)
         return 0;
     if (s_map (ctx, node, "security", keys, NKEYS, v, at) < 0)
         return -1;
+    if (v[MESH_KEY]) {
+        const s_node_t *file = v[MESH_KEY];
+        if (s_scalar (ctx, file, "security.mesh_key", "a path") < 0)
+            return -1;
+        if (s_load_mesh_key (ctx->cfg, s_resolve_path (ctx->cfg, file->str, file->len), why,
+                             sizeof why) < 0)
+            return s_fail (ctx, file, "security.mesh_key", "%s", why);
+    }
     if (!v[MODE])
         return s_fail (ctx, at[MODE] ? at[MODE] : node, "security.mode",
                        "set mode: curve (or mode: insecure for plaintext on the network)");
@@ -614,6 +786,40 @@ s_compare_index (const void *pa, const void *pb)
     return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
 }
 
+//  One entry of functions.NAME.endpoints: an endpoint, or a mapping
+//  {endpoint, version, zone}; the endpoint's node into *ep_node. *place gets
+//  what the mapping declares ("" for the rest); *mapped is set if it is one.
+static int
+s_endpoint_entry (s_ctx_t *ctx, const s_node_t *e, const char *path, const char **ep,
+                  const s_node_t **ep_node, baton_config_placement_t *place, bool *mapped)
+{
+    static const char *const keys[] = {"endpoint", "version", "zone"};
+    enum { ENDPOINT, VERSION, ZONE, NKEYS };
+    const s_node_t *v[NKEYS], *at[NKEYS];
+    char sub[S_PATH];
+    *place = (baton_config_placement_t){"", ""};
+    *ep_node = e;
+    if (e->kind != BATON_YAMLDOC_MAPPING || e->null)
+        return s_endpoint (ctx, e, path, false, ep);
+    *mapped = true;
+    if (s_map (ctx, e, path, keys, NKEYS, v, at) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "endpoint");
+    if (!v[ENDPOINT])
+        return s_fail (ctx, at[ENDPOINT] ? at[ENDPOINT] : e, sub,
+                       "an endpoint written as a mapping needs endpoint: tcp://host:port");
+    *ep_node = v[ENDPOINT];
+    if (s_endpoint (ctx, v[ENDPOINT], sub, false, ep) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "version");
+    if (v[VERSION] && s_label (ctx, v[VERSION], sub, "a version", &place->version) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "zone");
+    if (v[ZONE] && s_label (ctx, v[ZONE], sub, "a zone", &place->zone) < 0)
+        return -1;
+    return 0;
+}
+
 static int
 s_function (s_ctx_t *ctx, const s_node_t *at_name, const s_node_t *val, baton_config_function_t *f)
 {
@@ -633,20 +839,25 @@ s_function (s_ctx_t *ctx, const s_node_t *at_name, const s_node_t *val, baton_co
             return -1;
         if (eps->count > BATON_CONFIG_MAX_ENDPOINTS)
             return s_fail (ctx, eps, sub, "more than %d endpoints", BATON_CONFIG_MAX_ENDPOINTS);
-        const char **list = baton_arena_alloc (arena, (eps->count ? eps->count : 1) * sizeof *list);
+        size_t n = eps->count ? eps->count : 1;
+        const char **list = baton_arena_alloc (arena, n * sizeof *list);
+        baton_config_placement_t *places = baton_arena_alloc (arena, n * sizeof *places);
+        bool mapped = false;
         size_t i = 0;
         for (const s_node_t *e = eps->first; e; e = e->next, i++) {
+            const s_node_t *ep;
             s_index (item, sizeof item, sub, i);
-            if (s_endpoint (ctx, e, item, false, &list[i]) < 0)
+            if (s_endpoint_entry (ctx, e, item, &list[i], &ep, &places[i], &mapped) < 0)
                 return -1;
             size_t k = 0;
             for (const s_node_t *prev = eps->first; k < i; prev = prev->next, k++)
                 if (!strcmp (list[k], list[i]))
-                    return s_fail (ctx, e, item, "%s is listed twice (first at line %zu)",
-                                   S_Q (q, e), prev->line);
+                    return s_fail (ctx, ep, item, "%s is listed twice (first at line %zu)",
+                                   S_Q (q, ep), prev->line);
         }
         f->endpoints = list;
         f->endpoint_count = eps->count;
+        f->placements = mapped ? places : NULL;
     }
     if (v[RUN]) {
         s_key (sub, sizeof sub, path, "run");
@@ -762,35 +973,131 @@ s_route_methods (s_ctx_t *ctx, const s_node_t *node, const char *path, s_methods
     return 0;
 }
 
+//  The functions that count nodes from first name (items of path), in a
+//  new array; NULL after a message.
+static const baton_config_function_t **
+s_chain_functions (s_ctx_t *ctx, const s_node_t *first, size_t count, const char *path)
+{
+    char item[S_PATH], q[80];
+    const baton_config_function_t **chain =
+        baton_arena_alloc (ctx->cfg->arena, (count ? count : 1) * sizeof *chain);
+    const s_node_t *f = first;
+    for (size_t i = 0; i < count; f = f->next, i++) {
+        s_index (item, sizeof item, path, i);
+        if (f->kind == BATON_YAMLDOC_MAPPING) {
+            s_fail (ctx, f, item,
+                    "a branch is the last element of a route's chain, never inside a branch");
+            return NULL;
+        }
+        if (s_scalar (ctx, f, item, "a function name") < 0)
+            return NULL;
+        chain[i] = baton_config_function_find (ctx->cfg, f->str, f->len);
+        if (!chain[i]) {
+            s_fail (ctx, f, item, "function %s is not declared under functions", S_Q (q, f));
+            return NULL;
+        }
+    }
+    return chain;
+}
+
+//  The last element of a chain, {branch: {NAME: [function, ...], ...}}:
+//  into r's branches; *longest gets the longest branch's length.
+static int
+s_route_branches (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_route_t *r,
+                  size_t *longest)
+{
+    static const char *const keys[] = {"branch"};
+    const s_node_t *v[1], *at[1];
+    char sub[S_PATH], bpath[S_PATH], q[80], why[S_WHY];
+    if (s_map (ctx, node, path, keys, 1, v, at) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "branch");
+    if (!v[0] || v[0]->kind != BATON_YAMLDOC_MAPPING)
+        return s_fail (ctx,
+                       v[0]    ? v[0]
+                       : at[0] ? at[0]
+                               : node,
+                       sub,
+                       "expected a mapping of branch names to chains ({ok: [render], review: "
+                       "[fraud, render]}), found %s",
+                       v[0] ? s_what (v[0]) : "nothing");
+    const s_node_t *map = v[0];
+    size_t n = map->count / 2;
+    if (n < 2 || n > BATON_CONFIG_MAX_BRANCHES)
+        return s_fail (ctx, map, sub, "%zu branch%s: a route branches 2 to %d ways", n,
+                       n == 1 ? "" : "es", BATON_CONFIG_MAX_BRANCHES);
+    //  A branch without a mesh key could be taken by any hop, or changed:
+    //  in a CURVE mesh that is refused rather than left unsealed.
+    if (ctx->cfg->security.mode == BATON_SECURITY_CURVE && !ctx->cfg->security.mesh_key)
+        return s_fail (ctx, map, sub,
+                       "branches in a CURVE mesh are sealed: set security.mesh_key (make one "
+                       "with: baton keys mesh FILE)");
+    baton_config_branch_t *list = baton_arena_alloc (ctx->cfg->arena, n * sizeof *list);
+    size_t i = 0;
+    *longest = 0;
+    for (const s_node_t *key = map->first; key; key = key->next->next, i++) {
+        const s_node_t *val = key->next;
+        if (baton_value_label (key->str, key->len, "a branch name", why, sizeof why) < 0)
+            return s_fail (ctx, key, sub, "%s", why);
+        for (size_t k = 0; k < i; k++)
+            if (strlen (list[k].name) == key->len && !memcmp (list[k].name, key->str, key->len))
+                return s_fail (ctx, key, sub, "duplicate branch %s", S_Q (q, key));
+        s_key (bpath, sizeof bpath, sub, key->str);
+        if (val->null || s_seq (ctx, val, bpath, "a sequence of function names") < 0)
+            return val->null ? s_fail (ctx, key, bpath, "a branch names at least one function")
+                             : -1;
+        if (val->count == 0)
+            return s_fail (ctx, val, bpath, "a branch names at least one function");
+        list[i].name = baton_arena_strndup (ctx->cfg->arena, key->str, key->len);
+        list[i].chain_len = val->count;
+        if (val->count > BATON_CONFIG_MAX_CHAIN)
+            return s_fail (ctx, val, bpath, "more than %d functions in one branch",
+                           BATON_CONFIG_MAX_CHAIN);
+        list[i].chain = s_chain_functions (ctx, val->first, val->count, bpath);
+        if (!list[i].chain)
+            return -1;
+        *longest = val->count > *longest ? val->count : *longest;
+    }
+    r->branches = list;
+    r->branch_count = n;
+    return 0;
+}
+
+//  chain: [function, ...], its last element possibly {branch: {...}}.
 static int
 s_route_chain (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_route_t *r)
 {
-    char item[S_PATH], q[80];
     if (s_seq (ctx, node, path, "a sequence of function names") < 0)
         return -1;
-    if (node->count == 0)
-        return s_fail (ctx, node, path, "a chain names at least one function");
-    if (node->count > BATON_CONFIG_MAX_CHAIN)
+    const s_node_t *last = node->first;
+    while (last && last->next)
+        last = last->next;
+    bool branches = last && last->kind == BATON_YAMLDOC_MAPPING;
+    size_t count = node->count - (branches ? 1 : 0), longest = 0;
+    if (count == 0)
+        return s_fail (ctx, node, path,
+                       branches ? "a chain names at least one function before its branch: the "
+                                  "last one chooses the branch"
+                                : "a chain names at least one function");
+    if (count > BATON_CONFIG_MAX_CHAIN)
         return s_fail (ctx, node, path, "more than %d functions in one chain",
                        BATON_CONFIG_MAX_CHAIN);
-    //  The budget the gateway writes is the chain's length.
-    if (node->count > ctx->cfg->gateway.max_budget)
-        return s_fail (ctx, node, path,
-                       "%zu functions need a hop budget of %zu, above gateway.max_budget (%u)",
-                       node->count, node->count, (unsigned) ctx->cfg->gateway.max_budget);
-    const baton_config_function_t **chain =
-        baton_arena_alloc (ctx->cfg->arena, node->count * sizeof *chain);
-    size_t i = 0;
-    for (const s_node_t *f = node->first; f; f = f->next, i++) {
-        s_index (item, sizeof item, path, i);
-        if (s_scalar (ctx, f, item, "a function name") < 0)
+    r->chain = s_chain_functions (ctx, node->first, count, path);
+    if (!r->chain)
+        return -1;
+    r->chain_len = count;
+    if (branches) {
+        char item[S_PATH];
+        s_index (item, sizeof item, path, count);
+        if (s_route_branches (ctx, last, item, r, &longest) < 0)
             return -1;
-        chain[i] = baton_config_function_find (ctx->cfg, f->str, f->len);
-        if (!chain[i])
-            return s_fail (ctx, f, item, "function %s is not declared under functions", S_Q (q, f));
     }
-    r->chain = chain;
-    r->chain_len = node->count;
+    //  The budget the gateway writes: the chain and its longest branch.
+    if (count + longest > ctx->cfg->gateway.max_budget)
+        return s_fail (ctx, node, path,
+                       "%zu functions%s need a hop budget of %zu, above gateway.max_budget (%u)",
+                       count + longest, branches ? " (the chain and its longest branch)" : "",
+                       count + longest, (unsigned) ctx->cfg->gateway.max_budget);
     return 0;
 }
 
@@ -804,6 +1111,195 @@ s_methods_overlap (const baton_config_route_t *a, const baton_config_route_t *b)
             if (!strcmp (a->methods[i], b->methods[k]))
                 return true;
     return false;
+}
+
+//  The value of one header or query condition of a route's match: present,
+//  a value, or a list of values. header: the values are header values.
+static int
+s_condition_values (s_ctx_t *ctx, const s_node_t *val, const char *path, bool header,
+                    baton_config_condition_t *c)
+{
+    char item[S_PATH], q[80], why[S_WHY];
+    if (val->null || val->kind == BATON_YAMLDOC_MAPPING)
+        return s_fail (ctx, val, path, "expected present, a value or a list of values, found %s",
+                       val->null ? "nothing" : s_what (val));
+    if (val->kind == BATON_YAMLDOC_SCALAR && val->len == 7 && !memcmp (val->str, "present", 7)) {
+        c->kind = BATON_CONFIG_MATCH_PRESENT;
+        return 0;
+    }
+    bool list = val->kind == BATON_YAMLDOC_SEQUENCE;
+    size_t n = list ? val->count : 1;
+    if (n == 0)
+        return s_fail (ctx, val, path, "an empty list matches nothing");
+    if (n > BATON_CONFIG_MAX_VALUES)
+        return s_fail (ctx, val, path, "more than %d values", BATON_CONFIG_MAX_VALUES);
+    const char **values = baton_arena_alloc (ctx->cfg->arena, n * sizeof *values);
+    size_t *lens = baton_arena_alloc (ctx->cfg->arena, n * sizeof *lens);
+    size_t i = 0;
+    for (const s_node_t *v = list ? val->first : val; i < n; v = v->next, i++) {
+        const char *at = path;
+        if (list)
+            at = s_index (item, sizeof item, path, i);
+        if (s_scalar (ctx, v, at, "a value") < 0)
+            return -1;
+        if (header && baton_value_header_value (v->str, v->len, why, sizeof why) < 0)
+            return s_fail (ctx, v, at, "%s", why);
+        for (size_t k = 0; k < i; k++)
+            if (lens[k] == v->len && !memcmp (values[k], v->str, v->len))
+                return s_fail (ctx, v, at, "%s is listed twice", S_Q (q, v));
+        values[i] = baton_arena_strndup (ctx->cfg->arena, v->str, v->len);
+        lens[i] = v->len;
+    }
+    c->kind = BATON_CONFIG_MATCH_ONE_OF;
+    c->values = values;
+    c->value_lens = lens;
+    c->value_count = n;
+    return 0;
+}
+
+//  match.headers (header) or match.query: a mapping from names to conditions.
+static int
+s_conditions (s_ctx_t *ctx, const s_node_t *node, const char *path, bool header,
+              const baton_config_condition_t **out, size_t *count)
+{
+    char sub[S_PATH], q[80], why[S_WHY];
+    if (node->kind != BATON_YAMLDOC_MAPPING)
+        return s_fail (ctx, node, path, "expected a mapping of %s to conditions, found %s",
+                       header ? "header names" : "query parameter names", s_what (node));
+    size_t n = node->count / 2;
+    if (n > BATON_CONFIG_MAX_CONDITIONS)
+        return s_fail (ctx, node, path, "more than %d conditions", BATON_CONFIG_MAX_CONDITIONS);
+    baton_config_condition_t *list =
+        baton_arena_alloc (ctx->cfg->arena, (n ? n : 1) * sizeof *list);
+    size_t i = 0;
+    for (const s_node_t *key = node->first; key; key = key->next->next, i++) {
+        baton_config_condition_t *c = &list[i];
+        if (header && baton_value_header_name (key->str, key->len, why, sizeof why) < 0)
+            return s_fail (ctx, key, path, "%s", why);
+        if (!header && key->len == 0)
+            return s_fail (ctx, key, path, "a query parameter has a name");
+        char *name = baton_arena_strndup (ctx->cfg->arena, key->str, key->len);
+        for (size_t k = 0; header && k < key->len; k++)
+            if (name[k] >= 'A' && name[k] <= 'Z')
+                name[k] = (char) (name[k] - 'A' + 'a');
+        if (header && !strcmp (name, "host"))
+            return s_fail (ctx, key, path, "match the host with match.host, not a header");
+        //  Header names are case-insensitive: "X-A" and "x-a" are one name.
+        for (size_t k = 0; k < i; k++)
+            if (list[k].name_len == key->len && !memcmp (list[k].name, name, key->len))
+                return s_fail (ctx, key, path, "%s is listed twice (first at line %zu)",
+                               S_Q (q, key), list[k].line);
+        *c = (baton_config_condition_t){
+            .name = name, .name_len = key->len, .line = key->line, .column = key->column};
+        s_key (sub, sizeof sub, path, name);
+        if (s_condition_values (ctx, key->next, sub, header, c) < 0)
+            return -1;
+    }
+    *out = list;
+    *count = n;
+    return 0;
+}
+
+//  match: {host: ..., headers: {...}, query: {...}}.
+static int
+s_route_match (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_route_t *r)
+{
+    static const char *const keys[] = {"host", "headers", "query"};
+    enum { HOST, HEADERS, QUERY, NKEYS };
+    const s_node_t *v[NKEYS], *at[NKEYS];
+    char sub[S_PATH], why[S_WHY];
+    baton_config_match_t *m = &r->match;
+    if (s_map (ctx, node, path, keys, NKEYS, v, at) < 0)
+        return -1;
+    if (v[HOST]) {
+        baton_value_host_t h;
+        s_key (sub, sizeof sub, path, "host");
+        if (s_scalar (ctx, v[HOST], sub, "a host") < 0)
+            return -1;
+        if (baton_value_match_host (v[HOST]->str, v[HOST]->len, &h, why, sizeof why) < 0)
+            return s_fail (ctx, v[HOST], sub, "%s", why);
+        char *host = baton_arena_strndup (ctx->cfg->arena, v[HOST]->str, v[HOST]->len);
+        for (char *c = host; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char) (*c - 'A' + 'a');
+        m->host = host;
+        m->host_name = baton_arena_strndup (ctx->cfg->arena, host + h.name_off, h.name_len);
+        m->host_name_len = h.name_len;
+        m->host_wildcard = h.wildcard;
+        m->host_port = h.port;
+        m->count++;
+    }
+    s_key (sub, sizeof sub, path, "headers");
+    if (v[HEADERS] && s_conditions (ctx, v[HEADERS], sub, true, &m->headers, &m->header_count) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "query");
+    if (v[QUERY] && s_conditions (ctx, v[QUERY], sub, false, &m->query, &m->query_count) < 0)
+        return -1;
+    m->count += m->header_count + m->query_count;
+    return 0;
+}
+
+//  True if condition a (on the same name as b) holds whenever b does.
+static bool
+s_condition_covers (const baton_config_condition_t *a, const baton_config_condition_t *b)
+{
+    if (a->kind == BATON_CONFIG_MATCH_PRESENT)
+        return true;
+    if (b->kind == BATON_CONFIG_MATCH_PRESENT)
+        return false;
+    for (size_t i = 0; i < b->value_count; i++) {
+        size_t k = 0;
+        while (k < a->value_count && (a->value_lens[k] != b->value_lens[i] ||
+                                      memcmp (a->values[k], b->values[i], b->value_lens[i])))
+            k++;
+        if (k == a->value_count)
+            return false;
+    }
+    return true;
+}
+
+//  True if every condition of a (na of them) holds whenever b's (nb) do:
+//  each is on a name b has a condition on, and holds whenever that one does.
+static bool
+s_conditions_cover (const baton_config_condition_t *a, size_t na, const baton_config_condition_t *b,
+                    size_t nb)
+{
+    for (size_t i = 0; i < na; i++) {
+        size_t k = 0;
+        while (k < nb &&
+               (b[k].name_len != a[i].name_len || memcmp (b[k].name, a[i].name, a[i].name_len)))
+            k++;
+        if (k == nb || !s_condition_covers (&a[i], &b[k]))
+            return false;
+    }
+    return true;
+}
+
+//  True if a's host condition holds for every host b's holds for.
+static bool
+s_host_covers (const baton_config_match_t *a, const baton_config_match_t *b)
+{
+    if (!a->host)
+        return true;
+    if (!b->host || (a->host_port && a->host_port != b->host_port))
+        return false;
+    size_t al = a->host_name_len, bl = b->host_name_len;
+    if (!a->host_wildcard)
+        return !b->host_wildcard && al == bl && !memcmp (a->host_name, b->host_name, al);
+    //  "*.s" holds for "*.s", and for names and wildcards under s.
+    if (b->host_wildcard && al == bl && !memcmp (a->host_name, b->host_name, al))
+        return true;
+    return bl > al && b->host_name[bl - al - 1] == '.' &&
+           !memcmp (b->host_name + bl - al, a->host_name, al);
+}
+
+//  True if a's match holds for every request b's holds for.
+static bool
+s_match_covers (const baton_config_match_t *a, const baton_config_match_t *b)
+{
+    return s_host_covers (a, b) &&
+           s_conditions_cover (a->headers, a->header_count, b->headers, b->header_count) &&
+           s_conditions_cover (a->query, a->query_count, b->query, b->query_count);
 }
 
 //  retry: {attempts: N}.
@@ -826,12 +1322,95 @@ s_route_retry (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_confi
     return 0;
 }
 
+//  split.weights: {VERSION: WEIGHT, ...}, 1 to BATON_CONFIG_MAX_SPLIT
+//  versions whose weights add up to more than 0.
+static int
+s_split_weights (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_split_t *sp)
+{
+    char sub[S_PATH], q[80];
+    if (node->kind != BATON_YAMLDOC_MAPPING)
+        return s_fail (ctx, node, path, "expected a mapping of versions to weights, found %s",
+                       s_what (node));
+    size_t n = node->count / 2;
+    if (n == 0 || n > BATON_CONFIG_MAX_SPLIT)
+        return s_fail (ctx, node, path, "a split has 1 to %d versions", BATON_CONFIG_MAX_SPLIT);
+    const char **versions = baton_arena_alloc (ctx->cfg->arena, n * sizeof *versions);
+    uint32_t *weights = baton_arena_alloc (ctx->cfg->arena, n * sizeof *weights);
+    size_t i = 0;
+    sp->total = 0;
+    for (const s_node_t *key = node->first; key; key = key->next->next, i++) {
+        uint64_t w;
+        if (s_label (ctx, key, path, "a version", &versions[i]) < 0)
+            return -1;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp (versions[k], versions[i]))
+                return s_fail (ctx, key, path, "%s is listed twice", S_Q (q, key));
+        s_key (sub, sizeof sub, path, versions[i]);
+        if (key->next->null)
+            return s_fail (ctx, key, sub, "expected a weight (a whole number), found nothing");
+        if (s_uint (ctx, key->next, sub, 0, 1000000, &w) < 0)
+            return -1;
+        weights[i] = (uint32_t) w;
+        sp->total += w;
+    }
+    if (sp->total == 0)
+        return s_fail (ctx, node, path, "the weights add up to 0: no version could be chosen");
+    sp->versions = versions;
+    sp->weights = weights;
+    sp->count = n;
+    return 0;
+}
+
+//  split: {by: "header:NAME" | "cookie:NAME", weights: {...}}.
+static int
+s_route_split (s_ctx_t *ctx, const s_node_t *node, const char *path, baton_config_route_t *r)
+{
+    static const char *const keys[] = {"by", "weights"};
+    enum { BY, WEIGHTS, NKEYS };
+    const s_node_t *v[NKEYS], *at[NKEYS];
+    char sub[S_PATH], q[80], why[S_WHY];
+    baton_config_split_t *sp = &r->split;
+    if (s_map (ctx, node, path, keys, NKEYS, v, at) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "by");
+    if (!v[BY])
+        return s_fail (ctx, at[BY] ? at[BY] : node, sub,
+                       "a split needs by: \"header:NAME\" or by: \"cookie:NAME\"");
+    if (s_scalar (ctx, v[BY], sub, "header:NAME or cookie:NAME") < 0)
+        return -1;
+    const char *by = v[BY]->str;
+    size_t len = v[BY]->len, off;
+    if (len > 7 && !memcmp (by, "header:", 7)) {
+        sp->by = BATON_CONFIG_SPLIT_HEADER;
+        off = 7;
+    } else if (len > 7 && !memcmp (by, "cookie:", 7)) {
+        sp->by = BATON_CONFIG_SPLIT_COOKIE;
+        off = 7;
+    } else
+        return s_fail (ctx, v[BY], sub, "%s: expected header:NAME or cookie:NAME", S_Q (q, v[BY]));
+    //  A cookie's name is a token too (RFC 6265).
+    if (baton_value_header_name (by + off, len - off, why, sizeof why) < 0)
+        return s_fail (ctx, v[BY], sub, "%s", why);
+    char *key = baton_arena_strndup (ctx->cfg->arena, by + off, len - off);
+    for (char *c = key; sp->by == BATON_CONFIG_SPLIT_HEADER && *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char) (*c - 'A' + 'a');
+    sp->key = key;
+    sp->key_len = len - off;
+    s_key (sub, sizeof sub, path, "weights");
+    if (!v[WEIGHTS])
+        return s_fail (ctx, at[WEIGHTS] ? at[WEIGHTS] : node, sub,
+                       "a split needs weights: {VERSION: WEIGHT, ...}");
+    return s_split_weights (ctx, v[WEIGHTS], sub, sp);
+}
+
 static int
 s_route (s_ctx_t *ctx, const s_node_t *node, size_t index, s_methods_t *seen,
          baton_config_route_t *r)
 {
-    static const char *const keys[] = {"path", "methods", "chain", "deadline", "retry"};
-    enum { PATH, METHODS, CHAIN, DEADLINE, RETRY, NKEYS };
+    static const char *const keys[] = {"path",     "methods", "match",   "chain",
+                                       "deadline", "retry",   "version", "split"};
+    enum { PATH, METHODS, MATCH, CHAIN, DEADLINE, RETRY, VERSION, SPLIT, NKEYS };
     const s_node_t *v[NKEYS], *at[NKEYS];
     char path[S_PATH], sub[S_PATH], q[80];
     s_index (path, sizeof path, "routes", index);
@@ -858,6 +1437,10 @@ s_route (s_ctx_t *ctx, const s_node_t *node, size_t index, s_methods_t *seen,
     if (v[METHODS] && s_route_methods (ctx, v[METHODS], sub, seen, r) < 0)
         return -1;
 
+    s_key (sub, sizeof sub, path, "match");
+    if (v[MATCH] && s_route_match (ctx, v[MATCH], sub, r) < 0)
+        return -1;
+
     s_key (sub, sizeof sub, path, "chain");
     if (!v[CHAIN])
         return s_fail (ctx, at[CHAIN] ? at[CHAIN] : node, sub,
@@ -875,6 +1458,15 @@ s_route (s_ctx_t *ctx, const s_node_t *node, size_t index, s_methods_t *seen,
     }
     s_key (sub, sizeof sub, path, "retry");
     if (v[RETRY] && s_route_retry (ctx, v[RETRY], sub, r) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "version");
+    if (v[VERSION] && v[SPLIT])
+        return s_fail (ctx, at[SPLIT], sub,
+                       "a route pins a version or splits between versions, not both");
+    if (v[VERSION] && s_label (ctx, v[VERSION], sub, "a version", &r->version) < 0)
+        return -1;
+    s_key (sub, sizeof sub, path, "split");
+    if (v[SPLIT] && s_route_split (ctx, v[SPLIT], sub, r) < 0)
         return -1;
     return 0;
 }
@@ -899,24 +1491,36 @@ s_routes (s_ctx_t *ctx, const s_node_t *node, const s_node_t *key, const s_node_
             return -1;
         cfg->route_count = i + 1;
     }
-    //  Two routes for the same paths and a common method: the second would
-    //  never be used, which is a mistake worth stopping for. A hash of each
-    //  pattern's shape keeps the pairwise check cheap for long patterns.
+    //  A route the table could never pick is a mistake worth stopping for:
+    //  one of the same paths and a common method whose match holds for every
+    //  request this one's does, and that comes first (routes.h: more
+    //  conditions first, then file order). Holding for all of b's requests
+    //  needs conditions on no more names than b has, so a comes first when it
+    //  has as many as b and an earlier line. A hash of each pattern's shape
+    //  keeps the pairwise check cheap for long patterns.
     uint64_t hash[BATON_CONFIG_MAX_ROUTES];
     for (size_t k = 0; k < cfg->route_count; k++)
         hash[k] = baton_pattern_hash (cfg->routes[k].path);
     for (size_t b = 1; b < cfg->route_count; b++)
         for (size_t a = 0; a < b; a++) {
             const baton_config_route_t *ra = &cfg->routes[a], *rb = &cfg->routes[b];
-            if (hash[a] == hash[b] && baton_pattern_same (ra->path, rb->path) &&
-                s_methods_overlap (ra, rb)) {
-                char path[S_PATH], q[80];
-                s_index (path, sizeof path, "routes", b);
+            if (hash[a] != hash[b] || !baton_pattern_same (ra->path, rb->path) ||
+                !s_methods_overlap (ra, rb) || ra->match.count < rb->match.count ||
+                !s_match_covers (&ra->match, &rb->match))
+                continue;
+            char path[S_PATH], q[80];
+            s_index (path, sizeof path, "routes", b);
+            baton_yamldoc_quote (q, sizeof q, rb->path, strlen (rb->path));
+            if (s_match_covers (&rb->match, &ra->match))
                 return s_fail_at (ctx, rb->line, rb->column, path,
-                                  "same path pattern and method as routes[%zu] (line %zu): %s", a,
-                                  ra->line,
-                                  baton_yamldoc_quote (q, sizeof q, rb->path, strlen (rb->path)));
-            }
+                                  "same path pattern%s as routes[%zu] (line %zu): %s",
+                                  rb->match.count ? ", method and conditions" : " and method", a,
+                                  ra->line, q);
+            return s_fail_at (ctx, rb->line, rb->column, path,
+                              "can never match: routes[%zu] (line %zu) comes first with the same "
+                              "path pattern and method, and its match holds for every request "
+                              "this one's does (put this route before it): %s",
+                              a, ra->line, q);
         }
     return 0;
 }
@@ -996,6 +1600,7 @@ baton_config_destroy (baton_config_t **self_p)
     if (!self_p || !*self_p)
         return;
     //  The configuration lives in its own arena, but for the keys.
+    sodium_memzero ((*self_p)->mesh_key, sizeof (*self_p)->mesh_key);
     baton__cert_destroy (&(*self_p)->cert);
     baton__trust_destroy (&(*self_p)->trust);
     baton_arena_t *arena = (*self_p)->arena;
@@ -1124,6 +1729,7 @@ baton_config_function_set_endpoints (baton_config_t *self, size_t index, const c
         list[i] = baton_arena_strndup (self->arena, eps[i], strlen (eps[i]));
     self->functions[index].endpoints = list;
     self->functions[index].endpoint_count = n;
+    self->functions[index].placements = NULL;
     return 0;
 }
 
@@ -1171,8 +1777,13 @@ baton_config_set_security (baton_config_t *self, baton_security_mode_t mode, con
         return BATON_EINVAL;
     //  Keys are resolved against the new store; on failure the old one stays.
     self->security = (baton_config_security_t){
-        mode, curve ? baton_arena_strndup (self->arena, cert, strlen (cert)) : NULL,
-        curve ? baton_arena_strndup (self->arena, trust, strlen (trust)) : NULL, c, t};
+        mode,
+        curve ? baton_arena_strndup (self->arena, cert, strlen (cert)) : NULL,
+        curve ? baton_arena_strndup (self->arena, trust, strlen (trust)) : NULL,
+        c,
+        t,
+        before.mesh_key_path,
+        before.mesh_key};
     char why[BATON_CONFIG_MAX_ERROR];
     for (size_t f = 0; f < self->function_count; f++)
         if (s_function_key (self, &self->functions[f], why, sizeof why) < 0) {
@@ -1185,6 +1796,55 @@ baton_config_set_security (baton_config_t *self, baton_security_mode_t mode, con
             return BATON_EINVAL;
         }
     s_set_security (self, mode, self->security.cert_path, self->security.trust_dir, c, t);
+    return 0;
+}
+
+//  Appends the functions chain[0..len) to buf at *at, " -> " between them.
+static void
+s_chain_text (const baton_config_function_t *const *chain, size_t len, char *buf, size_t cap,
+              size_t *at)
+{
+    for (size_t i = 0; i < len && *at < cap; i++) {
+        int n = snprintf (buf + *at, cap - *at, "%s%s", i ? " -> " : "", chain[i]->name);
+        *at += n > 0 ? (size_t) n : 0;
+    }
+}
+
+const char *
+baton_config_chain_text (const baton_config_route_t *route, char *buf, size_t cap)
+{
+    assert (route && buf && cap > 0);
+    size_t at = 0;
+    buf[0] = '\0';
+    s_chain_text (route->chain, route->chain_len, buf, cap, &at);
+    for (size_t i = 0; i < route->branch_count && at < cap; i++) {
+        const baton_config_branch_t *b = &route->branches[i];
+        int n = snprintf (buf + at, cap - at, "%s%s: ", i ? " | " : " -> {", b->name);
+        at += n > 0 ? (size_t) n : 0;
+        if (at < cap)
+            s_chain_text (b->chain, b->chain_len, buf, cap, &at);
+    }
+    if (route->branch_count && at < cap)
+        snprintf (buf + at, cap - at, "}");
+    return buf;
+}
+
+int
+baton_config_set_mesh_key (baton_config_t *self, const char *path, char *err, size_t errlen)
+{
+    assert (self && path);
+    const char *copy = baton_arena_strndup (self->arena, path, strlen (path));
+    return s_load_mesh_key (self, copy, err, errlen) < 0 ? BATON_EINVAL : 0;
+}
+
+int
+baton_config_gateway_set_admin_token_file (baton_config_t *self, const char *path, char *err,
+                                           size_t errlen)
+{
+    assert (self && path);
+    if (s_check_token_file (path, err, errlen) < 0)
+        return BATON_EINVAL;
+    self->gateway.admin_token_file = baton_arena_strndup (self->arena, path, strlen (path));
     return 0;
 }
 

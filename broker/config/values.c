@@ -397,3 +397,117 @@ baton_value_method (const char *s, size_t len, char *why, size_t whylen)
                        ": methods are case-sensitive and written in upper case");
     return 0;
 }
+
+int
+baton_value_label (const char *s, size_t len, const char *what, char *why, size_t whylen)
+{
+    if (len == 0 || len > BATON_CONFIG_MAX_LABEL)
+        return s_fail (why, whylen, s, len, ": %s is 1 to %d bytes", what, BATON_CONFIG_MAX_LABEL);
+    for (size_t k = 0; k < len; k++) {
+        char c = s[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '+'))
+            return s_fail (why, whylen, s, len,
+                           ": %s holds only letters, digits, \".\", \"_\", \"-\" and \"+\"", what);
+    }
+    return 0;
+}
+
+int
+baton_value_header_name (const char *s, size_t len, char *why, size_t whylen)
+{
+    if (len == 0 || len > BATON_CONFIG_MAX_HEADER_NAME)
+        return s_fail (why, whylen, s, len, ": a header name is 1 to %d bytes",
+                       BATON_CONFIG_MAX_HEADER_NAME);
+    for (size_t k = 0; k < len; k++)
+        if (!s_is_tchar ((unsigned char) s[k]))
+            return s_fail (why, whylen, s, len, " is not a header name (RFC 9110 token)");
+    return 0;
+}
+
+int
+baton_value_header_value (const char *s, size_t len, char *why, size_t whylen)
+{
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char) s[k];
+        if (c == 0x7f || (c < 0x20 && c != '\t'))
+            return s_fail (why, whylen, s, len, ": a control character is never in a header value");
+    }
+    if (len > 0 && (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+        return s_fail (why, whylen, s, len,
+                       ": a header value never starts or ends with a space or tab (they are "
+                       "stripped before matching)");
+    return 0;
+}
+
+//  Returns NULL, or what is wrong with the host of a match.host (no port).
+static const char *
+s_match_host_wrong (const char *s, size_t len, bool wildcard)
+{
+    if (len > 0 && s[0] == '[') {
+        char buf[INET6_ADDRSTRLEN];
+        struct in6_addr a6;
+        if (wildcard)
+            return "\"*.\" goes before a host name, not an address";
+        if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof buf)
+            return "not an IPv6 address between the brackets";
+        memcpy (buf, s + 1, len - 2);
+        buf[len - 2] = '\0';
+        return inet_pton (AF_INET6, buf, &a6) == 1 ? NULL
+                                                   : "not an IPv6 address between the brackets";
+    }
+    if (memchr (s, ':', len))
+        return "an IPv6 address goes in brackets, like [::1]";
+    bool dotted = len > 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+            dotted = false;
+    if (dotted) {
+        char buf[INET_ADDRSTRLEN];
+        struct in_addr a4;
+        if (wildcard)
+            return "\"*.\" goes before a host name, not an address";
+        if (len >= sizeof buf)
+            return "not an IPv4 address";
+        memcpy (buf, s, len);
+        buf[len] = '\0';
+        return inet_pton (AF_INET, buf, &a4) == 1 ? NULL : "not an IPv4 address";
+    }
+    return s_is_hostname (s, len) ? NULL
+                                  : "not a host name (labels of letters, digits and \"-\"), "
+                                    "address, or \"*.\" and a host name";
+}
+
+int
+baton_value_match_host (const char *s, size_t len, baton_value_host_t *out, char *why,
+                        size_t whylen)
+{
+    baton_value_host_t h = {0, len, false, 0};
+    if (len >= 2 && s[0] == '*' && s[1] == '.') {
+        h.wildcard = true;
+        h.name_off = 2;
+    }
+    //  The port follows the last ':' outside brackets.
+    const char *close = memchr (s, ']', len);
+    size_t from = close ? (size_t) (close - s) : h.name_off, colon = len;
+    for (size_t i = from; i < len; i++)
+        if (s[i] == ':')
+            colon = i;
+    if (!close && colon < len && memchr (s, ':', colon))
+        colon = len; //  several ':' without brackets: an unbracketed IPv6 address
+    if (colon < len) {
+        size_t used;
+        uint64_t port;
+        const char *p = s + colon + 1;
+        size_t plen = len - colon - 1;
+        if (!s_digits (p, plen, &used, &port) || used != plen || port < 1 || port > 65535)
+            return s_fail (why, whylen, s, len, ": the port must be a number from 1 to 65535");
+        h.port = (uint16_t) port;
+    }
+    h.name_len = colon - h.name_off;
+    const char *wrong = s_match_host_wrong (s + h.name_off, h.name_len, h.wildcard);
+    if (wrong)
+        return s_fail (why, whylen, s, len, ": %s", wrong);
+    *out = h;
+    return 0;
+}

@@ -54,6 +54,33 @@ int baton_value_function_name (const char *s, size_t len, char *why, size_t whyl
 //  BATON_CONFIG_MAX_METHOD bytes. Returns 0 or -1.
 int baton_value_method (const char *s, size_t len, char *why, size_t whylen);
 
+//  A header name a route matches on: an RFC 9110 token of 1 to
+//  BATON_CONFIG_MAX_HEADER_NAME bytes. Returns 0 or -1.
+int baton_value_header_name (const char *s, size_t len, char *why, size_t whylen);
+
+//  A version or a zone: 1 to BATON_CONFIG_MAX_LABEL bytes of letters,
+//  digits, ".", "_", "-" and "+". what names it in the message ("a version").
+//  Returns 0 or -1.
+int baton_value_label (const char *s, size_t len, const char *what, char *why, size_t whylen);
+
+//  A header value a route matches: visible ASCII, bytes 0x80-0xFF, spaces and
+//  tabs, none of them at either end (the parser strips those). Returns 0 or -1.
+int baton_value_header_value (const char *s, size_t len, char *why, size_t whylen);
+
+//  Where the parts of a route's match.host are, within the value.
+typedef struct {
+    size_t name_off; //  the host without "*." and ":port" ("[::1]" keeps its brackets)
+    size_t name_len;
+    bool wildcard; //  written "*.name": any host under name
+    uint16_t port; //  0: not written, any port matches
+} baton_value_host_t;
+
+//  A route's match.host: a DNS name, an IPv4 address or an IPv6 address in
+//  brackets, then optionally ":port" (1 to 65535); a DNS name may start with
+//  "*." Returns 0 and fills *out, or -1.
+int baton_value_match_host (const char *s, size_t len, baton_value_host_t *out, char *why,
+                            size_t whylen);
+
 //  Writes ms as the largest unit that is exact ("250ms", "10s", "2m") into
 //  buf (cap bytes, NUL-terminated). Returns buf.
 const char *baton_value_format_duration (uint64_t ms, char *buf, size_t cap);

@@ -1,17 +1,27 @@
-/*  routes.h - the gateway's route table: maps a request's method and path to
- *  the route (and so the chain) that serves it. Built once from a loaded
- *  configuration; matching never allocates. Rules: docs/gateway.md.  */
+/*  routes.h - the gateway's route table: maps a request's method, path,
+ *  host, headers and query to the route (and so the chain) that serves it.
+ *  Built once from a loaded configuration; matching never allocates. Rules:
+ *  docs/gateway.md, "How a request finds its route".  */
 
-//  Precedence, highest first, when several patterns match a path:
+//  Precedence, highest first, when several routes match a path:
 //    1. patterns without a final "*" segment before prefix patterns;
 //    2. among prefix patterns, the one with more segments before the "*";
 //    3. segment by segment from the left, a literal segment before a {param};
-//    4. file order.
+//    4. more match conditions first (match.host counts one, each header and
+//       query condition one);
+//    5. file order.
 //  So "/users/me" beats "/users/{id}", which beats "/users/" + "*". The first
-//  route in that order whose pattern matches the path and whose methods
-//  include the request's method wins. Paths are compared byte for byte:
-//  case-sensitive, percent-encoding not decoded, no dot-segment removal, and
-//  a trailing slash matters ("/a/" is not "/a").
+//  route in that order whose pattern matches the path, whose conditions all
+//  hold and whose methods include the request's method wins; a route whose
+//  conditions do not hold is as if absent (it adds nothing to a 405's Allow).
+//  Paths are compared byte for byte: case-sensitive, percent-encoding not
+//  decoded, no dot-segment removal, and a trailing slash matters ("/a/" is
+//  not "/a"). Hosts are compared without case and without a final "."; a
+//  port is compared only when the route writes one. Header names are
+//  compared without case, their values byte for byte, any field line of the
+//  name counting. Query parameters are split on "&" and "=", and names and
+//  values compared percent-decoded ("+" is a space; a "%" without two hex
+//  digits stands for itself), any occurrence of the name counting.
 #ifndef BATON_ROUTES_H
 #define BATON_ROUTES_H
 
@@ -21,6 +31,7 @@
 #include "baton/envelope.h"
 #include "config/config.h"
 #include "config/pattern.h"
+#include "http/parser.h"
 
 //  Bytes in a route's path pattern (its syntax: config/pattern.h).
 #define BATON_ROUTES_MAX_PATTERN BATON_PATTERN_MAX_LEN
@@ -45,6 +56,16 @@ typedef struct {
     baton_slice_t value;
 } baton_route_param_t;
 
+//  What matching reads of a request: views into the caller's buffers.
+typedef struct {
+    baton_slice_t method;
+    baton_slice_t path;  //  the target's path, without the query
+    baton_slice_t query; //  the raw query, after "?"; empty if none
+    baton_slice_t host;  //  host[:port]: the target's authority in absolute form, else Host
+    const baton_header_t *headers; //  header_count field lines, as received
+    size_t header_count;
+} baton_route_request_t;
+
 //  What baton_routes_match () found. Lives on the caller's stack.
 typedef struct {
     const baton_config_route_t *route; //  FOUND: the route; otherwise NULL
@@ -61,12 +82,17 @@ baton_routes_t *baton_routes_new (const baton_config_t *config);
 //  Safe on NULL; sets *self_p to NULL.
 void baton_routes_destroy (baton_routes_t **self_p);
 
-//  Matches a request. path is the request target's path without the query
-//  string; a path not starting with "/" (e.g. "*") is NOT_FOUND. Works in
-//  O(path_len + total pattern size), never allocates, never reads past the
-//  lengths given. Fills *match as described above.
-baton_route_result_t baton_routes_match (const baton_routes_t *self, const char *method,
-                                         size_t method_len, const char *path, size_t path_len,
+//  The view of req that matching reads; path is its target's path without
+//  the query (the gateway reads it from the target's form). Points into req's
+//  buffers.
+baton_route_request_t baton_routes_request (const baton_http_request_t *req, baton_slice_t path);
+
+//  Matches a request. A path not starting with "/" (e.g. "*") is NOT_FOUND.
+//  Looks only at the routes whose first one or two path segments fit the
+//  path's (an index by literal segments), never allocates, never reads past
+//  the lengths given, whatever the bytes. Fills *match as described above.
+baton_route_result_t baton_routes_match (const baton_routes_t *self,
+                                         const baton_route_request_t *req,
                                          baton_route_match_t *match);
 
 //  Writes the methods in allow (from a METHOD_NOT_ALLOWED match) as an Allow

@@ -157,9 +157,9 @@ BATON_EXPORT const char *baton_worker_endpoint (const baton_worker_t *self);
 
 //  The gateway control endpoints from config or BATON_GATEWAY, in order. The
 //  worker announces itself to each (function, inbox endpoint, instance id,
-//  version, host, pid), heartbeats every heartbeat_ms while it runs, and says
-//  goodbye when it drains or is destroyed. Users of baton_worker_process_one ()
-//  must call it at least once per interval for the heartbeats to go out.
+//  version, host, pid) at its first look at the inbox, heartbeats every
+//  heartbeat_ms from a thread of its own (a long handler does not stop them),
+//  and says goodbye when it drains or is destroyed.
 BATON_EXPORT size_t baton_worker_gateway_count (const baton_worker_t *self);
 //  Returns endpoint i, or NULL if i is out of range.
 BATON_EXPORT const char *baton_worker_gateway (const baton_worker_t *self, size_t i);
@@ -270,6 +270,10 @@ BATON_EXPORT int64_t baton_ctx_deadline_left_ms (const baton_ctx_t *ctx);
 BATON_EXPORT baton_slice_t baton_ctx_hop_name (const baton_ctx_t *ctx);
 BATON_EXPORT size_t baton_ctx_hop_index (const baton_ctx_t *ctx);
 BATON_EXPORT size_t baton_ctx_hop_count (const baton_ctx_t *ctx);
+//  The version every hop of this request runs, as the gateway chose it (a
+//  route's version: or split:), NUL-terminated: "" if the route chose none.
+//  Valid while the handler runs.
+BATON_EXPORT const char *baton_ctx_version (const baton_ctx_t *ctx);
 //  The whole envelope (id, traceparent, record...), borrowed. Leave route,
 //  index, budget and record alone: the SDK owns them.
 BATON_EXPORT baton_envelope_t *baton_ctx_envelope (baton_ctx_t *ctx);

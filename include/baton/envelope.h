@@ -21,6 +21,8 @@ extern "C" {
 #define BATON_ENVELOPE_VERSION 1
 //  Length of a CURVE public key (reply_key, route_keys), in bytes.
 #define BATON_KEY_LEN 32
+//  The longest version a request may pin (key "version"), in bytes.
+#define BATON_ENVELOPE_MAX_VERSION 64
 
 typedef struct baton_envelope baton_envelope_t;
 
@@ -166,6 +168,13 @@ BATON_EXPORT bool baton_envelope_route_done (const baton_envelope_t *self);
 BATON_EXPORT baton_slice_t baton_envelope_traceparent (const baton_envelope_t *self);
 BATON_EXPORT int baton_envelope_set_traceparent (baton_envelope_t *self, const char *tp,
                                                  size_t len);
+//  The version every hop of the request runs, chosen at the edge (a route's
+//  version: or split:), NUL-terminated; "" if none. Never NULL.
+BATON_EXPORT const char *baton_envelope_version_pin (const baton_envelope_t *self);
+//  Sets it to the len bytes at v (len 0: none). Returns 0; BATON_ESTRLEN if
+//  len is over BATON_ENVELOPE_MAX_VERSION, BATON_EINVAL if v holds a control
+//  byte (nothing changed then).
+BATON_EXPORT int baton_envelope_set_version_pin (baton_envelope_t *self, const char *v, size_t len);
 BATON_EXPORT size_t baton_envelope_record_count (const baton_envelope_t *self);
 BATON_EXPORT baton_record_t baton_envelope_record (const baton_envelope_t *self, size_t i);
 BATON_EXPORT int baton_envelope_record_append (baton_envelope_t *self, const char *name,

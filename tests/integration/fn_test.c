@@ -11,6 +11,9 @@
  *             BATON_HEARTBEAT_MS, default 250 as in the SDK): alive, but
  *             useless
  *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends
+ *    version  as append, with "@<BATON_VERSION>~<baton_ctx_version>" after
+ *             the name: the version of the replica that served each hop,
+ *             and the one the request carried
  *  BATON_TEST_FUNCTION, if set, replaces BATON_NAME (so replicas of one
  *  function can be started by helpers that name the endpoint after BATON_NAME).
  *  BATON_TEST_HOST="up:upper c:append" makes the process a host (baton_host_t)
@@ -44,6 +47,11 @@ s_handler (baton_ctx_t *ctx, void *arg)
     size_t n = name.len < sizeof hop - 1 ? name.len : sizeof hop - 1;
     memcpy (hop, name.ptr, n);
     hop[n] = '\0';
+    if (strcmp (mode, "version") == 0) {
+        const char *v = getenv ("BATON_VERSION");
+        snprintf (hop + n, sizeof hop - n, "@%s~%s", v ? v : "", baton_ctx_version (ctx));
+        n = strlen (hop);
+    }
     if (strcmp (mode, "reply401") == 0) {
         baton_ctx_set_body_str (ctx, "unauthorized\n");
         return baton_ctx_reply (ctx, 401);

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "config/config.h"
 #include "config/values.h"
+#include "seal.h"
 
 #define FIXTURES BATON_SOURCE_DIR "/tests/config/"
 
@@ -521,7 +522,7 @@ Test (config, names_unknown_keys_at_every_level)
     fails ("functions:\n  a:\n    endpoint: []\n", "3:5: functions.a: unknown key \"endpoint\"",
            "known keys: endpoints, run, replicas, key");
     fails (ROUTE_HELLO "    method: [GET]\n", "6:5: routes[0]: unknown key \"method\"",
-           "known keys: path, methods, chain, deadline");
+           "known keys: path, methods, match, chain, deadline");
 }
 
 Test (config, refuses_values_of_the_wrong_type)
@@ -1243,4 +1244,566 @@ Test (config, dev_mode_can_give_a_control_endpoint)
     cr_assert_eq (baton_config_gateway_set_control (cfg, "ipc:///tmp/c"), 0);
     cr_assert_str_eq (baton_config_gateway (cfg)->control, "ipc:///tmp/c");
     baton_config_destroy (&cfg);
+}
+
+//  --------------------------------------------------------------------------
+//  gateway.admin_token_file
+
+//  Writes len bytes of data to <dir>/name.
+static void
+s_write (const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[256];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f);
+    cr_assert_eq (fwrite (data, 1, len, f), len);
+    fclose (f);
+}
+
+//  Loads, in dir, a config whose admin token file is file (written as is).
+static baton_config_t *
+s_load_token (const char *dir, const char *file)
+{
+    char yaml[512], path[256];
+    snprintf (yaml, sizeof yaml, "gateway:\n  admin_token_file: %s\n" ROUTE_HELLO, file);
+    return s_load_in (dir, yaml, path, sizeof path);
+}
+
+Test (config, admin_token_file_resolves_against_the_file_and_is_checked)
+{
+    char dir[] = "/tmp/baton-token-XXXXXX", want[256];
+    cr_assert_not_null (mkdtemp (dir));
+    s_write (dir, "token", "0123456789abcdef\n\n", 18);
+    baton_config_t *cfg = s_load_token (dir, "token");
+    cr_assert_not_null (cfg, "%s", s_err);
+    snprintf (want, sizeof want, "%s/token", dir);
+    cr_assert_str_eq (baton_config_gateway (cfg)->admin_token_file, want);
+    baton_config_destroy (&cfg);
+    //  Not set: NULL.
+    cfg = parse (ROUTE_HELLO);
+    cr_assert_null (baton_config_gateway (cfg)->admin_token_file);
+    baton_config_destroy (&cfg);
+
+    //  Each refusal names the key's value position and what is wrong.
+    struct {
+        const char *data;
+        size_t len;
+        const char *why;
+    } bad[] = {
+        {"", 0, "the file holds no token"},
+        {" \n\t\r\n", 5, "the file holds no token"},
+        {"0123456789abcde\n", 16, "the token is 15 bytes long; it needs at least 16"},
+        {"0123456789 abcdef", 17, "byte 11 of the token is not visible ASCII"},
+        {"0123456789abcdef\xc3\xa9", 18, "byte 17 of the token is not visible ASCII"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_write (dir, "token", bad[i].data, bad[i].len);
+        cr_assert_null (s_load_token (dir, "token"), "case %zu", i);
+        cr_assert (strstr (s_err, "gw.yaml:2:21: gateway.admin_token_file: "), "%s", s_err);
+        cr_assert (strstr (s_err, want), "%s", s_err);
+        cr_assert (strstr (s_err, bad[i].why), "%s", s_err);
+    }
+    //  Over 4096 bytes, even if it is whitespace after the token; at the limit it loads.
+    char big[BATON_CONFIG_MAX_TOKEN_FILE + 1];
+    memset (big, 'a', 32);
+    memset (big + 32, '\n', sizeof big - 32);
+    s_write (dir, "token", big, sizeof big);
+    cr_assert_null (s_load_token (dir, "token"));
+    cr_assert (strstr (s_err, "the file is larger than the limit, 4096 bytes"), "%s", s_err);
+    s_write (dir, "token", big, sizeof big - 1);
+    cfg = s_load_token (dir, "token");
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    //  Missing, a directory, unreadable.
+    cr_assert_null (s_load_token (dir, "nowhere"));
+    cr_assert (strstr (s_err, "gw.yaml:2:21: gateway.admin_token_file: "), "%s", s_err);
+    cr_assert (strstr (s_err, "nowhere: cannot open: No such file or directory"), "%s", s_err);
+    cr_assert_null (s_load_token (dir, "."));
+    cr_assert (strstr (s_err, "not a regular file"), "%s", s_err);
+    cr_assert_null (s_load_token (dir, "[a]"));
+    cr_assert (strstr (s_err, "gw.yaml:2:21: gateway.admin_token_file: expected a path"), "%s",
+               s_err);
+    if (geteuid () != 0) {
+        cr_assert_eq (chmod (want, 0), 0);
+        cr_assert_null (s_load_token (dir, "token"));
+        cr_assert (strstr (s_err, "cannot open: Permission denied"), "%s", s_err);
+    }
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq (system (cmd), 0);
+}
+
+Test (config, read_token_strips_trailing_whitespace_only)
+{
+    char dir[] = "/tmp/baton-token-XXXXXX", path[256], token[BATON_CONFIG_MAX_TOKEN_FILE + 1],
+         why[512];
+    cr_assert_not_null (mkdtemp (dir));
+    s_write (dir, "t", "Abcdefghijklmnop-_.~+/=\r\n \t", 27);
+    snprintf (path, sizeof path, "%s/t", dir);
+    cr_assert_eq (baton_config_read_token (path, token, sizeof token, why, sizeof why), 23, "%s",
+                  why);
+    cr_assert_str_eq (token, "Abcdefghijklmnop-_.~+/=");
+    s_write (dir, "t", " Abcdefghijklmnop", 17);
+    cr_assert_eq (baton_config_read_token (path, token, sizeof token, why, sizeof why), -1);
+    cr_assert (strstr (why, "byte 1 of the token is not visible ASCII"), "%s", why);
+    unlink (path);
+    rmdir (dir);
+}
+
+Test (config, dev_mode_can_give_an_admin_token_file)
+{
+    char dir[] = "/tmp/baton-token-XXXXXX", path[256];
+    cr_assert_not_null (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/token", dir);
+    baton_config_t *cfg = parse (ROUTE_HELLO);
+    cr_assert_eq (baton_config_gateway_set_admin_token_file (cfg, path, s_err, sizeof s_err),
+                  BATON_EINVAL);
+    cr_assert (strstr (s_err, "cannot open"), "%s", s_err);
+    cr_assert_null (baton_config_gateway (cfg)->admin_token_file, "unchanged");
+    s_write (dir, "token", "0123456789abcdef0123456789abcdef", 32);
+    cr_assert_eq (baton_config_gateway_set_admin_token_file (cfg, path, s_err, sizeof s_err), 0,
+                  "%s", s_err);
+    cr_assert_str_eq (baton_config_gateway (cfg)->admin_token_file, path);
+    baton_config_destroy (&cfg);
+    unlink (path);
+    rmdir (dir);
+}
+
+Test (check, names_the_admin_token_file, .init = cr_redirect_stdout)
+{
+    char dir[] = "/tmp/baton-token-XXXXXX", path[256];
+    cr_assert_not_null (mkdtemp (dir));
+    s_write (dir, "token", "0123456789abcdef0123456789abcdef\n", 33);
+    baton_config_t *cfg = s_load_token (dir, "token");
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    snprintf (path, sizeof path, "%s/gw.yaml", dir);
+    cr_assert_eq (check ("-c", path), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    cr_assert (strstr (out, "admin api: mutations need the bearer token in "), "%s", out);
+    cr_assert (strstr (out, "/token\n"), "%s", out);
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq (system (cmd), 0);
+}
+
+//  --------------------------------------------------------------------------
+//  routes[].match
+
+#define FN_ABC "functions:\n  a:\n  b:\n  c:\nroutes:\n"
+
+Test (config, reads_a_routes_match)
+{
+    baton_config_t *cfg = parse (FN_ABC "  - path: /orders/{id}\n"
+                                        "    methods: [GET]\n"
+                                        "    match:\n"
+                                        "      host: API.Example.com\n"
+                                        "      headers: {X-Intent: [checkout, quote], x-debug: "
+                                        "present, x-v: \"2\"}\n"
+                                        "      query: {v: '2', 'a b': present}\n"
+                                        "    chain: [a]\n"
+                                        "  - {path: /x, match: {host: '*.example.com:8080'}, "
+                                        "chain: [b]}\n"
+                                        "  - {path: /y, match: {host: '[::1]'}, chain: [c]}\n"
+                                        "  - {path: /z, chain: [c]}\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_match_t *m = &baton_config_route (cfg, 0)->match;
+    cr_assert_str_eq (m->host, "api.example.com");
+    cr_assert_str_eq (m->host_name, "api.example.com");
+    cr_assert_not (m->host_wildcard);
+    cr_assert_eq (m->host_port, 0);
+    cr_assert_eq (m->header_count, 3);
+    cr_assert_str_eq (m->headers[0].name, "x-intent");
+    cr_assert_eq (m->headers[0].kind, BATON_CONFIG_MATCH_ONE_OF);
+    cr_assert_eq (m->headers[0].value_count, 2);
+    cr_assert_str_eq (m->headers[0].values[1], "quote");
+    cr_assert_eq (m->headers[0].value_lens[1], 5);
+    cr_assert_eq (m->headers[0].line, 10);
+    cr_assert_eq (m->headers[1].kind, BATON_CONFIG_MATCH_PRESENT);
+    cr_assert_eq (m->headers[2].value_count, 1);
+    cr_assert_eq (m->query_count, 2);
+    cr_assert_str_eq (m->query[1].name, "a b");
+    cr_assert_eq (m->count, 6);
+    m = &baton_config_route (cfg, 1)->match;
+    cr_assert_str_eq (m->host_name, "example.com");
+    cr_assert (m->host_wildcard);
+    cr_assert_eq (m->host_port, 8080);
+    cr_assert_eq (m->count, 1);
+    cr_assert_str_eq (baton_config_route (cfg, 2)->match.host_name, "[::1]");
+    m = &baton_config_route (cfg, 3)->match;
+    cr_assert_null (m->host);
+    cr_assert_eq (m->count, 0);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, refuses_bad_match_conditions)
+{
+    fails (FN_ABC "  - {path: /x, match: {hosts: a}, chain: [a]}\n",
+           "6:24: routes[0].match: ", "unknown key \"hosts\" (known keys: host, headers, query)");
+    fails (FN_ABC "  - {path: /x, match: {host: 'exa mple'}, chain: [a]}\n",
+           "6:30: routes[0].match.host: ", "\"exa mple\": not a host name");
+    fails (FN_ABC "  - {path: /x, match: {host: '*.1.2.3.4'}, chain: [a]}\n",
+           "6:30: ", "\"*.\" goes before a host name, not an address");
+    fails (FN_ABC "  - {path: /x, match: {host: '[::1'}, chain: [a]}\n",
+           "6:30: ", "not an IPv6 address");
+    fails (FN_ABC "  - {path: /x, match: {host: 'a:0'}, chain: [a]}\n",
+           "6:30: ", "the port must be a number from 1 to 65535");
+    fails (FN_ABC "  - {path: /x, match: {host: '::1'}, chain: [a]}\n",
+           "6:30: ", "an IPv6 address goes in brackets");
+    fails (FN_ABC "  - {path: /x, match: {headers: {'x y': present}}, chain: [a]}\n",
+           "6:34: routes[0].match.headers: ", "\"x y\" is not a header name");
+    fails (FN_ABC "  - {path: /x, match: {headers: {Host: a}}, chain: [a]}\n",
+           "6:34: ", "match the host with match.host");
+    fails (FN_ABC "  - {path: /x, match: {headers: {X-A: a, x-a: b}}, chain: [a]}\n",
+           "6:42: ", "\"x-a\" is listed twice (first at line 6)");
+    fails (FN_ABC "  - {path: /x, match: {headers: {x-a: []}}, chain: [a]}\n",
+           "6:39: routes[0].match.headers.x-a: ", "an empty list matches nothing");
+    fails (FN_ABC "  - {path: /x, match: {headers: {x-a: }}, chain: [a]}\n",
+           "6:39: routes[0].match.headers.x-a: ", "expected present, a value or a list");
+    fails (FN_ABC "  - {path: /x, match: {headers: {x-a: {b: c}}}, chain: [a]}\n",
+           "6:39: ", "found a mapping");
+    fails (FN_ABC "  - {path: /x, match: {headers: {x-a: ' b'}}, chain: [a]}\n",
+           "6:39: ", "never starts or ends with a space");
+    fails (FN_ABC "  - {path: /x, match: {query: {v: [a, b, a]}}, chain: [a]}\n",
+           "6:42: routes[0].match.query.v[2]: ", "\"a\" is listed twice");
+    fails (FN_ABC "  - {path: /x, match: {query: {'': a}}, chain: [a]}\n",
+           "6:32: ", "a query parameter has a name");
+    char yaml[2048] = FN_ABC "  - {path: /x, chain: [a], match: {query: {";
+    for (int i = 0; i <= BATON_CONFIG_MAX_CONDITIONS; i++)
+        sprintf (yaml + strlen (yaml), "%sp%d: present", i ? ", " : "", i);
+    strcat (yaml, "}}}\n");
+    fails (yaml, "6:", "more than 16 conditions");
+}
+
+Test (config, refuses_ambiguous_and_unreachable_routes)
+{
+    //  The same pattern, a common method and the same conditions.
+    fails (FN_ABC "  - {path: '/o/{id}', match: {headers: {x-a: [p, q]}}, chain: [a]}\n"
+                  "  - {path: '/o/{n}', methods: [GET], match: {headers: {X-A: [q, p]}}, chain: "
+                  "[b]}\n",
+           "7:5: routes[1]: ",
+           "same path pattern, method and conditions as routes[0] (line 6): \"/o/{n}\"");
+    //  Without conditions the message is as it always was.
+    fails (FN_ABC "  - {path: /o, chain: [a]}\n  - {path: /o, chain: [b]}\n",
+           "7:5: routes[1]: ", "same path pattern and method as routes[0] (line 6)");
+    //  An earlier route, as many conditions, each holding whenever the later's do.
+    const char *unreachable[] = {
+        "  - {path: /o, match: {headers: {x-a: [p, q]}}, chain: [a]}\n"
+        "  - {path: /o, match: {headers: {x-a: p}}, chain: [b]}\n",
+        "  - {path: /o, match: {headers: {x-a: present}}, chain: [a]}\n"
+        "  - {path: /o, match: {headers: {x-a: p}}, chain: [b]}\n",
+        "  - {path: /o, match: {host: '*.example.com'}, chain: [a]}\n"
+        "  - {path: /o, match: {host: api.example.com}, chain: [b]}\n",
+        "  - {path: /o, match: {host: '*.example.com'}, chain: [a]}\n"
+        "  - {path: /o, match: {host: '*.eu.example.com:81'}, chain: [b]}\n",
+        "  - {path: /o, match: {host: a.com}, chain: [a]}\n"
+        "  - {path: /o, match: {host: 'a.com:8080'}, chain: [b]}\n",
+        "  - {path: /o, match: {query: {v: present}, headers: {x: [1, 2]}}, chain: [a]}\n"
+        "  - {path: /o, methods: [GET], match: {headers: {x: '1'}, query: {v: '2'}}, chain: "
+        "[b]}\n",
+    };
+    for (size_t i = 0; i < sizeof unreachable / sizeof unreachable[0]; i++) {
+        char yaml[1024];
+        snprintf (yaml, sizeof yaml, FN_ABC "%s", unreachable[i]);
+        fails (yaml, "7:5: routes[1]: ",
+               "can never match: routes[0] (line 6) comes first with the same path pattern and "
+               "method, and its match holds for every request this one's does");
+    }
+    //  Reachable: the narrower first, more conditions later in the file (they
+    //  come first), other methods, other ports, other names.
+    const char *fine[] = {
+        "  - {path: /o, match: {headers: {x-a: p}}, chain: [b]}\n"
+        "  - {path: /o, match: {headers: {x-a: [p, q]}}, chain: [a]}\n",
+        "  - {path: /o, match: {headers: {x-a: present}}, chain: [a]}\n"
+        "  - {path: /o, match: {headers: {x-a: present, x-b: present}}, chain: [b]}\n",
+        "  - {path: /o, match: {headers: {x-a: p}}, chain: [a]}\n"
+        "  - {path: /o, match: {headers: {x-a: present}}, chain: [b]}\n",
+        "  - {path: /o, methods: [GET], match: {headers: {x-a: p}}, chain: [a]}\n"
+        "  - {path: /o, methods: [POST], match: {headers: {x-a: p}}, chain: [b]}\n",
+        "  - {path: /o, match: {host: 'a.com:8080'}, chain: [a]}\n"
+        "  - {path: /o, match: {host: a.com}, chain: [b]}\n",
+        "  - {path: /o, match: {host: 'example.com'}, chain: [a]}\n"
+        "  - {path: /o, match: {host: '*.example.com'}, chain: [b]}\n",
+        "  - {path: /o, match: {headers: {x-a: p}}, chain: [a]}\n"
+        "  - {path: /o, match: {query: {x-a: p}}, chain: [b]}\n"
+        "  - {path: /o, chain: [c]}\n",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        char yaml[1024];
+        snprintf (yaml, sizeof yaml, FN_ABC "%s", fine[i]);
+        loads (yaml);
+    }
+}
+
+Test (check, prints_each_routes_conditions, .init = cr_redirect_stdout)
+{
+    cr_assert_eq (check ("-c", FIXTURES "intent.yaml"), 0);
+    char *out = read_all (cr_get_redirected_stdout ());
+    const char *both = strstr (out, "  GET  /orders/{id}  host=api.example.com x-intent=checkout|"
+                                    "quote ?v=2  checkout  deadline 5s (default)  (line 15)\n");
+    const char *intent = strstr (out, "  GET  /orders/{id}  x-debug                          "
+                                      "                  render    deadline");
+    const char *plain = strstr (out, "  GET  /orders/{id}  -                                 "
+                                     "                 plain     deadline");
+    cr_assert (both && intent && plain, "%s", out);
+    cr_assert (both < intent && intent < plain, "not in match order:\n%s", out);
+}
+
+//  --------------------------------------------------------------------------
+//  Versions, splits and zones (issue 19)
+
+#define FN_PLACED                                                                                  \
+    "functions:\n"                                                                                 \
+    "  render:\n"                                                                                  \
+    "    endpoints:\n"                                                                             \
+    "      - tcp://127.0.0.1:5001\n"                                                               \
+    "      - {endpoint: tcp://127.0.0.1:5002, version: v2, zone: z2}\n"
+
+Test (config, loads_versions_splits_and_zones)
+{
+    baton_config_t *cfg = parse ("gateway:\n"
+                                 "  zone: eu-west-1a\n"
+                                 "  zone_spill_at: 4\n" FN_PLACED "routes:\n"
+                                 "  - path: /pinned\n"
+                                 "    chain: [render]\n"
+                                 "    version: v2\n"
+                                 "  - path: /split\n"
+                                 "    chain: [render]\n"
+                                 "    split: {by: \"header:X-User\", weights: {v1: 90, v2: 10}}\n"
+                                 "  - path: /cookie\n"
+                                 "    chain: [render]\n"
+                                 "    split: {by: \"cookie:session\", weights: {v1: 0, v2: 1}}\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_gateway_t *g = baton_config_gateway (cfg);
+    cr_assert_str_eq (g->zone, "eu-west-1a");
+    cr_assert_eq (g->zone_spill_at, 4);
+    const baton_config_function_t *f = baton_config_function (cfg, 0);
+    cr_assert_eq (f->endpoint_count, 2);
+    cr_assert_str_eq (f->endpoints[1], "tcp://127.0.0.1:5002");
+    cr_assert_not_null (f->placements);
+    cr_assert_str_eq (f->placements[0].version, "");
+    cr_assert_str_eq (f->placements[1].version, "v2");
+    cr_assert_str_eq (f->placements[1].zone, "z2");
+    const baton_config_route_t *pin = baton_config_route (cfg, 0);
+    cr_assert_str_eq (pin->version, "v2");
+    cr_assert_eq (pin->split.count, 0);
+    const baton_config_split_t *sp = &baton_config_route (cfg, 1)->split;
+    cr_assert_null (baton_config_route (cfg, 1)->version);
+    cr_assert_eq (sp->by, BATON_CONFIG_SPLIT_HEADER);
+    cr_assert_str_eq (sp->key, "x-user", "header names are lower-cased");
+    cr_assert_eq (sp->count, 2);
+    cr_assert_str_eq (sp->versions[1], "v2");
+    cr_assert_eq (sp->weights[0], 90);
+    cr_assert_eq (sp->total, 100);
+    sp = &baton_config_route (cfg, 2)->split;
+    cr_assert_eq (sp->by, BATON_CONFIG_SPLIT_COOKIE);
+    cr_assert_str_eq (sp->key, "session");
+    cr_assert_eq (sp->total, 1);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, defaults_to_no_zone_and_plain_endpoints)
+{
+    baton_config_t *cfg = parse ("functions:\n  a:\n    endpoints: [inproc://a]\n"
+                                 "routes:\n  - path: /a\n    chain: [a]\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_null (baton_config_gateway (cfg)->zone);
+    cr_assert_eq (baton_config_gateway (cfg)->zone_spill_at, 16);
+    cr_assert_null (baton_config_function (cfg, 0)->placements);
+    cr_assert_null (baton_config_route (cfg, 0)->version);
+    cr_assert_eq (baton_config_route (cfg, 0)->split.count, 0);
+    baton_config_destroy (&cfg);
+}
+
+Test (config, refuses_bad_versions_splits_and_zones)
+{
+    fails ("gateway:\n  zone: \"eu west\"\n" ROUTE_HELLO,
+           "2:9: gateway.zone: ", "a zone holds only letters");
+    fails ("gateway:\n  zone_spill_at: 0\n" ROUTE_HELLO,
+           "2:18: gateway.zone_spill_at: ", "out of range");
+    fails ("functions:\n  a:\n    endpoints: [{version: v1}]\nroutes:\n  - path: /a\n"
+           "    chain: [a]\n",
+           "3:17: functions.a.endpoints[0].endpoint: ", "needs endpoint:");
+    fails ("functions:\n  a:\n    endpoints: [{endpoint: inproc://a, tier: 1}]\nroutes:\n"
+           "  - path: /a\n    chain: [a]\n",
+           "3:40: functions.a.endpoints[0]: ", "unknown key \"tier\"");
+    fails ("functions:\n  a:\n    endpoints: [inproc://a, {endpoint: inproc://a, zone: z}]\n"
+           "routes:\n  - path: /a\n    chain: [a]\n",
+           "3:40: functions.a.endpoints[1]: ", "is listed twice (first at line 3)");
+    fails ("functions:\n  a:\n    endpoints: [{endpoint: inproc://a, version: \"v/1\"}]\n"
+           "routes:\n  - path: /a\n    chain: [a]\n",
+           "3:49: functions.a.endpoints[0].version: ", "a version holds only");
+    fails (ROUTE_HELLO "    version: v1\n    split: {by: \"header:x\", weights: {v1: 1}}\n",
+           "7:5: routes[0].version: ", "not both");
+    fails (ROUTE_HELLO "    split: {weights: {v1: 1}}\n",
+           "6:12: routes[0].split.by: ", "a split needs by:");
+    fails (ROUTE_HELLO "    split: {by: \"query:u\", weights: {v1: 1}}\n",
+           "6:17: routes[0].split.by: ", "expected header:NAME or cookie:NAME");
+    fails (ROUTE_HELLO "    split: {by: \"header:x y\", weights: {v1: 1}}\n",
+           "6:17: routes[0].split.by: ", "");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\"}\n",
+           "6:12: routes[0].split.weights: ", "a split needs weights:");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {v1: 0, v2: 0}}\n",
+           "6:38: routes[0].split.weights: ", "add up to 0");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {v1: 1, v1: 2}}\n", "6:46: ", "");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {v1: -1}}\n",
+           "6:43: routes[0].split.weights.v1: ", "");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {v1: }}\n",
+           "6:39: routes[0].split.weights.v1: ", "found nothing");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {a: 1, b: 1, c: 1, d: 1, e: 1, "
+                       "f: 1, g: 1, h: 1, i: 1}}\n",
+           "6:38: routes[0].split.weights: ", "1 to 8 versions");
+    fails (ROUTE_HELLO "    split: {by: \"cookie:s\", weights: {}}\n",
+           "6:38: routes[0].split.weights: ", "1 to 8 versions");
+    fails (ROUTE_HELLO "    split: [v1]\n", "6:12: routes[0].split: ", "expected a mapping");
+}
+
+//  --------------------------------------------------------------------------
+//  Sealed branches (issue 19): the chain's last element, security.mesh_key
+
+#define FN_ABCD "functions:\n  a:\n  b:\n  c:\n  d:\n"
+
+Test (config, loads_branches_after_a_chain)
+{
+    baton_config_t *cfg = parse (FN_ABCD "routes:\n"
+                                         "  - path: /o\n"
+                                         "    chain: [a, b, {branch: {ok: [c], review: [d, c]}}]\n"
+                                         "  - {path: /p, chain: [a]}\n");
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_route_t *r = baton_config_route (cfg, 0);
+    cr_assert_eq (r->chain_len, 2);
+    cr_assert_str_eq (r->chain[1]->name, "b");
+    cr_assert_eq (r->branch_count, 2);
+    cr_assert_str_eq (r->branches[0].name, "ok");
+    cr_assert_eq (r->branches[0].chain_len, 1);
+    cr_assert_str_eq (r->branches[0].chain[0]->name, "c");
+    cr_assert_str_eq (r->branches[1].name, "review");
+    cr_assert_eq (r->branches[1].chain_len, 2);
+    cr_assert_str_eq (r->branches[1].chain[0]->name, "d");
+    cr_assert_eq (baton_config_route (cfg, 1)->branch_count, 0);
+    cr_assert_null (baton_config_security (cfg)->mesh_key, "no key: unsealed");
+    baton_config_destroy (&cfg);
+}
+
+Test (config, refuses_bad_branches_where_they_are)
+{
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {ok: [c]}}]}\n",
+           "7:36: routes[0].chain[1].branch: ", "1 branch: a route branches 2 to 8 ways");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {a: [c], b: [c], c: [c], d: [c], "
+                   "e: [c], f: [c], g: [c], h: [c], i: [c]}}]}\n",
+           "7:36: routes[0].chain[1].branch: ", "9 branches");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [{branch: {x: [c], y: [d]}}]}\n",
+           "7:23: routes[0].chain: ", "at least one function before its branch");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {x: [c], y: [d]}}, b]}\n",
+           "7:27: routes[0].chain[1]: ", "a branch is the last element");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {x: [c, {branch: d}], y: [d]}}]}\n",
+           "7:44: routes[0].chain[1].branch.x[1]: ", "never inside a branch");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {x: [], y: [d]}}]}\n",
+           "7:40: routes[0].chain[1].branch.x: ", "at least one function");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {x: null, y: [d]}}]}\n",
+           "7:37: routes[0].chain[1].branch.x: ", "at least one function");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {'x y': [c], y: [d]}}]}\n",
+           "7:37: routes[0].chain[1].branch: ", "a branch name holds only letters");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: {x: [c], y: [e]}}]}\n",
+           "7:49: routes[0].chain[1].branch.y[0]: ", "function \"e\" is not declared");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {fork: {x: [c], y: [d]}}]}\n",
+           "7:28: routes[0].chain[1]: ", "unknown key \"fork\" (known keys: branch)");
+    fails (FN_ABCD "routes:\n  - {path: /o, chain: [a, {branch: [c, d]}]}\n",
+           "7:36: routes[0].chain[1].branch: ", "expected a mapping of branch names");
+}
+
+Test (config, counts_the_longest_branch_in_the_budget)
+{
+    loads ("gateway: {max_budget: 3}\n" FN_ABCD
+           "routes:\n  - {path: /o, chain: [a, {branch: {x: [b, c], y: [d]}}]}\n");
+    fails ("gateway: {max_budget: 3}\n" FN_ABCD
+           "routes:\n  - {path: /o, chain: [a, b, {branch: {x: [b, c], y: [d]}}]}\n",
+           "8:23: routes[0].chain: ",
+           "4 functions (the chain and its longest branch) need a hop budget of 4, above "
+           "gateway.max_budget (3)");
+}
+
+//  Writes a fresh mesh key to <dir>/mesh.key with mode.
+static void
+s_mesh_key (const char *dir, mode_t mode)
+{
+    char path[256], err[512];
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    snprintf (path, sizeof path, "%s/mesh.key", dir);
+    cr_assert_eq (baton__mesh_key_new (key), 0);
+    cr_assert_eq (baton__mesh_key_save (key, path, true, err, sizeof err), 0, "%s", err);
+    cr_assert_eq (chmod (path, mode), 0);
+}
+
+#define S_BRANCHES                                                                                 \
+    "functions:\n  a:\n  b:\n"                                                                     \
+    "routes:\n  - {path: /x, chain: [a, {branch: {p: [b], q: [a, b]}}]}\n"
+
+Test (config, loads_the_mesh_key_in_any_mode)
+{
+    char b1[48], b2[48], path[256];
+    const char *dir = s_keys (b1, b2);
+    s_mesh_key (dir, 0600);
+    baton_config_t *cfg = s_load_in (
+        dir, "security: {mode: insecure, mesh_key: mesh.key}\n" S_BRANCHES, path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    const baton_config_security_t *sec = baton_config_security (cfg);
+    cr_assert_not_null (sec->mesh_key);
+    cr_assert (strstr (sec->mesh_key_path, dir) && strstr (sec->mesh_key_path, "/mesh.key"));
+    baton_config_destroy (&cfg);
+    cfg = s_load_in (dir,
+                     "security: {mode: curve, cert: keys/gw.key_secret, trust: keys, mesh_key: "
+                     "mesh.key}\n" S_BRANCHES,
+                     path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    cr_assert_not_null (baton_config_security (cfg)->mesh_key);
+    baton_config_destroy (&cfg);
+    s_rm_keys ();
+}
+
+Test (config, refuses_unsealed_branches_in_a_curve_mesh_and_a_key_others_read)
+{
+    char b1[48], b2[48], path[256];
+    const char *dir = s_keys (b1, b2);
+    cr_assert_null (s_load_in (dir, S_CURVE S_BRANCHES, path, sizeof path));
+    cr_assert (strstr (s_err, "gw.yaml:6:36: routes[0].chain[1].branch: branches in a CURVE mesh "
+                              "are sealed: set security.mesh_key"),
+               "%s", s_err);
+    //  Without branches a CURVE mesh needs no mesh key.
+    baton_config_t *cfg = s_load_in (
+        dir, S_CURVE "functions:\n  a:\nroutes:\n  - {path: /x, chain: [a]}\n", path, sizeof path);
+    cr_assert_not_null (cfg, "%s", s_err);
+    baton_config_destroy (&cfg);
+    s_mesh_key (dir, 0644);
+    cr_assert_null (s_load_in (dir, "security: {mode: insecure, mesh_key: mesh.key}\n" S_BRANCHES,
+                               path, sizeof path));
+    cr_assert (strstr (s_err, "gw.yaml:1:38: security.mesh_key: "), "%s", s_err);
+    cr_assert (strstr (s_err, "chmod 600"), "%s", s_err);
+    cr_assert_null (s_load_in (dir, "security: {mode: insecure, mesh_key: nowhere}\n" S_BRANCHES,
+                               path, sizeof path));
+    cr_assert (strstr (s_err, "security.mesh_key: ") && strstr (s_err, "cannot open"), "%s", s_err);
+    s_rm_keys ();
+}
+
+Test (config, set_mesh_key_loads_it_or_changes_nothing)
+{
+    char b1[48], b2[48], path[256];
+    const char *dir = s_keys (b1, b2);
+    baton_config_t *cfg = parse (S_BRANCHES);
+    cr_assert_not_null (cfg, "%s", s_err);
+    snprintf (path, sizeof path, "%s/mesh.key", dir);
+    cr_assert_eq (baton_config_set_mesh_key (cfg, path, s_err, sizeof s_err), BATON_EINVAL);
+    cr_assert_null (baton_config_security (cfg)->mesh_key);
+    s_mesh_key (dir, 0600);
+    cr_assert_eq (baton_config_set_mesh_key (cfg, path, s_err, sizeof s_err), 0, "%s", s_err);
+    cr_assert_not_null (baton_config_security (cfg)->mesh_key);
+    cr_assert_str_eq (baton_config_security (cfg)->mesh_key_path, path);
+    //  The security mode changes; the key stays.
+    cr_assert_eq (
+        baton_config_set_security (cfg, BATON_SECURITY_INSECURE, NULL, NULL, s_err, sizeof s_err),
+        0, "%s", s_err);
+    cr_assert_not_null (baton_config_security (cfg)->mesh_key);
+    baton_config_destroy (&cfg);
+    s_rm_keys ();
 }

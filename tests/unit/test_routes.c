@@ -1,6 +1,7 @@
 /*  test_routes.c - the route table: exact, {param} and prefix patterns, their
  *  precedence, 404 against 405 and its Allow list, captures, trailing slashes,
- *  percent-encoding kept as is, and paths of any length read within bounds.  */
+ *  percent-encoding kept as is, paths of any length read within bounds, the
+ *  index by leading segments, and host, header and query conditions.  */
 //  MAP_ANONYMOUS, for the guard page.
 #define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
@@ -14,6 +15,16 @@
 
 static baton_config_t *s_cfg;
 static baton_routes_t *s_routes;
+
+//  Matches method and path (method_len and path_len bytes) alone: no host,
+//  header or query.
+static baton_route_result_t
+s_match (const baton_routes_t *routes, const char *method, size_t method_len, const char *path,
+         size_t path_len, baton_route_match_t *m)
+{
+    baton_route_request_t req = {.method = {method, method_len}, .path = {path, path_len}};
+    return baton_routes_match (routes, &req, m);
+}
 
 //  Every route's chain is one function named after the route, so a match is
 //  easy to name.
@@ -68,7 +79,7 @@ TestSuite (routes, .init = setup, .fini = teardown);
 static baton_route_result_t
 match (const char *method, const char *path, baton_route_match_t *m)
 {
-    return baton_routes_match (s_routes, method, strlen (method), path, strlen (path), m);
+    return s_match (s_routes, method, strlen (method), path, strlen (path), m);
 }
 
 //  Asserts that method path is served by the route whose chain is want.
@@ -131,8 +142,7 @@ Test (routes, captures_params_as_slices_of_the_path)
 {
     const char *path = "/users/42/posts/7";
     baton_route_match_t m;
-    cr_assert_eq (baton_routes_match (s_routes, "GET", 3, path, strlen (path), &m),
-                  BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (s_routes, "GET", 3, path, strlen (path), &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "post");
     cr_assert_eq (m.param_count, 2);
     param (&m, 0, "id", "42");
@@ -267,22 +277,19 @@ Test (routes, reads_paths_of_any_length_within_bounds)
     size_t maplen;
     char *path = guarded (buf, len, &map, &maplen);
     baton_route_match_t m;
-    cr_assert_eq (baton_routes_match (s_routes, "GET", 3, path, len, &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (s_routes, "GET", 3, path, len, &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "users_any");
     cr_assert_eq (m.params[0].value.ptr, path + 7);
     cr_assert_eq (m.params[0].value.len, len - 7);
     //  One long segment: nothing matches.
     memset (path + 1, 'y', len - 1);
-    cr_assert_eq (baton_routes_match (s_routes, "GET", 3, path, len, &m), BATON_ROUTE_NOT_FOUND);
+    cr_assert_eq (s_match (s_routes, "GET", 3, path, len, &m), BATON_ROUTE_NOT_FOUND);
     //  Every exact pattern compared against a path ending at the guard page.
     memcpy (path + len - 6, "/hello", 6);
-    cr_assert_eq (baton_routes_match (s_routes, "GET", 3, path + len - 6, 6, &m),
-                  BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (s_routes, "GET", 3, path + len - 6, 6, &m), BATON_ROUTE_FOUND);
     memcpy (path + len - 7, "/hello/", 7);
-    cr_assert_eq (baton_routes_match (s_routes, "POST", 4, path + len - 7, 7, &m),
-                  BATON_ROUTE_FOUND);
-    cr_assert_eq (baton_routes_match (s_routes, "GET", 3, path + len - 1, 1, &m),
-                  BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (s_routes, "POST", 4, path + len - 7, 7, &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (s_routes, "GET", 3, path + len - 1, 1, &m), BATON_ROUTE_FOUND);
     munmap (map, maplen);
     free (buf);
 }
@@ -365,7 +372,7 @@ Test (routes_limits, captures_every_param_of_the_largest_pattern)
     baton_config_t *cfg;
     baton_routes_t *routes = build (yaml, &cfg);
     baton_route_match_t m;
-    cr_assert_eq (baton_routes_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
     cr_assert_eq (m.param_count, BATON_ROUTES_MAX_CAPTURES);
     for (int i = 0; i < BATON_PATTERN_MAX_PARAMS; i++) {
         char name[8], value[8];
@@ -392,17 +399,16 @@ Test (routes_limits, matches_patterns_of_the_most_segments)
     baton_config_t *cfg;
     baton_routes_t *routes = build (yaml, &cfg);
     baton_route_match_t m;
-    cr_assert_eq (baton_routes_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "f");
     //  One segment more: only the prefix route, which takes the last two.
     strcat (url, "/t");
-    cr_assert_eq (baton_routes_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "g");
     param (&m, 0, "*", "s/t");
     //  One fewer: nothing.
     url[strlen (url) - 4] = '\0';
-    cr_assert_eq (baton_routes_match (routes, "GET", 3, url, strlen (url), &m),
-                  BATON_ROUTE_NOT_FOUND);
+    cr_assert_eq (s_match (routes, "GET", 3, url, strlen (url), &m), BATON_ROUTE_NOT_FOUND);
     baton_routes_destroy (&routes);
     baton_config_destroy (&cfg);
 }
@@ -414,13 +420,229 @@ Test (routes_limits, catch_all_matches_every_path)
                                     "  - {path: /a, chain: [g]}\n",
                                     &cfg);
     baton_route_match_t m;
-    cr_assert_eq (baton_routes_match (routes, "GET", 3, "/", 1, &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "GET", 3, "/", 1, &m), BATON_ROUTE_FOUND);
     cr_assert_eq (m.params[0].value.len, 0);
-    cr_assert_eq (baton_routes_match (routes, "X", 1, "/a/b", 4, &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "X", 1, "/a/b", 4, &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "f");
     cr_assert_eq (m.params[0].value.len, 3);
-    cr_assert_eq (baton_routes_match (routes, "X", 1, "/a", 2, &m), BATON_ROUTE_FOUND);
+    cr_assert_eq (s_match (routes, "X", 1, "/a", 2, &m), BATON_ROUTE_FOUND);
     cr_assert_str_eq (m.route->chain[0]->name, "g");
+    baton_routes_destroy (&routes);
+    baton_config_destroy (&cfg);
+}
+
+//  --------------------------------------------------------------------------
+//  Intent: host, headers and query
+
+static baton_config_t *s_icfg;
+static baton_routes_t *s_iroutes;
+
+static const char *s_intent = "functions:\n"
+                              "  plain:\n  intent:\n  both:\n  wild:\n  port:\n  search:\n"
+                              "  search2:\n  admin:\n  v6:\n"
+                              "routes:\n"
+                              "  - {path: '/orders/{id}', methods: [GET], chain: [plain]}\n"
+                              "  - path: '/orders/{id}'\n"
+                              "    methods: [GET]\n"
+                              "    match: {headers: {x-intent: [checkout, quote]}}\n"
+                              "    chain: [intent]\n"
+                              "  - path: '/orders/{id}'\n"
+                              "    methods: [GET]\n"
+                              "    match: {host: api.example.com, headers: {X-Debug: present}}\n"
+                              "    chain: [both]\n"
+                              "  - {path: '/orders/{id}', methods: [GET], match: {host: "
+                              "'*.example.com'}, chain: [wild]}\n"
+                              "  - {path: /search, chain: [search]}\n"
+                              "  - {path: /search, match: {query: {v: '2', q: present, 'a b': "
+                              "'c&d'}}, chain: [search2]}\n"
+                              "  - {path: /admin, methods: [POST], match: {headers: {x-role: "
+                              "admin}}, chain: [admin]}\n"
+                              "  - {path: /p, match: {host: 'localhost:8080'}, chain: [port]}\n"
+                              "  - {path: /p, match: {host: '[::1]'}, chain: [v6]}\n";
+
+static void
+intent_setup (void)
+{
+    s_iroutes = build (s_intent, &s_icfg);
+}
+
+static void
+intent_teardown (void)
+{
+    baton_routes_destroy (&s_iroutes);
+    baton_config_destroy (&s_icfg);
+}
+
+TestSuite (intent, .init = intent_setup, .fini = intent_teardown);
+
+//  Matches method target (path and query) with host and the headers, given
+//  as "Name: value" strings (at most 8), and returns what serves it: the
+//  chain's name, "404" or "405".
+static const char *
+classify (const char *method, const char *host, const char *target, const char *const *headers)
+{
+    baton_header_t fields[8];
+    size_t n = 0;
+    for (; headers && headers[n]; n++) {
+        const char *colon = strchr (headers[n], ':');
+        fields[n].name = (baton_slice_t){headers[n], (size_t) (colon - headers[n])};
+        fields[n].value = (baton_slice_t){colon + 2, strlen (colon + 2)};
+    }
+    const char *q = strchr (target, '?');
+    size_t path_len = q ? (size_t) (q - target) : strlen (target);
+    baton_route_request_t req = {
+        .method = {method, strlen (method)},
+        .path = {target, path_len},
+        .query = q ? (baton_slice_t){q + 1, strlen (q + 1)} : (baton_slice_t){"", 0},
+        .host = {host, strlen (host)},
+        .headers = fields,
+        .header_count = n,
+    };
+    baton_route_match_t m;
+    switch (baton_routes_match (s_iroutes, &req, &m)) {
+    case BATON_ROUTE_FOUND:
+        return m.route->chain[0]->name;
+    case BATON_ROUTE_NOT_FOUND:
+        return "404";
+    default:
+        return "405";
+    }
+}
+
+#define H(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+Test (intent, matches_headers_by_name_without_case_and_values_exactly)
+{
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", NULL), "plain");
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("x-intent: checkout")), "intent");
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("X-INTENT: quote")), "intent");
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("x-intent: Checkout")), "plain");
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("x-intent: checkout, quote")), "plain");
+    //  Any field line of the name counts.
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("x-intent: no", "x-intent: quote")),
+                      "intent");
+    cr_assert_str_eq (classify ("GET", "h", "/orders/1", H ("x-intents: quote")), "plain");
+}
+
+Test (intent, more_conditions_come_first)
+{
+    //  both (host and a header) beats intent and wild (one each).
+    cr_assert_str_eq (
+        classify ("GET", "api.example.com", "/orders/1", H ("x-intent: quote", "x-debug: 1")),
+        "both");
+    cr_assert_str_eq (classify ("GET", "api.example.com", "/orders/1", H ("x-intent: quote")),
+                      "intent", "same count: file order");
+    cr_assert_str_eq (classify ("GET", "api.example.com", "/orders/1", NULL), "wild");
+    size_t at_both = 99, at_intent = 99, at_plain = 99;
+    for (size_t i = 0; i < baton_routes_count (s_iroutes); i++) {
+        const char *name = baton_routes_at (s_iroutes, i)->chain[0]->name;
+        at_both = strcmp (name, "both") ? at_both : i;
+        at_intent = strcmp (name, "intent") ? at_intent : i;
+        at_plain = strcmp (name, "plain") ? at_plain : i;
+    }
+    cr_assert (at_both < at_intent && at_intent < at_plain);
+}
+
+Test (intent, matches_hosts_without_case_port_or_final_dot)
+{
+    const char *const *debug = H ("X-Debug: yes");
+    cr_assert_str_eq (classify ("GET", "api.example.com", "/orders/1", debug), "both");
+    cr_assert_str_eq (classify ("GET", "API.Example.COM:8443", "/orders/1", debug), "both");
+    cr_assert_str_eq (classify ("GET", "api.example.com.", "/orders/1", debug), "both");
+    cr_assert_str_eq (classify ("GET", "api.example.co", "/orders/1", debug), "plain");
+    cr_assert_str_eq (classify ("GET", "xapi.example.com", "/orders/1", debug), "wild");
+    //  "*.example.com": one label or more under it, not the name itself.
+    cr_assert_str_eq (classify ("GET", "a.b.example.com:1", "/orders/1", NULL), "wild");
+    cr_assert_str_eq (classify ("GET", "example.com", "/orders/1", NULL), "plain");
+    cr_assert_str_eq (classify ("GET", ".example.com", "/orders/1", NULL), "plain");
+    cr_assert_str_eq (classify ("GET", "aexample.com", "/orders/1", NULL), "plain");
+    //  A port written in the route must be the request's.
+    cr_assert_str_eq (classify ("GET", "localhost:8080", "/p", NULL), "port");
+    cr_assert_str_eq (classify ("GET", "LOCALHOST:8080", "/p", NULL), "port");
+    cr_assert_str_eq (classify ("GET", "localhost", "/p", NULL), "404");
+    cr_assert_str_eq (classify ("GET", "localhost:80", "/p", NULL), "404");
+    cr_assert_str_eq (classify ("GET", "localhost:08080", "/p", NULL), "port", "a number");
+    cr_assert_str_eq (classify ("GET", "localhost:", "/p", NULL), "404");
+    cr_assert_str_eq (classify ("GET", "localhost:80800", "/p", NULL), "404");
+    cr_assert_str_eq (classify ("GET", "[::1]:8080", "/p", NULL), "v6");
+    cr_assert_str_eq (classify ("GET", "[::1]", "/p", NULL), "v6");
+    cr_assert_str_eq (classify ("GET", "", "/p", NULL), "404");
+}
+
+Test (intent, matches_query_parameters_percent_decoded)
+{
+    cr_assert_str_eq (classify ("GET", "h", "/search", NULL), "search");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=2&q=x&a+b=c%26d", NULL), "search2");
+    cr_assert_str_eq (classify ("GET", "h", "/search?q&%76=%32&a%20b=c%26d", NULL), "search2");
+    cr_assert_str_eq (classify ("GET", "h", "/search?&&q=&v=1&v=2&&a%20b=c%26d&", NULL), "search2");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=2&q=x&a+b=c&d", NULL), "search",
+                      "a raw & splits");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=22&q&a+b=c%26d", NULL), "search");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=2&a+b=c%26d", NULL), "search");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=%2&q&a+b=c%26d", NULL), "search");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=2&q&a+b=c%26d%", NULL), "search");
+    cr_assert_str_eq (classify ("GET", "h", "/search?v=2&q&a+b=c%2", NULL), "search");
+}
+
+Test (intent, a_route_whose_conditions_fail_is_as_if_absent)
+{
+    cr_assert_str_eq (classify ("POST", "h", "/admin", NULL), "404");
+    cr_assert_str_eq (classify ("POST", "h", "/admin", H ("x-role: admin")), "admin");
+    cr_assert_str_eq (classify ("GET", "h", "/admin", H ("x-role: admin")), "405");
+    cr_assert_str_eq (classify ("GET", "h", "/admin", H ("x-role: user")), "404");
+}
+
+Test (intent, views_a_parsed_request)
+{
+    baton_header_t fields[1] = {{{"Host", 4}, {"h.example", 9}}};
+    baton_http_request_t req = {.method = {"GET", 3},
+                                .target = {"/a/b?x=1&y", 10},
+                                .form = BATON_HTTP_FORM_ORIGIN,
+                                .headers = fields,
+                                .header_count = 1,
+                                .host = {"h.example", 9}};
+    baton_route_request_t v = baton_routes_request (&req, (baton_slice_t){"/a/b", 4});
+    cr_assert (v.query.len == 5 && !memcmp (v.query.ptr, "x=1&y", 5));
+    cr_assert (v.host.len == 9 && !memcmp (v.host.ptr, "h.example", 9));
+    cr_assert_eq (v.headers, fields);
+    cr_assert_eq (v.header_count, 1);
+    cr_assert_eq (v.path.len, 4);
+    //  Absolute form: the target's authority, not Host (RFC 9112 section 3.2.2).
+    req.target = (baton_slice_t){"http://API.example:81?v=2", 25};
+    req.form = BATON_HTTP_FORM_ABSOLUTE;
+    v = baton_routes_request (&req, (baton_slice_t){"/", 1});
+    cr_assert (v.host.len == 14 && !memcmp (v.host.ptr, "API.example:81", 14));
+    cr_assert (v.query.len == 3 && !memcmp (v.query.ptr, "v=2", 3));
+    req.target = (baton_slice_t){"https://a.b/c", 13};
+    v = baton_routes_request (&req, (baton_slice_t){"/c", 2});
+    cr_assert (v.host.len == 3 && !memcmp (v.host.ptr, "a.b", 3));
+    cr_assert_eq (v.query.len, 0);
+}
+
+//  The index by leading literal segments keeps precedence across its lists.
+Test (routes_limits, the_index_keeps_match_order)
+{
+    baton_config_t *cfg;
+    baton_routes_t *routes = build ("functions:\n  ab:\n  ax:\n  xb:\n  pre:\n  any:\n  a2:\n"
+                                    "routes:\n"
+                                    "  - {path: /*, chain: [any]}\n"
+                                    "  - {path: /a/*, chain: [pre]}\n"
+                                    "  - {path: '/{x}/b', chain: [xb]}\n"
+                                    "  - {path: '/a/{x}', chain: [ax]}\n"
+                                    "  - {path: /a/b, chain: [ab]}\n"
+                                    "  - {path: /a/b/c/d, chain: [a2]}\n",
+                                    &cfg);
+    const char *want[][2] = {
+        {"/a/b", "ab"}, {"/a/c", "ax"},      {"/z/b", "xb"}, {"/a/b/c", "pre"},
+        {"/a", "any"},  {"/a/", "pre"},      {"/", "any"},   {"/a/b/c/d", "a2"},
+        {"/b/b", "xb"}, {"/a/b/c/e", "pre"}, {"/ab", "any"}, {"//b", "any"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        baton_route_match_t m;
+        cr_assert_eq (s_match (routes, "GET", 3, want[i][0], strlen (want[i][0]), &m),
+                      BATON_ROUTE_FOUND, "%s", want[i][0]);
+        cr_assert_str_eq (m.route->chain[0]->name, want[i][1], "%s", want[i][0]);
+    }
     baton_routes_destroy (&routes);
     baton_config_destroy (&cfg);
 }

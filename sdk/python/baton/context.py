@@ -187,6 +187,12 @@ class Context:
         return _s(self.envelope.traceparent)
 
     @property
+    def version(self):
+        """The version every hop of this request runs, as the gateway chose
+        it (a route's version: or split:); "" if none."""
+        return _s(self.envelope.pin)
+
+    @property
     def record(self):
         """The hops so far as (name, t_in_us, t_out_us)."""
         return [(_s(n), t_in, t_out) for n, t_in, t_out in self.envelope.record]

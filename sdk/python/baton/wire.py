@@ -220,7 +220,7 @@ class Envelope:
 
     __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "index",
                  "budget", "deadline", "oam",
-                 "traceparent", "record", "meta", "method", "target", "request_headers",
+                 "traceparent", "pin", "record", "meta", "method", "target", "request_headers",
                  "request_body", "status", "headers", "body", "error", "unknown")
 
     def __init__(self):
@@ -235,6 +235,7 @@ class Envelope:
         self.deadline = 0
         self.oam = 0  # OAM flags (OAM_PROBE); other bits passed on unchanged
         self.traceparent = b""
+        self.pin = b""  # key "version": the version every hop runs, or b""
         self.record = []  # [name, t_in_us, t_out_us]
         self.meta = {}
         self.method = b""
@@ -319,6 +320,19 @@ def _read_map(rd, env, section, depth, readers):
     return seen
 
 
+MAX_VERSION_PIN = 64  # bytes in the version a request pins (BATON_ENVELOPE_MAX_VERSION)
+
+
+def _read_pin(rd):
+    """The version a request pins: bounded, no control byte (as the C SDK)."""
+    pin = rd.read_str()
+    if len(pin) > MAX_VERSION_PIN:
+        raise EnvelopeError(STRLEN)
+    if any(b < 0x20 or b == 0x7F for b in pin):
+        raise EnvelopeError(MALFORMED)
+    return pin
+
+
 def _set(attr, read):
     return lambda rd, env: setattr(env, attr, read(rd))
 
@@ -377,6 +391,7 @@ _TOP = {
     b"deadline": _set("deadline", _Reader.read_uint),
     b"oam": _set("oam", _Reader.read_uint),
     b"traceparent": _set("traceparent", _Reader.read_str),
+    b"version": _set("pin", _read_pin),
     b"record": _set("record", _read_record),
     b"meta": _set("meta", _read_meta),
     b"request": lambda rd, env: _read_map(rd, env, "request", 2, _REQUEST),
@@ -462,7 +477,7 @@ def _key(k):
 
 _K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index",
                            "budget", "deadline", "oam",
-                           "traceparent", "record", "meta", "request", "method", "target",
+                           "traceparent", "version", "record", "meta", "request", "method", "target",
                            "headers", "body", "message", "status", "error", "code", "text",
                            "hop")}
 
@@ -483,8 +498,8 @@ def encode(env):
     # route_keys are written only when every hop has its key.
     keys = (env.route_keys is not None and len(env.route_keys) == len(env.route)
             and all(len(key) == KEY_LEN for key in env.route_keys))
-    top = (9 + bool(env.reply_key) + keys + bool(env.oam) + bool(env.traceparent) + bool(env.record)
-           + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
+    top = (9 + bool(env.reply_key) + keys + bool(env.oam) + bool(env.traceparent) + bool(env.pin)
+           + bool(env.record) + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
     out = [_container(True, top),
            k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to)]
     if env.reply_key:
@@ -500,6 +515,8 @@ def encode(env):
         out += (k["oam"], _uint(env.oam))
     if env.traceparent:
         out += (k["traceparent"], _str(env.traceparent))
+    if env.pin:
+        out += (k["version"], _str(env.pin))
     if env.record:
         out += (k["record"], _container(False, len(env.record)))
         for name, t_in, t_out in env.record:

@@ -1,6 +1,7 @@
-/*  m2_proto.h - what bench/m2_handler.c and bench/m2_relay.c share: Mongrel2's
- *  handler protocol. Requests arrive on a PULL socket connected to the
- *  server's send_spec, one frame each:
+/*  m2_proto.h - what bench/m2_handler.c and bench/m2_relay.c share (and the
+ *  sockets bench/zmq_relay.c sets up alike): Mongrel2's handler protocol.
+ *  Requests arrive on a PULL socket connected to the server's send_spec,
+ *  one frame each:
  *      SENDER CONN_ID PATH LEN:HEADERS,LEN:BODY,
  *  a handler answers on a PUB socket connected to recv_spec with
  *      SENDER LEN:CONN_ID, <raw HTTP response>
@@ -26,7 +27,7 @@ s_on_signal (int sig)
 
 //  Parses "LEN:" at p (end excluded) and checks the ',' after LEN bytes.
 //  Returns a pointer to the payload, or NULL; *len gets LEN.
-static const char *
+static inline const char *
 s_netstring (const char *p, const char *end, size_t *len, const char **next)
 {
     size_t n = 0;
@@ -44,7 +45,7 @@ s_netstring (const char *p, const char *end, size_t *len, const char **next)
 }
 
 //  Splits a request frame. Returns 0 and the sender and connection id, or -1.
-static int
+static inline int
 s_parse (const char *data, size_t size, const char **sender, size_t *sender_len, const char **conn,
          size_t *conn_len)
 {
@@ -89,7 +90,7 @@ s_socket (void *ctx, int type, const char *ep, int connect)
 
 //  Mongrel2 tells handlers about a closed client with a request whose path is
 //  "@*" (a JSON "disconnect" message): no answer is due.
-static int
+static inline int
 s_is_disconnect (const char *data, size_t size, const char *conn, size_t conn_len)
 {
     const char *path = conn + conn_len + 1;

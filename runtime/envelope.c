@@ -51,7 +51,6 @@ baton__envelope_alloc (size_t raw_len, size_t max_hops)
     memset (self, 0, offsetof (baton_envelope_t, arena));
     self->arena.chunks = NULL;
     self->arena.used = 0;
-    self->raw_len = raw_len;
     self->version = BATON_ENVELOPE_VERSION;
     self->status = 200;
     self->max_hops = max_hops;
@@ -172,6 +171,7 @@ baton_envelope_route_append (baton_envelope_t *self, const char *name, size_t na
 {
     if (self->route.count >= self->max_hops)
         return BATON_EROUTE;
+    baton__envelope_touch (self, BATON__WIRE_ROUTE);
     return s_push_pair (self, &self->route, name, name_len, endpoint, endpoint_len);
 }
 
@@ -182,6 +182,7 @@ baton_envelope_route_set_endpoint (baton_envelope_t *self, size_t i, const char 
     if (i >= self->route.count)
         return BATON_EROUTE;
     baton_header_t *h = (baton_header_t *) self->route.items + i;
+    baton__envelope_touch (self, BATON__WIRE_ROUTE);
     return s_dup (&self->arena, &h->value, endpoint, endpoint_len);
 }
 
@@ -200,6 +201,7 @@ baton_envelope_set_route_key (baton_envelope_t *self, size_t i, const void *key,
         return BATON_EROUTE;
     if (!key || len != BATON_KEY_LEN)
         return BATON_EINVAL;
+    baton__envelope_touch (self, BATON__WIRE_ROUTE_KEYS);
     //  The parallel array grows to the route, hops without a key left empty.
     while (self->route_keys.count < self->route.count) {
         baton_slice_t *slot = (baton_slice_t *) baton__vec_push (&self->arena, &self->route_keys,
@@ -298,6 +300,23 @@ baton_envelope_set_traceparent (baton_envelope_t *self, const char *tp, size_t l
     return s_dup (&self->arena, &self->traceparent, tp, len);
 }
 
+const char *
+baton_envelope_version_pin (const baton_envelope_t *self)
+{
+    return self->version_pin;
+}
+
+int
+baton_envelope_set_version_pin (baton_envelope_t *self, const char *v, size_t len)
+{
+    int rc = baton__envelope_check_version_pin (v, len, BATON_EINVAL);
+    if (rc)
+        return rc;
+    memcpy (self->version_pin, v, len);
+    self->version_pin[len] = '\0';
+    return 0;
+}
+
 size_t
 baton_envelope_record_count (const baton_envelope_t *self)
 {
@@ -376,6 +395,7 @@ baton_envelope_meta_set (baton_envelope_t *self, const char *key, size_t key_len
 {
     if (!key || key_len == 0)
         return BATON_EINVAL;
+    baton__envelope_touch (self, BATON__WIRE_META);
     baton_header_t *m = s_meta_find (self, key, key_len);
     if (m)
         return s_dup (&self->arena, &m->value, (const char *) value, value_len);
@@ -402,6 +422,7 @@ s_remove_pairs (baton__vec_t *v, const char *name, size_t len, bool nocase)
 bool
 baton_envelope_meta_remove (baton_envelope_t *self, const char *key, size_t key_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_META);
     return s_remove_pairs (&self->meta, key, key_len, false) > 0;
 }
 
@@ -471,6 +492,7 @@ int
 baton_envelope_set_request (baton_envelope_t *self, const char *method, size_t method_len,
                             const char *target, size_t target_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_REQUEST);
     int rc = s_dup (&self->arena, &self->method, method, method_len);
     return rc ? rc : s_dup (&self->arena, &self->target, target, target_len);
 }
@@ -479,6 +501,7 @@ int
 baton_envelope_request_add_header (baton_envelope_t *self, const char *name, size_t name_len,
                                    const char *value, size_t value_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_REQUEST);
     return s_push_pair (self, &self->req_headers, name, name_len, value, value_len);
 }
 
@@ -504,6 +527,7 @@ s_set_body (baton__body_t *b, const void *body, size_t len)
 int
 baton_envelope_set_request_body (baton_envelope_t *self, const void *body, size_t len)
 {
+    baton__envelope_touch (self, BATON__WIRE_REQUEST);
     return s_set_body (&self->req_body, body, len);
 }
 
@@ -518,6 +542,7 @@ baton_envelope_status (const baton_envelope_t *self)
 void
 baton_envelope_set_status (baton_envelope_t *self, unsigned status)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     self->status = status;
 }
 
@@ -544,6 +569,7 @@ int
 baton_envelope_add_header (baton_envelope_t *self, const char *name, size_t name_len,
                            const char *value, size_t value_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     return s_push_pair (self, &self->headers, name, name_len, value, value_len);
 }
 
@@ -551,6 +577,7 @@ int
 baton_envelope_set_header (baton_envelope_t *self, const char *name, size_t name_len,
                            const char *value, size_t value_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     s_remove_pairs (&self->headers, name, name_len, true);
     return s_push_pair (self, &self->headers, name, name_len, value, value_len);
 }
@@ -558,12 +585,14 @@ baton_envelope_set_header (baton_envelope_t *self, const char *name, size_t name
 size_t
 baton_envelope_remove_header (baton_envelope_t *self, const char *name, size_t name_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     return s_remove_pairs (&self->headers, name, name_len, true);
 }
 
 void
 baton_envelope_clear_headers (baton_envelope_t *self)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     self->headers.count = 0;
 }
 
@@ -576,6 +605,7 @@ baton_envelope_body (const baton_envelope_t *self)
 int
 baton_envelope_set_body (baton_envelope_t *self, const void *body, size_t len)
 {
+    baton__envelope_touch (self, BATON__WIRE_MESSAGE);
     return s_set_body (&self->body, body, len);
 }
 
@@ -609,6 +639,7 @@ int
 baton_envelope_set_error (baton_envelope_t *self, unsigned code, const char *text, size_t text_len,
                           const char *hop, size_t hop_len)
 {
+    baton__envelope_touch (self, BATON__WIRE_ERROR);
     int rc = s_dup (&self->arena, &self->error_text, text, text_len);
     if (!rc)
         rc = s_dup (&self->arena, &self->error_hop, hop, hop_len);

@@ -1,6 +1,7 @@
 /*  envelope_encode.c - baton_envelope_encode and its sized and fixed-buffer
  *  variants: the envelope written as msgpack (docs/wire-format.md) in one
- *  pass, unknown keys copied back verbatim.  */
+ *  pass, unknown keys copied back verbatim, and so are the entries of a
+ *  decoded envelope that nothing changed (a hop's forward).  */
 #include <stdlib.h>
 #include <string.h>
 #include "envelope_int.h"
@@ -15,6 +16,7 @@ typedef struct {
     size_t cap;
     bool grow;
     bool failed;
+    bool full; //  write every entry from the model, none as received
 } s_out_t;
 
 //  Makes room for n more bytes; false if it cannot (the put is then skipped).
@@ -153,13 +155,115 @@ s_route_keys_complete (const baton_envelope_t *e)
     return true;
 }
 
+//  The writers of the entries a decode may keep as received (BATON__WIRE_...
+//  and the record's entries), key and value, each from the model.
+static void
+s_pack_route (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "route");
+    s_pack_pairs (o, &e->route);
+}
+
+static void
+s_pack_route_keys (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "route_keys");
+    s_put_container (o, false, e->route.count);
+    //  Written only when every hop has its key; a decoder sizes it as soon
+    //  as it is read, perhaps before it checks that it matches the route.
+    for (uint32_t i = 0; i < e->route.count && i < e->route_keys.count; i++)
+        s_put_bin (o, ((const baton_slice_t *) e->route_keys.items)[i]);
+}
+
+static void
+s_pack_meta (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "meta");
+    s_put_container (o, true, e->meta.count);
+    for (uint32_t i = 0; i < e->meta.count; i++) {
+        const baton_header_t *m = (const baton_header_t *) e->meta.items + i;
+        s_put_str (o, m->name.ptr, m->name.len);
+        s_put_bin (o, m->value);
+    }
+}
+
+static void
+s_pack_request (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "request");
+    s_put_container (o, true, 3 + (e->req_body.bytes.len > 0) + e->unknown[BATON__SEC_REQ].count);
+    s_put_key (o, "method");
+    s_put_str (o, e->method.ptr, e->method.len);
+    s_put_key (o, "target");
+    s_put_str (o, e->target.ptr, e->target.len);
+    s_put_key (o, "headers");
+    s_pack_pairs (o, &e->req_headers);
+    if (e->req_body.bytes.len) {
+        s_put_key (o, "body");
+        s_put_bin (o, e->req_body.bytes);
+    }
+    s_pack_unknown (o, &e->unknown[BATON__SEC_REQ]);
+}
+
+static void
+s_pack_message (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "message");
+    s_put_container (o, true, 3 + e->unknown[BATON__SEC_MSG].count);
+    s_put_key (o, "status");
+    s_put_uint (o, e->status);
+    s_put_key (o, "headers");
+    s_pack_pairs (o, &e->headers);
+    s_put_key (o, "body");
+    s_put_bin (o, e->body.bytes);
+    s_pack_unknown (o, &e->unknown[BATON__SEC_MSG]);
+}
+
+static void
+s_pack_error (s_out_t *o, const baton_envelope_t *e)
+{
+    s_put_key (o, "error");
+    s_put_container (o, true, 3 + e->unknown[BATON__SEC_ERR].count);
+    s_put_key (o, "code");
+    s_put_uint (o, e->error_code);
+    s_put_key (o, "text");
+    s_put_str (o, e->error_text.ptr, e->error_text.len);
+    s_put_key (o, "hop");
+    s_put_str (o, e->error_hop.ptr, e->error_hop.len);
+    s_pack_unknown (o, &e->unknown[BATON__SEC_ERR]);
+}
+
+//  Record entries from..to (the array's items, not its header).
+static void
+s_pack_record_entries (s_out_t *o, const baton_envelope_t *e, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++) {
+        const baton_record_t *r = (const baton_record_t *) e->record.items + i;
+        s_put_container (o, false, 3);
+        s_put_str (o, r->name.ptr, r->name.len);
+        s_put_uint (o, r->t_in_us);
+        s_put_uint (o, r->t_out_us);
+    }
+}
+
+//  Copies entry w as it was received and returns true, unless it changed
+//  since, was never received so, or o writes everything from the model.
+static inline bool
+s_copied (s_out_t *o, const baton_envelope_t *e, int w)
+{
+    if (o->full || !e->wire[w].ptr)
+        return false;
+    s_put (o, e->wire[w].ptr, e->wire[w].len);
+    return true;
+}
+
 static void
 s_pack (const baton_envelope_t *e, s_out_t *o)
 {
     bool route_keys = s_route_keys_complete (e);
     size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->oam != 0) +
-                 (e->traceparent.len > 0) + (e->record.count > 0) + (e->meta.count > 0) +
-                 e->has_error + e->unknown[BATON__SEC_TOP].count;
+                 (e->traceparent.len > 0) + (e->version_pin[0] != '\0') + (e->record.count > 0) +
+                 (e->meta.count > 0) + e->has_error + e->unknown[BATON__SEC_TOP].count;
     s_put_container (o, true, top);
     s_put_key (o, "v");
     s_put_uint (o, e->version);
@@ -171,14 +275,10 @@ s_pack (const baton_envelope_t *e, s_out_t *o)
         s_put_key (o, "reply_key");
         s_put_bin (o, e->reply_key);
     }
-    s_put_key (o, "route");
-    s_pack_pairs (o, &e->route);
-    if (route_keys) {
-        s_put_key (o, "route_keys");
-        s_put_container (o, false, e->route.count);
-        for (uint32_t i = 0; i < e->route.count; i++)
-            s_put_bin (o, ((const baton_slice_t *) e->route_keys.items)[i]);
-    }
+    if (!s_copied (o, e, BATON__WIRE_ROUTE))
+        s_pack_route (o, e);
+    if (route_keys && !s_copied (o, e, BATON__WIRE_ROUTE_KEYS))
+        s_pack_route_keys (o, e);
     s_put_key (o, "index");
     s_put_uint (o, e->index);
     s_put_key (o, "budget");
@@ -193,66 +293,36 @@ s_pack (const baton_envelope_t *e, s_out_t *o)
         s_put_key (o, "traceparent");
         s_put_str (o, e->traceparent.ptr, e->traceparent.len);
     }
+    if (e->version_pin[0]) {
+        s_put_key (o, "version");
+        s_put_str (o, e->version_pin, strlen (e->version_pin));
+    }
     if (e->record.count) {
         s_put_key (o, "record");
         s_put_container (o, false, e->record.count);
-        for (uint32_t i = 0; i < e->record.count; i++) {
-            const baton_record_t *r = (const baton_record_t *) e->record.items + i;
-            s_put_container (o, false, 3);
-            s_put_str (o, r->name.ptr, r->name.len);
-            s_put_uint (o, r->t_in_us);
-            s_put_uint (o, r->t_out_us);
+        //  Entries are only ever appended: those decoded go as received.
+        uint32_t i = 0;
+        if (!o->full && e->record_wire_count) {
+            s_put (o, e->record_wire.ptr, e->record_wire.len);
+            i = e->record_wire_count;
         }
+        s_pack_record_entries (o, e, i, e->record.count);
     }
-    if (e->meta.count) {
-        s_put_key (o, "meta");
-        s_put_container (o, true, e->meta.count);
-        for (uint32_t i = 0; i < e->meta.count; i++) {
-            const baton_header_t *m = (const baton_header_t *) e->meta.items + i;
-            s_put_str (o, m->name.ptr, m->name.len);
-            s_put_bin (o, m->value);
-        }
-    }
-    s_put_key (o, "request");
-    s_put_container (o, true, 3 + (e->req_body.bytes.len > 0) + e->unknown[BATON__SEC_REQ].count);
-    s_put_key (o, "method");
-    s_put_str (o, e->method.ptr, e->method.len);
-    s_put_key (o, "target");
-    s_put_str (o, e->target.ptr, e->target.len);
-    s_put_key (o, "headers");
-    s_pack_pairs (o, &e->req_headers);
-    if (e->req_body.bytes.len) {
-        s_put_key (o, "body");
-        s_put_bin (o, e->req_body.bytes);
-    }
-    s_pack_unknown (o, &e->unknown[BATON__SEC_REQ]);
-    s_put_key (o, "message");
-    s_put_container (o, true, 3 + e->unknown[BATON__SEC_MSG].count);
-    s_put_key (o, "status");
-    s_put_uint (o, e->status);
-    s_put_key (o, "headers");
-    s_pack_pairs (o, &e->headers);
-    s_put_key (o, "body");
-    s_put_bin (o, e->body.bytes);
-    s_pack_unknown (o, &e->unknown[BATON__SEC_MSG]);
-    if (e->has_error) {
-        s_put_key (o, "error");
-        s_put_container (o, true, 3 + e->unknown[BATON__SEC_ERR].count);
-        s_put_key (o, "code");
-        s_put_uint (o, e->error_code);
-        s_put_key (o, "text");
-        s_put_str (o, e->error_text.ptr, e->error_text.len);
-        s_put_key (o, "hop");
-        s_put_str (o, e->error_hop.ptr, e->error_hop.len);
-        s_pack_unknown (o, &e->unknown[BATON__SEC_ERR]);
-    }
+    if (e->meta.count && !s_copied (o, e, BATON__WIRE_META))
+        s_pack_meta (o, e);
+    if (!s_copied (o, e, BATON__WIRE_REQUEST))
+        s_pack_request (o, e);
+    if (!s_copied (o, e, BATON__WIRE_MESSAGE))
+        s_pack_message (o, e);
+    if (e->has_error && !s_copied (o, e, BATON__WIRE_ERROR))
+        s_pack_error (o, e);
     s_pack_unknown (o, &e->unknown[BATON__SEC_TOP]);
 }
 
 size_t
 baton_envelope_encoded_size (const baton_envelope_t *self)
 {
-    s_out_t o = {NULL, 0, SIZE_MAX, false, false};
+    s_out_t o = {NULL, 0, SIZE_MAX, false, false, false};
     s_pack (self, &o);
     return o.len;
 }
@@ -262,18 +332,20 @@ baton_envelope_encode_into (const baton_envelope_t *self, void *dst, size_t cap)
 {
     if (!dst)
         return 0;
-    s_out_t o = {(uint8_t *) dst, 0, cap, false, false};
+    s_out_t o = {(uint8_t *) dst, 0, cap, false, false, false};
     s_pack (self, &o);
     return o.failed ? 0 : o.len;
 }
 
-int
-baton_envelope_encode (const baton_envelope_t *self, void **data_p, size_t *len_p)
+//  Encodes into a new buffer, every entry from the model if full.
+static int
+s_encode (const baton_envelope_t *self, void **data_p, size_t *len_p, bool full)
 {
-    //  One pass into a buffer sized from what was decoded plus the bodies;
-    //  it grows if setters added more than that.
-    size_t guess = self->raw_len + self->body.bytes.len + self->req_body.bytes.len + 512;
-    s_out_t o = {(uint8_t *) malloc (guess), 0, guess, true, false};
+    //  One pass into a buffer sized from what was decoded plus the bodies set
+    //  since; it grows if setters added more than that.
+    size_t guess = self->decoded_len + (self->body.owned ? self->body.bytes.len : 0) +
+                   (self->req_body.owned ? self->req_body.bytes.len : 0) + 512;
+    s_out_t o = {(uint8_t *) malloc (guess), 0, guess, true, false, full};
     if (!o.dst)
         return BATON_ENOMEM;
     s_pack (self, &o);
@@ -284,4 +356,16 @@ baton_envelope_encode (const baton_envelope_t *self, void **data_p, size_t *len_
     *data_p = o.dst;
     *len_p = o.len;
     return 0;
+}
+
+int
+baton_envelope_encode (const baton_envelope_t *self, void **data_p, size_t *len_p)
+{
+    return s_encode (self, data_p, len_p, false);
+}
+
+int
+baton__envelope_encode_full (const baton_envelope_t *self, void **data_p, size_t *len_p)
+{
+    return s_encode (self, data_p, len_p, true);
 }

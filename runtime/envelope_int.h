@@ -1,6 +1,7 @@
 /*  envelope_int.h - what the envelope's files share, never installed: the
- *  struct, its bump arena and its arena-backed vectors. envelope.c holds the
- *  model and accessors, envelope_decode.c the reader, envelope_encode.c the writer.  */
+ *  struct, its bump arena, its arena-backed vectors and the internal codec
+ *  entry points. envelope.c holds the model and accessors, envelope_decode.c
+ *  the reader, envelope_encode.c the writer.  */
 #ifndef BATON_ENVELOPE_INT_H
 #define BATON_ENVELOPE_INT_H
 
@@ -105,6 +106,21 @@ typedef struct {
 //  The sections that may carry keys this reader does not know.
 enum { BATON__SEC_TOP, BATON__SEC_REQ, BATON__SEC_MSG, BATON__SEC_ERR, BATON__SECTIONS };
 
+//  The top-level entries whose received bytes (key and value) a decode keeps
+//  while no setter changes them: the writer copies them instead of writing
+//  them again, so a hop re-writes only what it changed (docs/wire-format.md,
+//  "How Baton writes it"). The small scalar and string entries are always
+//  written from the model.
+enum {
+    BATON__WIRE_ROUTE,
+    BATON__WIRE_ROUTE_KEYS,
+    BATON__WIRE_META,
+    BATON__WIRE_REQUEST,
+    BATON__WIRE_MESSAGE,
+    BATON__WIRE_ERROR,
+    BATON__WIRES
+};
+
 struct baton_envelope {
     uint64_t version;
     baton_slice_t id;
@@ -118,8 +134,9 @@ struct baton_envelope {
     uint64_t deadline_ms;
     uint64_t oam; //  BATON_OAM_... flags; 0: a normal request
     baton_slice_t traceparent;
-    baton__vec_t record; //  baton_record_t
-    baton__vec_t meta;   //  baton_header_t (name = key)
+    char version_pin[BATON_ENVELOPE_MAX_VERSION + 1]; //  key "version"; "" if none
+    baton__vec_t record;                              //  baton_record_t
+    baton__vec_t meta;                                //  baton_header_t (name = key)
     baton_slice_t method;
     baton_slice_t target;
     baton__vec_t req_headers; //  baton_header_t
@@ -132,10 +149,13 @@ struct baton_envelope {
     baton_slice_t error_text;
     baton_slice_t error_hop;
     baton__vec_t unknown[BATON__SECTIONS]; //  baton_slice_t: raw bytes of key and value
+    baton_slice_t wire[BATON__WIRES];      //  as received, or ptr NULL: write from the model
+    baton_slice_t record_wire;             //  the bytes of the first record_wire_count entries
+    uint32_t record_wire_count;            //  record entries decoded (entries are only appended)
+    size_t decoded_len;                    //  bytes the envelope was decoded from
     size_t max_hops;
     baton__arena_t arena;
-    size_t raw_len;
-    _Alignas(max_align_t) char raw[]; //  copy of the decoded bytes
+    _Alignas(max_align_t) char raw[]; //  copy of the decoded bytes, unless borrowed
 };
 
 //  Key names on the wire (docs/wire-format.md): a literal and its length.
@@ -146,5 +166,42 @@ struct baton_envelope {
 //  version, status 200. Returns NULL if memory runs out. Caller releases it
 //  with baton_envelope_destroy ().
 baton_envelope_t *baton__envelope_alloc (size_t raw_len, size_t max_hops);
+
+//  Checks a version to pin (key "version"): at most
+//  BATON_ENVELOPE_MAX_VERSION bytes, else BATON_ESTRLEN; no control byte (it
+//  ends up in logs and headers), else bad. Returns 0 or that code.
+static inline int
+baton__envelope_check_version_pin (const char *v, size_t len, int bad)
+{
+    if (len > BATON_ENVELOPE_MAX_VERSION)
+        return BATON_ESTRLEN;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
+            return bad;
+    return 0;
+}
+
+//  Forgets the received bytes of entry w (a BATON__WIRE_...): a setter
+//  changed it, so the writer writes it from the model.
+static inline void
+baton__envelope_touch (baton_envelope_t *self, int w)
+{
+    self->wire[w].ptr = NULL;
+}
+
+//  Decodes as baton_envelope_decode () does, in place, for a hop that will
+//  forward the envelope: it points into data instead of a copy of it, so data
+//  must stay as it is until the envelope is destroyed (a hop keeps the
+//  received zmq_msg_t open so long), and it keeps the byte ranges of the
+//  entries that are exactly as Baton writes them, for the writer to copy.
+//  Caller owns the result.
+baton_envelope_t *baton__envelope_decode_borrowed (const void *data, size_t len,
+                                                   const baton_limits_t *limits, int *err);
+
+//  Encodes as baton_envelope_encode () does, but writes every entry from the
+//  model, copying none from the received bytes: the reference that the
+//  in-place forward is checked against (tests, fuzzing). Returns 0 or
+//  BATON_ENOMEM; caller frees *data_p.
+int baton__envelope_encode_full (const baton_envelope_t *self, void **data_p, size_t *len_p);
 
 #endif

@@ -45,6 +45,33 @@ int baton__mp_read_uint (baton__mp_rd_t *rd, uint64_t *out);
 //  recursion. Ext types and the never-used byte 0xc1 are malformed.
 int baton__mp_skip (baton__mp_rd_t *rd, size_t depth);
 
+//  Bytes of the smallest msgpack forms, the ones Baton writes: the tag before
+//  n bytes of str, or of bin; the tag of an array or map of n items; an
+//  unsigned integer v.
+static inline size_t
+baton__mp_str_tag (size_t n)
+{
+    return n < 32 ? 1 : n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5;
+}
+
+static inline size_t
+baton__mp_bin_tag (size_t n)
+{
+    return n <= UINT8_MAX ? 2 : n <= UINT16_MAX ? 3 : 5;
+}
+
+static inline size_t
+baton__mp_container_tag (size_t n)
+{
+    return n < 16 ? 1 : n <= UINT16_MAX ? 3 : 5;
+}
+
+static inline size_t
+baton__mp_uint_size (uint64_t v)
+{
+    return v < 128 ? 1 : v <= UINT8_MAX ? 2 : v <= UINT16_MAX ? 3 : v <= UINT32_MAX ? 5 : 9;
+}
+
 //  Checks that data is exactly one well-formed document within lim.
 int baton__mp_validate (const uint8_t *data, size_t len, const baton_limits_t *lim);
 

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "ctx.h"
 #include "drain.h"
+#include "envelope_int.h"
 #include "log.h"
 #include "mesh.h"
 #include "signals.h"
@@ -33,7 +34,6 @@ struct baton_worker {
     char *endpoint;
     size_t endpoint_len;
     baton__announce_t *announce; //  the control channel to the gateways
-    uint64_t clock_ms;           //  wall clock at the last look
     char *advertise;
     size_t advertise_len;
     void *zctx;
@@ -53,7 +53,7 @@ struct baton_worker {
     int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
     int heartbeat_ms;
     int drain_ms;
-    bool draining; //  goodbye said: no heartbeat until the run ends
+    bool draining; //  goodbye said: no announce until the run ends
     bool signals;
     char qname[S_MAX_NAME * 4 + 8]; //  name quoted for log lines
     atomic_uint stop;               //  stop calls since the run began
@@ -335,7 +335,6 @@ baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
     self->replies = baton__sockcache_new (self->zctx, cache, &opts);
     if (!self->endpoint || !self->hops || !self->replies)
         goto fail;
-    self->clock_ms = baton__wall_ms ();
     self->advertise = s_advertise (self->endpoint, advertise);
     if (!self->advertise)
         goto fail;
@@ -453,8 +452,6 @@ baton_worker_stats (const baton_worker_t *self)
 
 //  --- sending --------------------------------------------------------------------------
 
-//  Sends msg, waiting at most the send timeout for a peer to take it. A
-//  signal that interrupts the wait does not cut it short nor extend it.
 static void
 s_free_buf (void *data, void *hint)
 {
@@ -462,14 +459,19 @@ s_free_buf (void *data, void *hint)
     free (data);
 }
 
+//  Sends msg; if no peer takes it at once and wait is set, waits at most the
+//  send timeout for one. A signal that interrupts the wait does not cut it
+//  short nor extend it.
 static int
-s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
+s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg, bool wait)
 {
     //  Most sends go at once; only one that has to wait reads the clock.
     if (zmq_msg_send (msg, sock, ZMQ_DONTWAIT) >= 0)
         return 0;
     if (errno != EAGAIN && errno != EINTR)
         return BATON_ESYS;
+    if (!wait)
+        return BATON_EUNREACHABLE;
     int rc = BATON_EUNREACHABLE;
     bool shortened = false;
     uint64_t start = baton__mono_us ();
@@ -498,16 +500,18 @@ s_send_msg (baton_worker_t *self, void *sock, zmq_msg_t *msg)
 
 //  Encodes env straight into a ZeroMQ message (no intermediate copy) and
 //  pushes it to endpoint through cache, with CURVE to the server holding key
-//  (checked by the caller; ignored in plaintext). Returns 0,
-//  BATON_EUNREACHABLE (no peer took it in time, or the endpoint is
-//  unusable), BATON_ENOMEM or BATON_ESYS.
+//  (checked by the caller; ignored in plaintext). A peer that took nothing
+//  within the send timeout lately is not waited for again (sockcache.h): the
+//  envelopes behind it in the inbox would miss their deadlines one timeout
+//  after the other. Returns 0, BATON_EUNREACHABLE (no peer took it in time,
+//  or the endpoint is unusable), BATON_ENOMEM or BATON_ESYS.
 static int
 s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint, baton_slice_t key,
         const baton_envelope_t *env)
 {
-    bool fresh;
+    baton__peer_state_t peer;
     void *sock = baton__sockcache_get (cache, endpoint.ptr, endpoint.len,
-                                       self->cert ? (const uint8_t *) key.ptr : NULL, &fresh);
+                                       self->cert ? (const uint8_t *) key.ptr : NULL, &peer);
     atomic_store_explicit (&self->sockets,
                            baton__sockcache_count (self->hops) +
                                baton__sockcache_count (self->replies),
@@ -527,16 +531,20 @@ s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
     //  A socket connected just now has a handshake to finish before an
     //  IMMEDIATE send can go: give the first send that much more time.
     int timeout = self->send_timeout_ms;
-    if (fresh && timeout < S_CONNECT_GRACE_MS) {
+    if (peer == BATON__PEER_FRESH && timeout < S_CONNECT_GRACE_MS) {
         int grace = S_CONNECT_GRACE_MS;
         zmq_setsockopt (sock, ZMQ_SNDTIMEO, &grace, sizeof grace);
         self->send_timeout_ms = grace;
     }
-    int rc = s_send_msg (self, sock, &msg);
+    int rc = s_send_msg (self, sock, &msg, peer != BATON__PEER_DOWN);
     if (self->send_timeout_ms != timeout) {
         self->send_timeout_ms = timeout;
         zmq_setsockopt (sock, ZMQ_SNDTIMEO, &timeout, sizeof timeout);
     }
+    if (rc == 0 && peer == BATON__PEER_DOWN)
+        baton__sockcache_mark (cache, false);
+    else if (rc == BATON_EUNREACHABLE && peer != BATON__PEER_DOWN)
+        baton__sockcache_mark (cache, true);
     if (rc)
         zmq_msg_close (&msg);
     return rc;
@@ -821,20 +829,15 @@ s_take (baton_worker_t *self, zmq_msg_t *msg, int timeout_ms)
 static int
 s_process (baton_worker_t *self, int timeout_ms)
 {
-    //  A host beats for all its workers at once; a draining worker said
-    //  goodbye. A worker beats before it waits, as of its last look at the
-    //  clock, and again after: one clock read per message, shared with the
-    //  record.
-    bool beats = !self->local.find && !self->draining;
-    if (beats)
-        baton__announce_beat (self->announce, self->clock_ms);
+    //  The first look at the inbox announces the worker; its heartbeats then
+    //  come from the announcer's thread. A host starts its workers' itself;
+    //  a draining worker said goodbye.
+    if (!self->local.find && !self->draining)
+        baton__announce_start (self->announce);
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     int rc = s_take (self, &msg, timeout_ms);
     uint64_t t_in_us = baton__wall_us ();
-    self->clock_ms = t_in_us / 1000u;
-    if (beats)
-        baton__announce_beat (self->announce, self->clock_ms);
     if (rc <= 0) {
         zmq_msg_close (&msg);
         return rc;
@@ -858,10 +861,14 @@ s_process (baton_worker_t *self, int timeout_ms)
                        NULL);
         return 1;
     }
+    //  Decoded in place: the envelope points into the received frame, which
+    //  stays open until the envelope is done with, and its forward copies
+    //  what the hops left unchanged from it (envelope_int.h).
     int err = 0;
-    baton_envelope_t *env = baton_envelope_decode (zmq_msg_data (&msg), size, &self->limits, &err);
-    zmq_msg_close (&msg);
+    baton_envelope_t *env =
+        baton__envelope_decode_borrowed (zmq_msg_data (&msg), size, &self->limits, &err);
     if (!env) {
+        zmq_msg_close (&msg);
         s_drop (self, "envelope does not decode", err, size);
         return 1;
     }
@@ -875,6 +882,7 @@ s_process (baton_worker_t *self, int timeout_ms)
         w = s_handle (w, env, t_out_us, &t_out_us);
     }
     baton_envelope_destroy (&env);
+    zmq_msg_close (&msg);
     return 1;
 }
 
@@ -895,9 +903,9 @@ baton__worker_process (baton_worker_t *self, int timeout_ms)
 }
 
 void
-baton__worker_beat (baton_worker_t *self, uint64_t now_ms)
+baton__worker_beat (baton_worker_t *self)
 {
-    baton__announce_beat (self->announce, now_ms);
+    baton__announce_start (self->announce);
 }
 
 void

@@ -127,6 +127,17 @@ s_server_timing (baton_replies_t *self, const baton_exchange_t *x, const baton_e
         if (fn)
             baton_metrics_hop (self->metrics, fn->index, dur);
     }
+    //  The version the request ran: tokens only, which a quoted string
+    //  holds as they are.
+    const char *v = baton_envelope_version_pin (env);
+    bool token = v[0] != '\0';
+    for (const char *p = v; token && *p; p++)
+        token = s_is_tchar ((unsigned char) *p);
+    if (token) {
+        baton_text_lit (head, ", baton;desc=\"version=");
+        baton_text_put (head, v, strlen (v));
+        baton_text_lit (head, "\"");
+    }
     baton_text_lit (head, "\r\n");
 }
 

@@ -1,11 +1,68 @@
 /*  fuzz_envelope.c - libFuzzer target for the envelope decoder. Whatever it
- *  accepts must encode, decode again, and re-encode to the same bytes.  */
+ *  accepts must encode, decode again, and re-encode to the same bytes; and
+ *  decoded in place for a forward, as a hop does, each change a hop makes
+ *  must leave a forward that means what the full encoding says.  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "baton/envelope.h"
+#include "envelope_int.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+//  The full encoding of e: one canonical form of what e means. Caller frees.
+static void *
+s_full (const baton_envelope_t *e, size_t *len)
+{
+    void *buf;
+    if (baton__envelope_encode_full (e, &buf, len))
+        abort ();
+    return buf;
+}
+
+//  The forward of e (entries copied as received) must be the full encoding.
+static void
+s_check_forward (const baton_envelope_t *e)
+{
+    void *fast, *full;
+    size_t fast_len, full_len;
+    if (baton_envelope_encode (e, &fast, &fast_len))
+        abort ();
+    full = s_full (e, &full_len);
+    if (fast_len != full_len || memcmp (fast, full, full_len) != 0)
+        abort (); //  a copied entry is not what the writer writes
+    free (fast);
+    free (full);
+}
+
+//  Decodes data in place as a hop does and checks the forward of every
+//  change a hop makes, one after the other.
+static void
+s_forward (const uint8_t *data, size_t size, const baton_limits_t *lim,
+           const baton_envelope_t *copied)
+{
+    int err;
+    baton_envelope_t *e = baton__envelope_decode_borrowed (data, size, lim, &err);
+    if (!e)
+        abort (); //  in place, the decoder answers as it does on a copy
+    size_t a_len, b_len;
+    void *a = s_full (e, &a_len), *b = s_full (copied, &b_len);
+    if (a_len != b_len || memcmp (a, b, a_len) != 0)
+        abort ();
+    free (a);
+    free (b);
+    s_check_forward (e);
+    baton_envelope_advance (e, 1, 2);
+    s_check_forward (e);
+    baton_envelope_meta_set (e, "k", 1, "v", 1);
+    s_check_forward (e);
+    baton_envelope_set_header (e, "X-F", 3, "1", 1);
+    s_check_forward (e);
+    baton_envelope_route_set_endpoint (e, 0, "inproc://x", 10);
+    s_check_forward (e);
+    baton_envelope_set_error (e, 502, "failed", 6, "hop", 3);
+    s_check_forward (e);
+    baton_envelope_destroy (&e);
+}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -20,8 +77,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                           .max_hops = 16};
     int err;
     baton_envelope_t *e = baton_envelope_decode (data, size, &lim, &err);
-    if (!e)
+    if (!e) {
+        int in_place_err;
+        if (baton__envelope_decode_borrowed (data, size, &lim, &in_place_err) ||
+            in_place_err != err)
+            abort ();
         return 0;
+    }
+    s_forward (data, size, &lim, e);
     void *a, *b;
     size_t alen, blen;
     if (baton_envelope_encode (e, &a, &alen))

@@ -1,7 +1,9 @@
+#define _GNU_SOURCE
 /*  test_vectors.c - the golden vectors in tests/vectors/: each NAME.hex holds
  *  encoded bytes and NAME.json what they mean (CURVE keys as 64 hex digits).
  *  Checked both ways: the meaning encodes to exactly those bytes, and the
- *  bytes decode to exactly that meaning (or to the error the vector names).
+ *  bytes decode to exactly that meaning (or to the error the vector names);
+ *  and a hop's in-place forward writes what the full encoder writes.
  *  BATON_WRITE_VECTORS=1 rewrites the .hex of valid vectors from their .json.  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "baton/envelope.h"
+#include "envelope_int.h"
 
 #define VEC_DIR BATON_SOURCE_DIR "/tests/vectors/"
 
@@ -91,6 +94,7 @@ from_json (json_t *j)
         e, (uint64_t) json_integer_value (json_object_get (j, "deadline")));
     baton_envelope_set_oam (e, (uint64_t) json_integer_value (json_object_get (j, "oam")));
     baton_envelope_set_traceparent (e, jstr (j, "traceparent"), jlen (j, "traceparent"));
+    cr_assert_eq (baton_envelope_set_version_pin (e, jstr (j, "version"), jlen (j, "version")), 0);
     json_t *r;
     json_array_foreach (json_object_get (j, "record"), i, r)
     {
@@ -165,6 +169,8 @@ to_json (const baton_envelope_t *e)
         json_object_set_new (j, "oam", json_integer ((json_int_t) baton_envelope_oam (e)));
     if (baton_envelope_traceparent (e).len)
         json_object_set_new (j, "traceparent", js (baton_envelope_traceparent (e)));
+    if (baton_envelope_version_pin (e)[0])
+        json_object_set_new (j, "version", json_string (baton_envelope_version_pin (e)));
     if (baton_envelope_record_count (e)) {
         json_t *rec = json_array ();
         for (size_t i = 0; i < baton_envelope_record_count (e); i++) {
@@ -313,7 +319,53 @@ check_vector (const char *name)
     json_decref (vec);
 }
 
-Test (vectors, every_vector_holds_both_ways)
+//  Checks that encoding d (decoded in place, maybe changed since) copies
+//  what did not change so that the bytes are those of the full encoder.
+static void
+check_same_as_full (const char *name, const char *step, const baton_envelope_t *d)
+{
+    void *fast, *full;
+    size_t fast_len, full_len;
+    cr_assert_eq (baton_envelope_encode (d, &fast, &fast_len), 0);
+    cr_assert_eq (baton__envelope_encode_full (d, &full, &full_len), 0);
+    cr_assert (fast_len == full_len && memcmp (fast, full, full_len) == 0,
+               "%s, %s: the forward differs from the full encoding", name, step);
+    free (fast);
+    free (full);
+}
+
+//  A hop's forward of a vector, step by step, against the full encoder:
+//  unchanged, advanced (index, budget, record entry), with a new message
+//  body, then with an error.
+static void
+check_forward (const char *name)
+{
+    size_t len;
+    unsigned char *bytes = read_hex (name, &len);
+    int err = 0;
+    baton_envelope_t *d = baton__envelope_decode_borrowed (bytes, len, NULL, &err);
+    if (d) {
+        void *same;
+        size_t same_len;
+        cr_assert_eq (baton_envelope_encode (d, &same, &same_len), 0);
+        cr_assert (same_len == len && memcmp (same, bytes, len) == 0,
+                   "%s: the unchanged forward is not the bytes received", name);
+        free (same);
+        check_same_as_full (name, "unchanged", d);
+        if (baton_envelope_advance (d, 1700000000000001u, 1700000000000123u) == 0)
+            check_same_as_full (name, "advanced", d);
+        cr_assert_eq (baton_envelope_set_body (d, "replaced", 8), 0);
+        check_same_as_full (name, "new body", d);
+        cr_assert_eq (baton_envelope_set_error (d, 502, "failed", 6, "hop", 3), 0);
+        check_same_as_full (name, "error", d);
+    }
+    baton_envelope_destroy (&d);
+    free (bytes);
+}
+
+//  Runs check on every vector of tests/vectors/; returns how many there are.
+static int
+for_each_vector (void (*check) (const char *name))
 {
     DIR *dir = opendir (VEC_DIR);
     cr_assert_not_null (dir);
@@ -324,10 +376,60 @@ Test (vectors, every_vector_holds_both_ways)
         if (n > 5 && strcmp (ent->d_name + n - 5, ".json") == 0) {
             char name[256];
             snprintf (name, sizeof name, "%.*s", (int) (n - 5), ent->d_name);
-            check_vector (name);
+            check (name);
             checked++;
         }
     }
     closedir (dir);
+    return checked;
+}
+
+Test (vectors, every_vector_holds_both_ways)
+{
+    int checked = for_each_vector (check_vector);
     cr_assert_geq (checked, 10, "only %d vectors found", checked);
+}
+
+Test (vectors, forwarding_in_place_writes_the_bytes_of_a_full_encoding)
+{
+    cr_assert_geq (for_each_vector (check_forward), 10);
+}
+
+//  The version a request pins is bounded and free of control bytes, however
+//  it is set: by the API or by a peer's bytes.
+Test (vectors, a_version_pin_is_bounded)
+{
+    char longest[BATON_ENVELOPE_MAX_VERSION + 2];
+    memset (longest, 'v', sizeof longest);
+    baton_envelope_t *e = baton_envelope_new ();
+    cr_assert_eq (baton_envelope_set_version_pin (e, longest, BATON_ENVELOPE_MAX_VERSION + 1),
+                  BATON_ESTRLEN);
+    cr_assert_eq (baton_envelope_set_version_pin (e, "v\n2", 3), BATON_EINVAL);
+    cr_assert_str_eq (baton_envelope_version_pin (e), "", "nothing changed");
+    cr_assert_eq (baton_envelope_set_version_pin (e, longest, BATON_ENVELOPE_MAX_VERSION), 0);
+    cr_assert_eq (strlen (baton_envelope_version_pin (e)), BATON_ENVELOPE_MAX_VERSION);
+    cr_assert_eq (baton_envelope_set_version_pin (e, "v2", 2), 0);
+    void *buf;
+    size_t len;
+    cr_assert_eq (baton_envelope_encode (e, &buf, &len), 0);
+    baton_envelope_destroy (&e);
+    //  The value in the bytes: a control byte, then one byte too many.
+    unsigned char *v = memmem (buf, len, "\xa7version\xa2v2", 11);
+    cr_assert_not_null (v);
+    v[10] = 0x01;
+    int err = 0;
+    cr_assert_null (baton_envelope_decode (buf, len, NULL, &err));
+    cr_assert_eq (err, BATON_EMALFORMED);
+    size_t at = (size_t) (v - (unsigned char *) buf) + 8, tail = len - at - 3;
+    unsigned char *big = malloc (len + 80);
+    memcpy (big, buf, at);
+    big[at] = 0xd9;
+    big[at + 1] = BATON_ENVELOPE_MAX_VERSION + 1;
+    memset (big + at + 2, 'v', BATON_ENVELOPE_MAX_VERSION + 1);
+    memcpy (big + at + 2 + BATON_ENVELOPE_MAX_VERSION + 1, v + 11, tail);
+    cr_assert_null (
+        baton_envelope_decode (big, at + 2 + BATON_ENVELOPE_MAX_VERSION + 1 + tail, NULL, &err));
+    cr_assert_eq (err, BATON_ESTRLEN);
+    free (big);
+    free (buf);
 }

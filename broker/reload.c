@@ -149,15 +149,9 @@ s_restart_keys (const baton_config_t *a, const baton_config_t *b, char *err, siz
          !s_same_str (sa->mesh_key_path, sb->mesh_key_path) ||
              (sa->mesh_key && sb->mesh_key &&
               memcmp (sa->mesh_key, sb->mesh_key, BATON_CONFIG_MESH_KEY_SIZE) != 0)},
-        {"limits.request_line", la->request_line != lb->request_line},
-        {"limits.header_block", la->header_block != lb->header_block},
-        {"limits.header_count", la->header_count != lb->header_count},
+        //  The reply socket is sized by it (the other limits reload: they
+        //  hold for the connections accepted after).
         {"limits.body", la->body != lb->body},
-        {"limits.header_timeout", la->header_timeout_ms != lb->header_timeout_ms},
-        {"limits.body_timeout", la->body_timeout_ms != lb->body_timeout_ms},
-        {"limits.idle_timeout", la->idle_timeout_ms != lb->idle_timeout_ms},
-        {"limits.requests_per_connection",
-         la->requests_per_connection != lb->requests_per_connection},
     };
     char list[sizeof keys / sizeof keys[0] * 32] = "";
     size_t n = 0, at = 0;
@@ -184,6 +178,7 @@ s_swap (baton_gateway_t *gw, baton_config_t *config, const char *data, size_t le
     gw->routes = gw->gen->routes;
     baton_topology_opts_t topo_opts = {gw->gcfg->heartbeat_misses};
     baton_topology_reconfigure (gw->topo, config, &topo_opts);
+    baton_conns_set_limits (gw->conns, baton_config_limits (config));
     baton__gw_connect_replicas (gw, NULL, 0);
     baton_metrics_reconfigure (gw->metrics, config, gw->gen->number);
     baton__gw_gen_release (gw, &old);

@@ -33,7 +33,8 @@ typedef enum {
 
 struct baton_conns {
     uv_loop_t *loop;
-    const baton_config_limits_t *lcfg;
+    //  The limits a connection accepted now gets (a reload may change them).
+    baton_config_limits_t limits;
     baton_http_limits_t http_limits;
     baton_metrics_t *metrics;
     baton_turn_t *turn;
@@ -56,6 +57,10 @@ struct baton_conn {
     uint64_t armed_ms; //  loop time the timer is armed for, while it is active
     baton_conns_t *conns;
     baton_conn_t *prev, *next;
+    //  Its limits, as they were when it was accepted: a reload changes
+    //  those of the connections that come after.
+    baton_config_limits_t limits;
+    baton_http_limits_t http_limits;
     bool admin;
     s_state_t state;
     int handles_open;
@@ -198,19 +203,24 @@ baton_conns_new (uv_loop_t *loop, const baton_config_t *config, baton_metrics_t 
     baton_conns_t *self = (baton_conns_t *) calloc (1, sizeof *self);
     if (!self)
         abort ();
-    const baton_config_limits_t *l = baton_config_limits (config);
     self->loop = loop;
-    self->lcfg = l;
-    self->http_limits = baton_http_limits_default ();
-    self->http_limits.max_request_line = l->request_line;
-    self->http_limits.max_header_bytes = l->header_block;
-    self->http_limits.max_headers = l->header_count;
-    self->http_limits.max_body = l->body;
+    baton_conns_set_limits (self, baton_config_limits (config));
     self->metrics = metrics;
     self->turn = turn;
     self->owner = owner;
     self->user_size = user_size;
     return self;
+}
+
+void
+baton_conns_set_limits (baton_conns_t *self, const baton_config_limits_t *l)
+{
+    self->limits = *l;
+    self->http_limits = baton_http_limits_default ();
+    self->http_limits.max_request_line = l->request_line;
+    self->http_limits.max_header_bytes = l->header_block;
+    self->http_limits.max_headers = l->header_count;
+    self->http_limits.max_body = l->body;
 }
 
 void
@@ -229,6 +239,8 @@ baton_conns_accept (baton_conns_t *self, uv_stream_t *server, bool admin)
     if (!c)
         return;
     c->conns = self;
+    c->limits = self->limits;
+    c->http_limits = self->http_limits;
     c->admin = admin;
     c->due_ms = S_NOT_DUE;
     uv_tcp_init (self->loop, &c->tcp);
@@ -245,13 +257,13 @@ baton_conns_accept (baton_conns_t *self, uv_stream_t *server, bool admin)
         return;
     }
     uv_tcp_nodelay (&c->tcp, 1);
-    const baton_config_limits_t *l = self->lcfg;
+    const baton_config_limits_t *l = &c->limits;
     c->max = l->request_line + l->header_block + l->body + S_READ_CHUNK;
     c->cap = S_BUF_MIN;
     c->buf = (char *) s_alloc (c->cap);
     c->header_cap = l->header_count < S_MAX_HEADERS_CAP ? l->header_count : S_MAX_HEADERS_CAP;
     c->headers = (baton_header_t *) s_alloc (c->header_cap * sizeof (baton_header_t));
-    baton_http_parser_init (&c->parser, &self->http_limits);
+    baton_http_parser_init (&c->parser, &c->http_limits);
     c->state = S_IDLE;
     c->reading = uv_read_start ((uv_stream_t *) &c->tcp, s_on_alloc, s_on_read) == 0;
     baton_conn_timer (c, l->header_timeout_ms);
@@ -492,7 +504,7 @@ baton_conn_head_begin (baton_conn_t *c, baton_text_t *t, unsigned status)
     baton_text_str (t, baton__http_date ());
     baton_text_lit (t, "\r\n");
     bool more = c->keep_alive && !c->close_after && !c->conns->draining &&
-                c->served + 1 < c->conns->lcfg->requests_per_connection;
+                c->served + 1 < c->limits.requests_per_connection;
     if (!more) {
         c->close_after = true;
         baton_text_lit (t, "Connection: close\r\n");
@@ -696,9 +708,9 @@ s_on_head (baton_conn_t *c, size_t head_len)
             s_continue (c);
         c->state = S_BODY;
         c->body_len = 0;
-        baton_conn_timer (c, c->conns->lcfg->body_timeout_ms);
+        baton_conn_timer (c, c->limits.body_timeout_ms);
         if (c->chunked_body)
-            baton_http_chunked_init (&c->chunked, &c->conns->http_limits);
+            baton_http_chunked_init (&c->chunked, &c->http_limits);
     }
     if (c->state != S_CLOSING)
         s_consume (c, head_len + c->admin_body.len);
@@ -767,7 +779,7 @@ s_on_body (baton_conn_t *c)
 static void
 s_process (baton_conn_t *c)
 {
-    const baton_config_limits_t *l = c->conns->lcfg;
+    const baton_config_limits_t *l = &c->limits;
     if (c->state == S_IDLE) {
         if (c->len == 0) {
             if (c->peer_eof) {

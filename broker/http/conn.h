@@ -26,14 +26,19 @@ typedef struct baton_conn baton_conn_t;
 
 //  Creates the set for config's limits on loop. owner is passed to the hooks
 //  below; every connection carries user_size zeroed bytes for the owner
-//  (aligned for any type), in the same allocation. config, metrics and turn
-//  must outlive the set. Never NULL (aborts when out of memory).
+//  (aligned for any type), in the same allocation. config is read only
+//  here; metrics and turn must outlive the set. Never NULL (aborts when out of memory).
 baton_conns_t *baton_conns_new (uv_loop_t *loop, const baton_config_t *config,
                                 baton_metrics_t *metrics, baton_turn_t *turn, void *owner,
                                 size_t user_size);
 
 //  Safe on NULL; sets *self_p to NULL. Every connection must be freed (its
 //  handles closed and the loop run) before.
+//  The limits of the connections accepted from now on (each keeps those it
+//  was accepted with): a reload's. The reply socket is sized by l->body, so
+//  that one must not change (the gateway refuses it without a restart).
+void baton_conns_set_limits (baton_conns_t *self, const baton_config_limits_t *l);
+
 void baton_conns_destroy (baton_conns_t **self_p);
 
 //  Accepts a connection waiting on server (a listener of the loop); admin

@@ -327,6 +327,32 @@ Test (reload, a_change_that_needs_a_restart_is_refused_by_name)
     h_stop_all ();
 }
 
+Test (reload, new_limits_hold_for_the_connections_accepted_after)
+{
+    s_start (s_yaml ("a"));
+    h_conn_t *before = h_connect (h_port ());
+    const char *body;
+    cr_assert_eq (s_get (before, "/x", &body), 200);
+    s_rewrite (s_config ("reply", "a", true, "s", "limits:\n  requests_per_connection: 1\n"));
+    const char *answer;
+    cr_assert_eq (s_post_reload (&answer), 200, "%s", answer);
+    //  A connection accepted after the reload is closed after one request...
+    h_conn_t *after = h_connect (h_port ());
+    cr_assert (h_send_str (after, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    h_resp_t r = h_read (after, H_WAIT_MS);
+    cr_assert_eq (r.status, 200);
+    const char *conn = h_header (&r, "connection");
+    cr_assert (conn && strcmp (conn, "close") == 0, "%s", r.head);
+    h_close (after, false);
+    //  ...while the one from before keeps the limits it was accepted with.
+    cr_assert (h_send_str (before, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    r = h_read (before, H_WAIT_MS);
+    cr_assert_eq (r.status, 200);
+    cr_assert_null (h_header (&r, "connection"), "%s", r.head);
+    h_close (before, false);
+    h_stop_all ();
+}
+
 Test (reload, a_request_in_flight_finishes_on_the_route_it_was_given)
 {
     s_start (s_yaml ("a"));

@@ -226,7 +226,7 @@ s_setup_zmq (baton_gateway_t *gw, const uint64_t seed[2], char *err, size_t errl
         return -1;
     gw->dispatch = baton_dispatch_new (gw->zctx, gw->topo, gw->pending, gw->metrics, &gw->turn,
                                        baton_replies_endpoint (gw->replies), cert, seed);
-    gw->probes = baton_probes_new (gw->config, gw->topo, gw->dispatch, gw->pending, gw->metrics,
+    gw->probes = baton_probes_new (gw->topo, gw->dispatch, gw->pending, gw->metrics,
                                    baton__gw_on_replica_change, gw);
     baton_replies_attach (gw->replies, gw->dispatch, gw->probes);
     if (baton__gw_connect_replicas (gw, err, errlen) < 0)

@@ -138,8 +138,6 @@ s_restart_keys (const baton_config_t *a, const baton_config_t *b, char *err, siz
         {"gateway.admin", !s_same_addr (&ga->admin, &gb->admin)},
         {"gateway.reply", !s_same_str (ga->reply, gb->reply)},
         {"gateway.control", !s_same_str (ga->control, gb->control)},
-        {"gateway.probe_timeout", ga->probe_timeout_ms != gb->probe_timeout_ms},
-        {"gateway.probe_interval", ga->probe_interval_ms != gb->probe_interval_ms},
         {"security.mode", sa->mode != sb->mode},
         {"security.cert", !s_same_str (sa->cert_path, sb->cert_path)},
         {"security.trust", !s_same_str (sa->trust_dir, sb->trust_dir)},

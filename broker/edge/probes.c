@@ -10,7 +10,6 @@ struct baton_probes {
     baton_dispatch_t *dispatch;
     baton_pending_t *pending;
     baton_metrics_t *metrics;
-    uint64_t timeout_ms, interval_ms;
     baton_replica_change_fn on_change;
     void *arg;
     baton_replica_change_t *changes; //  a tick's, told once all are made
@@ -18,9 +17,8 @@ struct baton_probes {
 };
 
 baton_probes_t *
-baton_probes_new (const baton_config_t *config, baton_topology_t *topo, baton_dispatch_t *dispatch,
-                  baton_pending_t *pending, baton_metrics_t *metrics,
-                  baton_replica_change_fn on_change, void *arg)
+baton_probes_new (baton_topology_t *topo, baton_dispatch_t *dispatch, baton_pending_t *pending,
+                  baton_metrics_t *metrics, baton_replica_change_fn on_change, void *arg)
 {
     baton_probes_t *self = (baton_probes_t *) calloc (1, sizeof *self);
     if (!self)
@@ -29,8 +27,6 @@ baton_probes_new (const baton_config_t *config, baton_topology_t *topo, baton_di
     self->dispatch = dispatch;
     self->pending = pending;
     self->metrics = metrics;
-    self->timeout_ms = baton_config_gateway (config)->probe_timeout_ms;
-    self->interval_ms = baton_config_gateway (config)->probe_interval_ms;
     self->on_change = on_change;
     self->arg = arg;
     self->changes = (baton_replica_change_t *) calloc (baton_topology_capacity (topo),
@@ -88,10 +84,11 @@ s_send (baton_probes_t *self, baton_replica_t *r, uint64_t now_ms)
     size_t len = baton_pending_other_id (self->pending, id);
     r->probe_watch = !r->probe_wanted && r->state == BATON_REPLICA_ALIVE;
     r->probe_wanted = false;
-    r->probe_due_ms = now_ms + self->interval_ms;
+    const baton_config_gateway_t *g = baton_config_gateway (baton_topology_config (self->topo));
+    r->probe_due_ms = now_ms + g->probe_interval_ms;
     int rc = len > BATON_TOPOLOGY_PROBE_ID_MAX
                  ? -1
-                 : baton_dispatch_probe (self->dispatch, r, id, len, self->timeout_ms);
+                 : baton_dispatch_probe (self->dispatch, r, id, len, g->probe_timeout_ms);
     if (rc > 0)
         return; //  still connecting: no verdict yet
     if (rc < 0) {
@@ -113,7 +110,7 @@ baton_probes_tick (baton_probes_t *self, uint64_t now_ms)
         for (size_t i = 0; i < baton_topology_count (self->topo, f); i++) {
             baton_replica_t *r = baton_topology_at (self->topo, f, i);
             if (r->probe_in_flight) {
-                if (now_ms - r->probe_sent_ms < self->timeout_ms)
+                if (now_ms - r->probe_sent_ms < baton_config_gateway (config)->probe_timeout_ms)
                     continue;
                 if (r->probe_watch) {
                     r->probe_in_flight = false; //  late, not failed

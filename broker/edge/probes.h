@@ -18,16 +18,15 @@
 
 typedef struct baton_probes baton_probes_t;
 
-//  Creates the prober of topo's replicas, by config's gateway.probe_timeout
-//  and gateway.probe_interval: probes go out through dispatch, with ids
-//  from pending, counted in metrics; on_change (with arg) hears of every
-//  state a probe changes. The replicas probed are those of topo's config in
-//  force (a reload may change them); config is read only here. Every other
-//  pointer must outlive the result. Never NULL (aborts when out of memory).
-baton_probes_t *baton_probes_new (const baton_config_t *config, baton_topology_t *topo,
-                                  baton_dispatch_t *dispatch, baton_pending_t *pending,
-                                  baton_metrics_t *metrics, baton_replica_change_fn on_change,
-                                  void *arg);
+//  Creates the prober of topo's replicas, by gateway.probe_timeout and
+//  gateway.probe_interval of topo's config in force (a reload may change
+//  them, and the replicas): probes go out through dispatch, with ids from
+//  pending, counted in metrics; on_change (with arg) hears of every state a
+//  probe changes. Every pointer must outlive the result. Never NULL (aborts
+//  when out of memory).
+baton_probes_t *baton_probes_new (baton_topology_t *topo, baton_dispatch_t *dispatch,
+                                  baton_pending_t *pending, baton_metrics_t *metrics,
+                                  baton_replica_change_fn on_change, void *arg);
 
 //  Safe on NULL; sets *self_p to NULL.
 void baton_probes_destroy (baton_probes_t **self_p);

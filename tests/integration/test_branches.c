@@ -86,6 +86,12 @@ Test (branches, a_branch_taken_runs_its_hops)
     cr_assert_eq (r.status, 400, "%s\n%s", r.body, h_logs ());
     cr_assert (strstr (r.body, "BATON_EINVAL"), "%s", r.body);
     h_stop_all ();
+    //  baton check shows the branches, and that routes are sealed.
+    const char *argv[] = {BATON_CLI_PATH, "check", "-c", h_path ("gateway.yaml"), NULL};
+    char *out = NULL;
+    cr_assert_eq (h_run (argv, &out, NULL), 0, "%s", out);
+    cr_assert (strstr (out, "a -> score -> {ok: render | review: fraud -> render}"), "%s", out);
+    cr_assert (strstr (out, "seal: routes are sealed with the mesh key in "), "%s", out);
 }
 
 //  What the stand-in changes before it forwards.

@@ -218,8 +218,8 @@ class Envelope:
     the raw key+value bytes of each section ("top", "request", "message",
     "error") in the order read."""
 
-    __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "index",
-                 "budget", "deadline", "oam",
+    __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "branches",
+                 "taken", "seal", "index", "budget", "deadline", "oam",
                  "traceparent", "pin", "record", "meta", "method", "target", "request_headers",
                  "request_body", "status", "headers", "body", "error", "unknown")
 
@@ -230,6 +230,11 @@ class Envelope:
         self.reply_key = b""  # CURVE key of the gateway at reply_to (32 bytes), or b""
         self.route = []
         self.route_keys = None  # CURVE key of each replica, parallel to route, or None
+        # [name, hops] per branch, hops as route entries with the CURVE key third
+        # when route_keys is set; the branch taken (b"" if none); the seal (32 bytes, or b"")
+        self.branches = []
+        self.taken = b""
+        self.seal = b""
         self.index = 0
         self.budget = 0
         self.deadline = 0
@@ -288,6 +293,50 @@ def _read_route_keys(rd):
     if n > rd.lim.max_hops:
         raise EnvelopeError(ROUTE)
     return [_read_key(rd) for _ in range(n)]
+
+
+MAX_BRANCHES = 8  # branches an envelope may carry (BATON_ENVELOPE_MAX_BRANCHES)
+SEAL_LEN = 32  # bytes of a route's seal (BATON_SEAL_LEN)
+
+
+def _read_branch_hops(rd):
+    n = rd.read_container(_ARRAY, 3)
+    if n > rd.lim.max_hops:
+        raise EnvelopeError(ROUTE)
+    hops = []
+    for _ in range(n):
+        items = rd.read_container(_ARRAY, 4)
+        if items not in (2, 3):
+            raise EnvelopeError(TYPE)
+        hop = [rd.read_str(), rd.read_str()]
+        if items == 3:
+            hop.append(_read_key(rd))
+        hops.append(hop)
+    if len({len(hop) for hop in hops}) > 1:
+        raise EnvelopeError(TYPE)  # keys in every entry or in none
+    return hops
+
+
+def _read_branches(rd):
+    n = rd.read_container(_MAP, 2)
+    if n > MAX_BRANCHES:
+        raise EnvelopeError(ROUTE)
+    branches = []
+    for _ in range(n):
+        name = rd.read_str()
+        if not name:
+            raise EnvelopeError(TYPE)
+        if any(name == other for other, _ in branches):
+            raise EnvelopeError(DUPKEY)
+        branches.append([name, _read_branch_hops(rd)])
+    return branches
+
+
+def _read_seal(rd):
+    seal = rd.read_bytes()
+    if len(seal) != SEAL_LEN:
+        raise EnvelopeError(TYPE)
+    return seal
 
 
 def _read_meta(rd):
@@ -386,6 +435,9 @@ _TOP = {
     b"reply_key": _set("reply_key", _read_key),
     b"route": _set("route", lambda rd: _read_pairs(rd, rd.lim.max_hops, 2)),
     b"route_keys": _set("route_keys", _read_route_keys),
+    b"branches": _set("branches", _read_branches),
+    b"taken": _set("taken", _Reader.read_str),
+    b"seal": _set("seal", _read_seal),
     b"index": _set("index", _Reader.read_uint),
     b"budget": _set("budget", _Reader.read_uint),
     b"deadline": _set("deadline", _Reader.read_uint),
@@ -422,6 +474,12 @@ def decode(data, limits=DEFAULT_LIMITS):
     if env.index > len(env.route):
         raise EnvelopeError(ROUTE)
     if env.route_keys is not None and len(env.route_keys) != len(env.route):
+        raise EnvelopeError(ROUTE)
+    # Branch entries carry keys exactly when route_keys is there; taken names a branch.
+    keyed = 3 if env.route_keys is not None else 2
+    if any(len(hop) != keyed for _, hops in env.branches for hop in hops):
+        raise EnvelopeError(ROUTE)
+    if env.taken and all(name != env.taken for name, _ in env.branches):
         raise EnvelopeError(ROUTE)
     if rd.p != rd.end:
         raise EnvelopeError(MALFORMED)  # bytes after the document
@@ -475,7 +533,8 @@ def _key(k):
     return _str(k.encode())
 
 
-_K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index",
+_K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys",
+                           "branches", "taken", "seal", "index",
                            "budget", "deadline", "oam",
                            "traceparent", "version", "record", "meta", "request", "method", "target",
                            "headers", "body", "message", "status", "error", "code", "text",
@@ -498,7 +557,8 @@ def encode(env):
     # route_keys are written only when every hop has its key.
     keys = (env.route_keys is not None and len(env.route_keys) == len(env.route)
             and all(len(key) == KEY_LEN for key in env.route_keys))
-    top = (9 + bool(env.reply_key) + keys + bool(env.oam) + bool(env.traceparent) + bool(env.pin)
+    top = (9 + bool(env.reply_key) + keys + bool(env.branches) + bool(env.taken) + bool(env.seal)
+           + bool(env.oam) + bool(env.traceparent) + bool(env.pin)
            + bool(env.record) + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
     out = [_container(True, top),
            k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to)]
@@ -509,6 +569,20 @@ def encode(env):
     if keys:
         out += (k["route_keys"], _container(False, len(env.route_keys)))
         out += (_bin(key) for key in env.route_keys)
+    if env.branches:
+        out += (k["branches"], _container(True, len(env.branches)))
+        for name, hops in env.branches:
+            # A branch's keys go with route_keys, as in the C writer.
+            keyed = keys and all(len(hop) == 3 and len(hop[2]) == KEY_LEN for hop in hops)
+            out += (_str(name), _container(False, len(hops)))
+            for hop in hops:
+                out += (b"\x93" if keyed else b"\x92", _str(hop[0]), _str(hop[1]))
+                if keyed:
+                    out.append(_bin(hop[2]))
+    if env.taken:
+        out += (k["taken"], _str(env.taken))
+    if env.seal:
+        out += (k["seal"], _bin(env.seal))
     out += (k["index"], _uint(env.index), k["budget"], _uint(env.budget),
             k["deadline"], _uint(env.deadline))
     if env.oam:

@@ -157,12 +157,19 @@ s_read_meta (s_dec_t *d)
     return 0;
 }
 
-//  Reads a CURVE key: bin (or str) of exactly BATON_KEY_LEN bytes.
+//  Reads bin (or str) of exactly len bytes: a CURVE key, a seal.
+static int
+s_read_exact (s_dec_t *d, baton_slice_t *out, size_t len)
+{
+    int rc = s_read_bin (d, out);
+    return !rc && out->len != len ? BATON_ETYPE : rc;
+}
+
+//  Reads a CURVE key: BATON_KEY_LEN bytes.
 static int
 s_read_key (s_dec_t *d, baton_slice_t *key)
 {
-    int rc = s_read_bin (d, key);
-    return !rc && key->len != BATON_KEY_LEN ? BATON_ETYPE : rc;
+    return s_read_exact (d, key, BATON_KEY_LEN);
 }
 
 //  Reads route_keys: an array of keys, no longer than a route may be (its
@@ -245,14 +252,6 @@ s_read_branches (s_dec_t *d)
         v->count = b + 1;
     }
     return 0;
-}
-
-//  Reads the seal: bin (or str) of exactly BATON_SEAL_LEN bytes.
-static int
-s_read_seal (s_dec_t *d, baton_slice_t *seal)
-{
-    int rc = s_read_bin (d, seal);
-    return !rc && seal->len != BATON_SEAL_LEN ? BATON_ETYPE : rc;
 }
 
 //  Keeps the key at key_start and the value after it verbatim.
@@ -515,7 +514,7 @@ s_top_field (s_dec_t *d, baton_slice_t k, const uint8_t *key_start, uint32_t *se
     }
     if (s_key_is (k, BATON__KEY ("seal"))) {
         S_ONCE (K_SEAL);
-        return s_read_seal (d, &e->seal);
+        return s_read_exact (d, &e->seal, BATON_SEAL_LEN);
     }
     if (s_key_is (k, BATON__KEY ("index"))) {
         S_ONCE (K_INDEX);

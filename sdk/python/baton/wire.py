@@ -269,10 +269,17 @@ def _read_pairs(rd, max_pairs, depth):
     return pairs
 
 
-def _read_record(rd):
-    n = rd.read_container(_ARRAY, 2)
+def _open_hops(rd, depth):
+    """Opens an array of entries that may be as many as a route's hops: at
+    most max_hops, else ROUTE. Returns its length."""
+    n = rd.read_container(_ARRAY, depth)
     if n > rd.lim.max_hops:
         raise EnvelopeError(ROUTE)
+    return n
+
+
+def _read_record(rd):
+    n = _open_hops(rd, 2)
     record = []
     for _ in range(n):
         if rd.read_container(_ARRAY, 3) != 3:
@@ -281,17 +288,20 @@ def _read_record(rd):
     return record
 
 
-def _read_key(rd):
-    key = rd.read_bytes()
-    if len(key) != KEY_LEN:
+def _read_exact(rd, n):
+    """bin (or str) of exactly n bytes: a key, a seal."""
+    value = rd.read_bytes()
+    if len(value) != n:
         raise EnvelopeError(TYPE)
-    return key
+    return value
+
+
+def _read_key(rd):
+    return _read_exact(rd, KEY_LEN)
 
 
 def _read_route_keys(rd):
-    n = rd.read_container(_ARRAY, 2)
-    if n > rd.lim.max_hops:
-        raise EnvelopeError(ROUTE)
+    n = _open_hops(rd, 2)
     return [_read_key(rd) for _ in range(n)]
 
 
@@ -300,9 +310,7 @@ SEAL_LEN = 32  # bytes of a route's seal (BATON_SEAL_LEN)
 
 
 def _read_branch_hops(rd):
-    n = rd.read_container(_ARRAY, 3)
-    if n > rd.lim.max_hops:
-        raise EnvelopeError(ROUTE)
+    n = _open_hops(rd, 3)
     hops = []
     for _ in range(n):
         items = rd.read_container(_ARRAY, 4)
@@ -330,13 +338,6 @@ def _read_branches(rd):
             raise EnvelopeError(DUPKEY)
         branches.append([name, _read_branch_hops(rd)])
     return branches
-
-
-def _read_seal(rd):
-    seal = rd.read_bytes()
-    if len(seal) != SEAL_LEN:
-        raise EnvelopeError(TYPE)
-    return seal
 
 
 def _read_meta(rd):
@@ -437,7 +438,7 @@ _TOP = {
     b"route_keys": _set("route_keys", _read_route_keys),
     b"branches": _set("branches", _read_branches),
     b"taken": _set("taken", _Reader.read_str),
-    b"seal": _set("seal", _read_seal),
+    b"seal": _set("seal", lambda rd: _read_exact(rd, SEAL_LEN)),
     b"index": _set("index", _Reader.read_uint),
     b"budget": _set("budget", _Reader.read_uint),
     b"deadline": _set("deadline", _Reader.read_uint),

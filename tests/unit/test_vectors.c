@@ -68,19 +68,6 @@ key_to_hex (baton_slice_t key)
     return json_stringn (hex, 2 * key.len);
 }
 
-//  Points dst at a copy of the len bytes at src in e's arena.
-static int
-s_set_slice (baton_envelope_t *e, baton_slice_t *dst, const char *src, size_t len)
-{
-    char *copy = (char *) baton__arena_alloc (&e->arena, len ? len : 1);
-    if (!copy)
-        return BATON_ENOMEM;
-    memcpy (copy, src, len);
-    dst->ptr = copy;
-    dst->len = len;
-    return 0;
-}
-
 //  Builds an envelope from a vector's "envelope" object.
 static baton_envelope_t *
 from_json (json_t *j)
@@ -93,13 +80,29 @@ from_json (json_t *j)
         key_from_hex (json_object_get (j, "reply_key"), key);
         cr_assert_eq (baton_envelope_set_reply_key (e, key, sizeof key), 0);
     }
-    add_pairs (e, json_object_get (j, "route"), baton_envelope_route_append);
+    //  With a branch taken, the route is its base: the branch is spliced
+    //  in below, as the hop before it does.
+    json_t *route = json_object_get (j, "route"), *taken = json_object_get (j, "taken");
+    size_t base = json_array_size (route) -
+                  json_array_size (json_object_get (json_object_get (j, "branches"),
+                                                    taken ? json_string_value (taken) : ""));
     size_t i;
+    json_t *hop;
+    json_array_foreach (route, i, hop)
+    {
+        json_t *a = json_array_get (hop, 0), *b = json_array_get (hop, 1);
+        if (i < base)
+            cr_assert_eq (
+                baton_envelope_route_append (e, json_string_value (a), json_string_length (a),
+                                             json_string_value (b), json_string_length (b)),
+                0);
+    }
     json_t *hex;
     json_array_foreach (json_object_get (j, "route_keys"), i, hex)
     {
         key_from_hex (hex, key);
-        cr_assert_eq (baton_envelope_set_route_key (e, i, key, sizeof key), 0);
+        if (i < base)
+            cr_assert_eq (baton_envelope_set_route_key (e, i, key, sizeof key), 0);
     }
     const char *bname;
     json_t *hops;
@@ -107,7 +110,6 @@ from_json (json_t *j)
     {
         size_t b = baton_envelope_branch_count (e);
         cr_assert_eq (baton_envelope_branch_add (e, bname, strlen (bname)), 0);
-        json_t *hop;
         json_array_foreach (hops, i, hop)
         {
             json_t *a = json_array_get (hop, 0), *ep = json_array_get (hop, 1);
@@ -121,9 +123,12 @@ from_json (json_t *j)
             }
         }
     }
-    //  taken is written as the model holds it: set directly, not spliced.
-    if (json_object_get (j, "taken"))
-        cr_assert_eq (s_set_slice (e, &e->taken, jstr (j, "taken"), jlen (j, "taken")), 0);
+    if (taken) {
+        baton_envelope_set_index (e, base - 1);
+        cr_assert_eq (
+            baton_envelope_take_branch (e, json_string_value (taken), json_string_length (taken)),
+            0);
+    }
     if (json_object_get (j, "seal")) {
         key_from_hex (json_object_get (j, "seal"), key);
         cr_assert_eq (baton_envelope_set_seal (e, key, BATON_SEAL_LEN), 0);

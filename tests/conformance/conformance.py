@@ -1015,7 +1015,8 @@ def cases(s):
         with open(os.path.join(VECTORS, name + ".json")) as f:
             return data, json.load(f)
 
-    for name in ("hostile_count", "version_2", "duplicate_key", "route_keys_mismatch"):
+    for name in ("hostile_count", "version_2", "duplicate_key", "route_keys_mismatch",
+                 "branch_taken_unknown", "branch_keys_missing", "branch_too_many"):
         def make(name=name):
             data, meaning = vector(name)
             check("error" in meaning, "the vector names an error")

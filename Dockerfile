@@ -17,6 +17,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBATON_TESTS=OFF -DBATON_BE
  && DESTDIR=/stage cmake --install /build --prefix /usr/local \
  && install -d /stage/usr/local/lib/baton/examples/pipeline \
  && install -m 0755 /build/examples/pipeline/auth /build/examples/pipeline/enrich \
+      /build/examples/pipeline/score /build/examples/pipeline/review \
       /build/examples/pipeline/render /stage/usr/local/lib/baton/examples/pipeline/ \
  && rm -rf /stage/usr/local/include /stage/usr/local/lib/cmake /stage/usr/local/lib/pkgconfig \
       /stage/usr/local/lib/*.a

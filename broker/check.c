@@ -130,6 +130,16 @@ s_print (const baton_config_t *cfg, const baton_routes_t *routes)
         printf ("security: %s (plaintext mesh%s)\n", baton_config_security_mode_name (sec->mode),
                 sec->mode == BATON_SECURITY_INSECURE ? ", on any address"
                                                      : ": loopback, ipc and inproc only");
+    bool branches = false;
+    for (size_t i = 0; i < baton_config_route_count (cfg); i++)
+        branches = branches || baton_config_route (cfg, i)->branch_count > 0;
+    if (sec->mesh_key)
+        printf ("seal: routes are sealed with the mesh key in %s: every hop that has it "
+                "(BATON_MESH_KEY) checks them\n",
+                sec->mesh_key_path);
+    else if (branches)
+        printf ("seal: none: hops may take any branch and change their route (set "
+                "security.mesh_key)\n");
 
     //  Columns are as wide as their widest cell, up to a point. The
     //  conditions' column is there only when some route has conditions.

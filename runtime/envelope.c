@@ -56,6 +56,7 @@ baton__envelope_alloc (size_t raw_len, size_t max_hops)
     self->max_hops = max_hops;
     static const baton_slice_t empty = {"", 0};
     self->id = self->reply_to = self->reply_key = self->traceparent = empty;
+    self->taken = self->seal = empty;
     self->method = self->target = self->error_text = self->error_hop = empty;
     self->req_body.bytes = self->body.bytes = empty;
     return self;
@@ -165,6 +166,28 @@ s_push_pair (baton_envelope_t *self, baton__vec_t *v, const char *a, size_t alen
     return 0;
 }
 
+//  Sets slot i of the keys beside count hops in v to a copy of key, the
+//  slots before it that have none left empty (route_keys, a branch's keys).
+static int
+s_set_key (baton_envelope_t *self, baton__vec_t *v, uint32_t count, size_t i, const void *key)
+{
+    while (v->count < count) {
+        baton_slice_t *slot =
+            (baton_slice_t *) baton__vec_push (&self->arena, v, sizeof (baton_slice_t));
+        if (!slot)
+            return BATON_ENOMEM;
+        *slot = s_empty;
+    }
+    return s_dup (&self->arena, (baton_slice_t *) v->items + i, (const char *) key, BATON_KEY_LEN);
+}
+
+//  True if s holds exactly the len bytes at name.
+static bool
+s_name_is (baton_slice_t s, const char *name, size_t len)
+{
+    return s.len == len && (len == 0 || memcmp (s.ptr, name, len) == 0);
+}
+
 int
 baton_envelope_route_append (baton_envelope_t *self, const char *name, size_t name_len,
                              const char *endpoint, size_t endpoint_len)
@@ -203,16 +226,155 @@ baton_envelope_set_route_key (baton_envelope_t *self, size_t i, const void *key,
         return BATON_EINVAL;
     baton__envelope_touch (self, BATON__WIRE_ROUTE_KEYS);
     //  The parallel array grows to the route, hops without a key left empty.
-    while (self->route_keys.count < self->route.count) {
-        baton_slice_t *slot = (baton_slice_t *) baton__vec_push (&self->arena, &self->route_keys,
-                                                                 sizeof (baton_slice_t));
-        if (!slot)
-            return BATON_ENOMEM;
-        *slot = s_empty;
-    }
     self->has_route_keys = true;
-    return s_dup (&self->arena, (baton_slice_t *) self->route_keys.items + i, (const char *) key,
-                  len);
+    return s_set_key (self, &self->route_keys, self->route.count, i, key);
+}
+
+//  --- branches ----------------------------------------------------------------------
+
+size_t
+baton_envelope_branch_count (const baton_envelope_t *self)
+{
+    return self->branches.count;
+}
+
+//  Branch b, or NULL if out of range.
+static baton__branch_t *
+s_branch (const baton_envelope_t *self, size_t b)
+{
+    return b < self->branches.count ? (baton__branch_t *) self->branches.items + b : NULL;
+}
+
+baton_slice_t
+baton_envelope_branch_name (const baton_envelope_t *self, size_t b)
+{
+    const baton__branch_t *br = s_branch (self, b);
+    return br ? br->name : s_empty;
+}
+
+size_t
+baton_envelope_branch_hop_count (const baton_envelope_t *self, size_t b)
+{
+    const baton__branch_t *br = s_branch (self, b);
+    return br ? br->hops.count : 0;
+}
+
+baton_hop_t
+baton_envelope_branch_hop (const baton_envelope_t *self, size_t b, size_t i)
+{
+    const baton__branch_t *br = s_branch (self, b);
+    if (!br || i >= br->hops.count) {
+        baton_hop_t none = {s_empty, s_empty};
+        return none;
+    }
+    const baton_header_t *h = (const baton_header_t *) br->hops.items + i;
+    baton_hop_t hop = {h->name, h->value};
+    return hop;
+}
+
+baton_slice_t
+baton_envelope_branch_key (const baton_envelope_t *self, size_t b, size_t i)
+{
+    const baton__branch_t *br = s_branch (self, b);
+    return br && i < br->keys.count ? ((const baton_slice_t *) br->keys.items)[i] : s_empty;
+}
+
+int
+baton_envelope_branch_add (baton_envelope_t *self, const char *name, size_t name_len)
+{
+    if (!name || !name_len)
+        return BATON_EINVAL;
+    for (uint32_t b = 0; b < self->branches.count; b++)
+        if (s_name_is (((baton__branch_t *) self->branches.items)[b].name, name, name_len))
+            return BATON_EINVAL;
+    if (self->branches.count >= BATON_ENVELOPE_MAX_BRANCHES)
+        return BATON_EROUTE;
+    baton__branch_t br;
+    memset (&br, 0, sizeof br);
+    int rc = s_dup (&self->arena, &br.name, name, name_len);
+    if (rc)
+        return rc;
+    baton__branch_t *slot =
+        (baton__branch_t *) baton__vec_push (&self->arena, &self->branches, sizeof br);
+    if (!slot)
+        return BATON_ENOMEM;
+    *slot = br;
+    return 0;
+}
+
+int
+baton_envelope_branch_append (baton_envelope_t *self, size_t b, const char *name, size_t name_len,
+                              const char *endpoint, size_t endpoint_len)
+{
+    baton__branch_t *br = s_branch (self, b);
+    if (!br || br->hops.count >= self->max_hops)
+        return BATON_EROUTE;
+    return s_push_pair (self, &br->hops, name, name_len, endpoint, endpoint_len);
+}
+
+int
+baton_envelope_set_branch_key (baton_envelope_t *self, size_t b, size_t i, const void *key,
+                               size_t len)
+{
+    baton__branch_t *br = s_branch (self, b);
+    if (!br || i >= br->hops.count)
+        return BATON_EROUTE;
+    if (!key || len != BATON_KEY_LEN)
+        return BATON_EINVAL;
+    return s_set_key (self, &br->keys, br->hops.count, i, key);
+}
+
+void
+baton_envelope_clear_branches (baton_envelope_t *self)
+{
+    self->branches.count = 0;
+    self->taken = s_empty;
+}
+
+baton_slice_t
+baton_envelope_taken (const baton_envelope_t *self)
+{
+    return self->taken;
+}
+
+int
+baton_envelope_take_branch (baton_envelope_t *self, const char *name, size_t name_len)
+{
+    const baton__branch_t *br = NULL;
+    for (uint32_t b = 0; b < self->branches.count && !br; b++)
+        if (s_name_is (((baton__branch_t *) self->branches.items)[b].name, name, name_len))
+            br = (baton__branch_t *) self->branches.items + b;
+    if (!br || !name_len)
+        return BATON_EINVAL;
+    if (self->taken.len || self->index + 1 != self->route.count)
+        return BATON_ESTATE;
+    if (self->route.count + br->hops.count > self->max_hops)
+        return BATON_EROUTE;
+    int rc = s_dup (&self->arena, &self->taken, br->name.ptr, br->name.len);
+    for (uint32_t i = 0; i < br->hops.count && !rc; i++) {
+        const baton_header_t *h = (const baton_header_t *) br->hops.items + i;
+        rc = baton_envelope_route_append (self, h->name.ptr, h->name.len, h->value.ptr,
+                                          h->value.len);
+        baton_slice_t key =
+            i < br->keys.count ? ((const baton_slice_t *) br->keys.items)[i] : s_empty;
+        if (!rc && key.len)
+            rc = baton_envelope_set_route_key (self, self->route.count - 1, key.ptr, key.len);
+    }
+    return rc;
+}
+
+baton_slice_t
+baton_envelope_seal (const baton_envelope_t *self)
+{
+    return self->seal;
+}
+
+int
+baton_envelope_set_seal (baton_envelope_t *self, const void *seal, size_t len)
+{
+    if (len != 0 && len != BATON_SEAL_LEN)
+        return BATON_EINVAL;
+    return s_dup (&self->arena, &self->seal, (const char *) seal, len);
 }
 
 size_t

@@ -157,12 +157,19 @@ s_read_meta (s_dec_t *d)
     return 0;
 }
 
-//  Reads a CURVE key: bin (or str) of exactly BATON_KEY_LEN bytes.
+//  Reads bin (or str) of exactly len bytes: a CURVE key, a seal.
+static int
+s_read_exact (s_dec_t *d, baton_slice_t *out, size_t len)
+{
+    int rc = s_read_bin (d, out);
+    return !rc && out->len != len ? BATON_ETYPE : rc;
+}
+
+//  Reads a CURVE key: BATON_KEY_LEN bytes.
 static int
 s_read_key (s_dec_t *d, baton_slice_t *key)
 {
-    int rc = s_read_bin (d, key);
-    return !rc && key->len != BATON_KEY_LEN ? BATON_ETYPE : rc;
+    return s_read_exact (d, key, BATON_KEY_LEN);
 }
 
 //  Reads route_keys: an array of keys, no longer than a route may be (its
@@ -180,6 +187,70 @@ s_read_route_keys (s_dec_t *d)
             return rc;
     v->count = n;
     d->env->has_route_keys = true;
+    return 0;
+}
+
+//  Reads one branch's entries into br: an array of [name, endpoint] or
+//  [name, endpoint, key], no longer than a route may be.
+static int
+s_read_branch_hops (s_dec_t *d, baton__branch_t *br)
+{
+    uint32_t n;
+    int rc = s_open_array (d, &br->hops, d->env->max_hops, 3, sizeof (baton_hop_t), &n);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t items;
+        if ((rc = s_read_head (d, false, 4, &items)))
+            return rc;
+        if (items != 2 && items != 3)
+            return BATON_ETYPE;
+        baton_header_t *h = (baton_header_t *) br->hops.items + i;
+        if ((rc = s_read_str (d, &h->name)) || (rc = s_read_str (d, &h->value)))
+            return rc;
+        if (items == 3) {
+            if (br->keys.count != i)
+                return BATON_ETYPE; //  keys in every entry or in none
+            baton_slice_t *key =
+                (baton_slice_t *) baton__vec_push (&d->env->arena, &br->keys, sizeof *key);
+            if (!key)
+                return BATON_ENOMEM;
+            if ((rc = s_read_key (d, key)))
+                return rc;
+        }
+    }
+    br->hops.count = n;
+    return br->keys.count == 0 || br->keys.count == n ? 0 : BATON_ETYPE;
+}
+
+//  Reads "branches": a map of at most BATON_ENVELOPE_MAX_BRANCHES distinct
+//  names to their entries.
+static int
+s_read_branches (s_dec_t *d)
+{
+    uint32_t n;
+    baton__vec_t *v = &d->env->branches;
+    int rc = s_read_head (d, true, 2, &n);
+    if (rc)
+        return rc;
+    if (n > BATON_ENVELOPE_MAX_BRANCHES)
+        return BATON_EROUTE;
+    if ((rc = baton__vec_reserve (&d->env->arena, v, n, sizeof (baton__branch_t))))
+        return rc;
+    for (uint32_t b = 0; b < n; b++) {
+        baton__branch_t *br = (baton__branch_t *) v->items + b;
+        memset (br, 0, sizeof *br);
+        if ((rc = s_read_str (d, &br->name)))
+            return rc;
+        if (br->name.len == 0)
+            return BATON_ETYPE;
+        for (uint32_t j = 0; j < b; j++)
+            if (s_key_is (((baton__branch_t *) v->items)[j].name, br->name.ptr, br->name.len))
+                return BATON_EDUPKEY;
+        if ((rc = s_read_branch_hops (d, br)))
+            return rc;
+        v->count = b + 1;
+    }
     return 0;
 }
 
@@ -364,7 +435,10 @@ enum {
     K_REPLY_KEY,
     K_ROUTE_KEYS,
     K_OAM,
-    K_VERSION
+    K_VERSION,
+    K_BRANCHES,
+    K_TAKEN,
+    K_SEAL
 };
 #define S_REQUIRED                                                                                 \
     ((1u << K_V) | (1u << K_ID) | (1u << K_REPLY) | (1u << K_ROUTE) | (1u << K_INDEX) |            \
@@ -430,6 +504,18 @@ s_top_field (s_dec_t *d, baton_slice_t k, const uint8_t *key_start, uint32_t *se
         return s_wire (d, BATON__WIRE_ROUTE, key_start,
                        s_read_pairs (d, &e->route, e->max_hops, 2));
     }
+    if (s_key_is (k, BATON__KEY ("branches"))) {
+        S_ONCE (K_BRANCHES);
+        return s_read_branches (d);
+    }
+    if (s_key_is (k, BATON__KEY ("taken"))) {
+        S_ONCE (K_TAKEN);
+        return s_read_str (d, &e->taken);
+    }
+    if (s_key_is (k, BATON__KEY ("seal"))) {
+        S_ONCE (K_SEAL);
+        return s_read_exact (d, &e->seal, BATON_SEAL_LEN);
+    }
     if (s_key_is (k, BATON__KEY ("index"))) {
         S_ONCE (K_INDEX);
         return s_read_uint (d, &e->index);
@@ -477,6 +563,22 @@ s_top_field (s_dec_t *d, baton_slice_t k, const uint8_t *key_start, uint32_t *se
     return s_keep_unknown (d, BATON__SEC_TOP, key_start);
 }
 
+//  Branch entries carry keys exactly when the envelope has route_keys, and
+//  taken names a branch.
+static int
+s_check_branches (const baton_envelope_t *e, bool route_keys)
+{
+    bool taken_found = e->taken.len == 0;
+    for (uint32_t b = 0; b < e->branches.count; b++) {
+        const baton__branch_t *br = (const baton__branch_t *) e->branches.items + b;
+        if (br->keys.count != (route_keys ? br->hops.count : 0))
+            return BATON_EROUTE;
+        if (s_key_is (br->name, e->taken.ptr, e->taken.len))
+            taken_found = true;
+    }
+    return taken_found ? 0 : BATON_EROUTE;
+}
+
 static int
 s_read_top (s_dec_t *d)
 {
@@ -493,7 +595,7 @@ s_read_top (s_dec_t *d)
         return BATON_EROUTE;
     if ((seen & (1u << K_ROUTE_KEYS)) && d->env->route_keys.count != d->env->route.count)
         return BATON_EROUTE;
-    return 0;
+    return s_check_branches (d->env, (seen & (1u << K_ROUTE_KEYS)) != 0);
 }
 
 //  Decodes data, copied into the envelope or (borrow) pointed into.

@@ -142,17 +142,47 @@ s_pack_unknown (s_out_t *o, const baton__vec_t *v)
     }
 }
 
+//  True if the n keys at keys (a vector beside n hops) are all set.
+static bool
+s_keys_complete (const baton__vec_t *keys, uint32_t n)
+{
+    if (keys->count < n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (((const baton_slice_t *) keys->items)[i].len != BATON_KEY_LEN)
+            return false;
+    return true;
+}
+
 //  True if route_keys is to be written: it was read or set, and every hop
 //  has its key.
 static bool
 s_route_keys_complete (const baton_envelope_t *e)
 {
-    if (!e->has_route_keys || e->route_keys.count < e->route.count)
-        return false;
-    for (uint32_t i = 0; i < e->route.count; i++)
-        if (((const baton_slice_t *) e->route_keys.items)[i].len != BATON_KEY_LEN)
-            return false;
-    return true;
+    return e->has_route_keys && s_keys_complete (&e->route_keys, e->route.count);
+}
+
+//  "branches": each name to its entries, [name, endpoint] or, beside
+//  route_keys (with_keys), [name, endpoint, key].
+static void
+s_pack_branches (s_out_t *o, const baton_envelope_t *e, bool with_keys)
+{
+    s_put_key (o, "branches");
+    s_put_container (o, true, e->branches.count);
+    for (uint32_t b = 0; b < e->branches.count; b++) {
+        const baton__branch_t *br = (const baton__branch_t *) e->branches.items + b;
+        bool keys = with_keys && s_keys_complete (&br->keys, br->hops.count);
+        s_put_str (o, br->name.ptr, br->name.len);
+        s_put_container (o, false, br->hops.count);
+        for (uint32_t i = 0; i < br->hops.count; i++) {
+            const baton_header_t *h = (const baton_header_t *) br->hops.items + i;
+            s_put_container (o, false, keys ? 3 : 2);
+            s_put_str (o, h->name.ptr, h->name.len);
+            s_put_str (o, h->value.ptr, h->value.len);
+            if (keys)
+                s_put_bin (o, ((const baton_slice_t *) br->keys.items)[i]);
+        }
+    }
 }
 
 //  The writers of the entries a decode may keep as received (BATON__WIRE_...
@@ -261,9 +291,10 @@ static void
 s_pack (const baton_envelope_t *e, s_out_t *o)
 {
     bool route_keys = s_route_keys_complete (e);
-    size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->oam != 0) +
-                 (e->traceparent.len > 0) + (e->version_pin[0] != '\0') + (e->record.count > 0) +
-                 (e->meta.count > 0) + e->has_error + e->unknown[BATON__SEC_TOP].count;
+    size_t top = 9 + (e->reply_key.len > 0) + route_keys + (e->branches.count > 0) +
+                 (e->taken.len > 0) + (e->seal.len > 0) + (e->oam != 0) + (e->traceparent.len > 0) +
+                 (e->version_pin[0] != '\0') + (e->record.count > 0) + (e->meta.count > 0) +
+                 e->has_error + e->unknown[BATON__SEC_TOP].count;
     s_put_container (o, true, top);
     s_put_key (o, "v");
     s_put_uint (o, e->version);
@@ -279,6 +310,17 @@ s_pack (const baton_envelope_t *e, s_out_t *o)
         s_pack_route (o, e);
     if (route_keys && !s_copied (o, e, BATON__WIRE_ROUTE_KEYS))
         s_pack_route_keys (o, e);
+    //  Small, and never changed by a hop: written from the model.
+    if (e->branches.count)
+        s_pack_branches (o, e, route_keys);
+    if (e->taken.len) {
+        s_put_key (o, "taken");
+        s_put_str (o, e->taken.ptr, e->taken.len);
+    }
+    if (e->seal.len) {
+        s_put_key (o, "seal");
+        s_put_bin (o, e->seal);
+    }
     s_put_key (o, "index");
     s_put_uint (o, e->index);
     s_put_key (o, "budget");

@@ -97,6 +97,14 @@ baton__vec_reserve (baton__arena_t *a, baton__vec_t *v, uint32_t n, size_t isz)
 
 //  --- the model --------------------------------------------------------------------
 
+//  One entry of "branches": a branch's name, its hops (baton_hop_t) and,
+//  beside them, their keys (baton_slice_t: BATON_KEY_LEN bytes, or empty).
+typedef struct {
+    baton_slice_t name;
+    baton__vec_t hops;
+    baton__vec_t keys;
+} baton__branch_t;
+
 //  A body is either borrowed (points into the input copy) or owned (malloc).
 typedef struct {
     baton_slice_t bytes;
@@ -129,6 +137,9 @@ struct baton_envelope {
     baton__vec_t route;      //  baton_hop_t
     baton__vec_t route_keys; //  baton_slice_t per hop: BATON_KEY_LEN bytes, or empty (unset)
     bool has_route_keys;     //  route_keys was read or set: written when every hop has one
+    baton__vec_t branches;   //  baton__branch_t, at most BATON_ENVELOPE_MAX_BRANCHES
+    baton_slice_t taken;     //  the branch spliced into the route, or empty
+    baton_slice_t seal;      //  BATON_SEAL_LEN bytes, or empty
     uint64_t index;
     uint64_t budget;
     uint64_t deadline_ms;

@@ -222,6 +222,17 @@ baton_ctx_version (const baton_ctx_t *ctx)
     return baton_envelope_version_pin (ctx->env);
 }
 
+int
+baton_ctx_branch (baton_ctx_t *ctx, const char *name)
+{
+    if (!name)
+        return BATON_EINVAL;
+    if (ctx->ending != BATON__END_NONE)
+        return BATON_ESTATE;
+    int rc = baton_envelope_take_branch (ctx->env, name, strlen (name));
+    return rc == BATON_EROUTE ? BATON_ESTATE : rc;
+}
+
 baton_envelope_t *
 baton_ctx_envelope (baton_ctx_t *ctx)
 {

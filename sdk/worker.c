@@ -18,6 +18,7 @@
 #include "envelope_int.h"
 #include "log.h"
 #include "mesh.h"
+#include "route_seal.h"
 #include "signals.h"
 #include "sockcache.h"
 #include "worker.h"
@@ -59,6 +60,9 @@ struct baton_worker {
     atomic_uint stop;               //  stop calls since the run began
     _Atomic uint64_t received, forwarded, replied, errors, dropped, undeliverable, sockets;
     _Atomic uint64_t refused_peer, refused_key, refused_endpoint, loops, over_budget, probes;
+    _Atomic uint64_t seal_broken;
+    bool sealed;                           //  BATON_MESH_KEY set: routes are checked
+    uint8_t mesh_key[BATON_MESH_KEY_SIZE]; //  its key
     baton_ratelimit_t rl_drop;
     baton_ratelimit_t rl_send;
 };
@@ -283,6 +287,14 @@ baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
     self->name = s_strdup (name);
     if (!self->name)
         goto fail;
+    const char *mesh_key = s_env ("BATON_MESH_KEY");
+    if (mesh_key) {
+        if (baton__mesh_key_load (mesh_key, self->mesh_key, why, sizeof why) < 0) {
+            s_refuse_start (self->qname, "mesh key (BATON_MESH_KEY) refused", why);
+            goto fail;
+        }
+        self->sealed = true;
+    }
 
     self->zctx = c.zmq_context;
     if (!self->zctx) {
@@ -372,6 +384,7 @@ baton_worker_destroy (baton_worker_t **self_p)
         while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
         }
     baton__cert_destroy (&self->cert);
+    sodium_memzero (self->mesh_key, sizeof self->mesh_key);
     free (self->endpoint);
     free (self->advertise);
     free (self->name);
@@ -445,6 +458,7 @@ baton_worker_stats (const baton_worker_t *self)
     s.over_budget = atomic_load_explicit (&w->over_budget, memory_order_relaxed);
     s.handshakes_refused = w->mesh ? baton__mesh_refused (w->mesh) : 0;
     s.probes = atomic_load_explicit (&w->probes, memory_order_relaxed);
+    s.seal_broken = atomic_load_explicit (&w->seal_broken, memory_order_relaxed);
     return s;
 }
 
@@ -729,6 +743,36 @@ s_drop (baton_worker_t *self, const char *why, int err, size_t size)
                     err ? baton_errname (err) : "none", size, self->rl_drop.suppressed);
 }
 
+//  The most hops one of env's branches has.
+static size_t
+s_longest_branch (const baton_envelope_t *env)
+{
+    size_t longest = 0;
+    for (size_t b = 0; b < baton_envelope_branch_count (env); b++)
+        if (baton_envelope_branch_hop_count (env, b) > longest)
+            longest = baton_envelope_branch_hop_count (env, b);
+    return longest;
+}
+
+//  Answers env 502: its seal does not hold (why). The hop named is the one
+//  that broke it, the previous one (the last in the record; the gateway if
+//  none); this hop's record entry says where it was found.
+static void
+s_seal_broken (baton_worker_t *self, baton_envelope_t *env, const baton_ctx_t *ctx, const char *why)
+{
+    s_refused (self, &self->seal_broken, why, env);
+    size_t n = baton_envelope_record_count (env);
+    baton_slice_t prev =
+        n ? baton_envelope_record (env, n - 1).name : (baton_slice_t){"gateway", 7};
+    char text[256];
+    snprintf (text, sizeof text, "route seal broken before hop %.*s: %s",
+              (int) (ctx->hop_name.len > 64 ? 64 : ctx->hop_name.len), ctx->hop_name.ptr, why);
+    baton__problem_apply (env, 502, text, strlen (text), prev);
+    baton_envelope_record_append (env, ctx->hop_name.ptr, ctx->hop_name.len, ctx->t_in_us,
+                                  baton__wall_us ());
+    s_reply (self, env);
+}
+
 //  Runs one hop of env on self. Returns the worker of the same host that
 //  takes env next in memory, and sets *t_out_us to when this hop ended; or
 //  NULL when env has left (or was dropped).
@@ -756,6 +800,13 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
         s_refuse_drop (self, &self->loops, "envelope arrived with its route already done", env);
         return NULL;
     }
+    //  With the mesh key, the route is the one the edge sealed, or one of
+    //  its branches (docs/security.md, "Sealed routes").
+    const char *broken = self->sealed ? baton__route_seal_check (env, self->mesh_key) : NULL;
+    if (broken) {
+        s_seal_broken (self, env, &ctx, broken);
+        return NULL;
+    }
     uint64_t deadline = baton_envelope_deadline_ms (env);
     if (deadline && t_in_us / 1000u >= deadline) {
         s_reply_error (self, env, 504, "deadline passed before the hop ran", ctx.hop_name, t_in_us);
@@ -768,8 +819,11 @@ s_handle (baton_worker_t *self, baton_envelope_t *env, uint64_t t_in_us, uint64_
         return NULL;
     }
     //  The sender sets the budget: more than the route can spend would let
-    //  it run handlers more often than its route says.
+    //  it run handlers more often than its route says. A branch not yet
+    //  taken may add its hops.
     size_t left = baton_envelope_route_count (env) - baton_envelope_index (env);
+    if (!baton_envelope_taken (env).len)
+        left += s_longest_branch (env);
     if (budget > (uint64_t) left + BATON_BUDGET_MARGIN) {
         s_refused (self, &self->over_budget, "hop budget larger than the route can spend", env);
         s_reply_error (self, env, 508, "hop budget larger than the route can spend", ctx.hop_name,

@@ -8,6 +8,7 @@
 #include <zmq.h>
 #include "clock.h"
 #include "edge/dispatch.h"
+#include "route_seal.h"
 #include "zap.h"
 
 //  How long the first hop may take to accept an envelope (ZMQ_IMMEDIATE: only
@@ -368,8 +369,13 @@ baton_dispatch_begin (baton_dispatch_t *self, baton_exchange_t *x, baton_conn_t 
     //  to from the envelope: the keys the gateway trusts for them.
     if (self->cert)
         baton_envelope_set_reply_key (e, baton__cert_public_key (self->cert), BATON_KEY_LEN);
-    //  The chain's length: the config refuses a chain over gateway.max_budget.
-    baton_envelope_set_budget (e, route->chain_len);
+    //  The chain and its longest branch: the config refuses a route over
+    //  gateway.max_budget.
+    size_t longest = 0;
+    for (size_t b = 0; b < route->branch_count; b++)
+        if (route->branches[b].chain_len > longest)
+            longest = route->branches[b].chain_len;
+    baton_envelope_set_budget (e, route->chain_len + longest);
     x->deadline_ms = (baton__mono_us () + 999) / 1000 + route->deadline_ms; //  never before it
     baton_envelope_set_deadline_ms (e, baton__wall_ms () + route->deadline_ms);
     char tp[56];
@@ -398,10 +404,16 @@ s_free_buf (void *data, void *hint)
     free (data);
 }
 
-//  Encodes env in one pass into a buffer that msg then owns (zero copy).
+//  Seals env's route with the mesh key of the config in force, if it has
+//  one (docs/security.md, "Sealed routes"), then encodes it in one pass into
+//  a buffer that msg then owns (zero copy). Called before every send: the
+//  seal covers the id and the endpoints, which a retry or a failover change.
 static int
-s_encode_msg (const baton_envelope_t *env, zmq_msg_t *msg)
+s_encode_msg (baton_dispatch_t *self, baton_envelope_t *env, zmq_msg_t *msg)
 {
+    const uint8_t *key = baton_config_security (baton_topology_config (self->topo))->mesh_key;
+    if (key && baton__route_seal_set (env, key) != 0)
+        return -1;
     void *buf;
     size_t len;
     if (baton_envelope_encode (env, &buf, &len) != 0)
@@ -457,7 +469,7 @@ s_failover (baton_dispatch_t *self, baton_exchange_t *x)
     if (self->cert)
         baton_envelope_set_route_key (x->env, 0, alt->key, BATON_KEY_LEN);
     zmq_msg_close (&x->out);
-    x->out_live = s_encode_msg (x->env, &x->out) == 0;
+    x->out_live = s_encode_msg (self, x->env, &x->out) == 0;
     if (!x->out_live)
         return false;
     x->give_up_ms = s_give_up_ms (x->peer);
@@ -532,6 +544,33 @@ s_pick (baton_dispatch_t *self, const baton_exchange_t *x, baton_replica_t *avoi
     return NULL;
 }
 
+//  Writes the branches of x's route into its envelope, a replica picked for
+//  each of their hops as for the chain's (of its version, never avoid) but
+//  not acquired: a branch not taken holds nothing. Returns the function with
+//  no live replica, or NULL.
+static const baton_config_function_t *
+s_branches (baton_dispatch_t *self, baton_exchange_t *x, baton_replica_t *avoid)
+{
+    const char *version = s_version (x);
+    baton_envelope_clear_branches (x->env);
+    for (size_t b = 0; b < x->route->branch_count; b++) {
+        const baton_config_branch_t *br = &x->route->branches[b];
+        baton_envelope_branch_add (x->env, br->name, strlen (br->name));
+        for (size_t i = 0; i < br->chain_len; i++) {
+            const baton_config_function_t *fn = br->chain[i];
+            baton_replica_t *rep = baton_topology_pick_away (
+                self->topo, baton_topology_function (self->topo, fn), version, avoid);
+            if (!rep)
+                return fn;
+            baton_envelope_branch_append (x->env, b, fn->name, strlen (fn->name), rep->endpoint,
+                                          strlen (rep->endpoint));
+            if (self->cert)
+                baton_envelope_set_branch_key (x->env, b, i, rep->key, BATON_KEY_LEN);
+        }
+    }
+    return NULL;
+}
+
 //  Holds picks as x's route, written into its envelope: concrete, so no hop
 //  has to look anything up.
 static void
@@ -566,7 +605,7 @@ s_queue (baton_dispatch_t *self, baton_exchange_t *x)
         zmq_msg_close (&x->out);
         x->out_live = false;
     }
-    if (s_encode_msg (x->env, &x->out) != 0) {
+    if (s_encode_msg (self, x->env, &x->out) != 0) {
         baton_pending_done (self->pending, x);
         baton_dispatch_clear (x);
         baton_conn_respond_error (x->conn, 500, "out of memory", true, NULL);
@@ -598,6 +637,8 @@ baton_dispatch_submit (baton_dispatch_t *self, baton_exchange_t *x, const char *
     }
     baton_replica_t *picks[BATON_CONFIG_MAX_CHAIN];
     const baton_config_function_t *none = s_pick (self, x, NULL, picks);
+    if (!none)
+        none = s_branches (self, x, NULL);
     if (none) {
         const char *version = s_version (x);
         baton_dispatch_clear (x);
@@ -635,7 +676,7 @@ baton_dispatch_retry (baton_dispatch_t *self, baton_exchange_t *x, baton_replica
         baton_topology_now_ms () >= x->deadline_ms)
         return false;
     baton_replica_t *picks[BATON_CONFIG_MAX_CHAIN];
-    if (s_pick (self, x, failed, picks))
+    if (s_pick (self, x, failed, picks) || s_branches (self, x, failed))
         return false; //  nowhere else to go: no retry can avoid it
     x->retries_left--;
     baton_turn_remove (&self->turn->sends, &x->send_link);
@@ -715,7 +756,7 @@ baton_dispatch_probe (baton_dispatch_t *self, baton_replica_t *r, const char *id
     //  request that changes nothing.
     baton_envelope_set_request (e, "GET", 3, "/", 1);
     zmq_msg_t msg;
-    int rc = s_encode_msg (e, &msg);
+    int rc = s_encode_msg (self, e, &msg);
     baton_envelope_destroy (&e);
     if (rc != 0)
         return -1;

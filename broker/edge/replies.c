@@ -189,18 +189,31 @@ s_respond (baton_replies_t *self, baton_exchange_t *x, baton_envelope_t *env)
                                  no_body ? 0 : body.len, &env);
 }
 
-//  True if peer, the sender of a reply, is a function on x's route: only
-//  they may answer it (a hop that replies early, fails, or ends the chain).
+//  True if peer is one of the n functions of chain.
+static bool
+s_in_chain (const baton_config_function_t *const *chain, size_t n, const baton_peer_t *peer)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = chain[i]->name;
+        if (strlen (name) == peer->name_len && memcmp (name, peer->name, peer->name_len) == 0)
+            return true;
+    }
+    return false;
+}
+
+//  True if peer, the sender of a reply, is a function on x's route or on
+//  one of its branches: only they may answer it (a hop that replies early,
+//  fails, or ends the chain).
 static bool
 s_on_route (const baton_exchange_t *x, const baton_peer_t *peer)
 {
     if (peer->role != BATON_ROLE_FUNCTION)
         return false;
-    for (size_t i = 0; i < x->route->chain_len; i++) {
-        const char *name = x->route->chain[i]->name;
-        if (strlen (name) == peer->name_len && memcmp (name, peer->name, peer->name_len) == 0)
+    if (s_in_chain (x->route->chain, x->route->chain_len, peer))
+        return true;
+    for (size_t b = 0; b < x->route->branch_count; b++)
+        if (s_in_chain (x->route->branches[b].chain, x->route->branches[b].chain_len, peer))
             return true;
-    }
     return false;
 }
 

@@ -156,7 +156,16 @@ s_html (text_t *t, json_t *order)
     s_puts (t, count);
     s_puts (t, " items, total ");
     s_put_money (t, json_object_get (order, "total"));
-    s_puts (t, "</strong></p>\n</body></html>\n");
+    s_puts (t, "</strong></p>\n");
+    //  Set by review, on the branch score sends large orders through.
+    const char *held =
+        json_string_value (json_object_get (json_object_get (order, "review"), "reason"));
+    if (held) {
+        s_puts (t, "<p>");
+        s_put_html (t, held, strlen (held));
+        s_puts (t, "</p>\n");
+    }
+    s_puts (t, "</body></html>\n");
 }
 
 static int

@@ -93,6 +93,7 @@ typedef struct {
     uint64_t handshakes_refused; //  CURVE handshakes the ZAP handler of the worker's
                                  //  context refused (a host's workers share one)
     uint64_t probes;             //  OAM probes taken through this hop without calling the handler
+    uint64_t seal_broken;        //  502: the route's seal did not hold (BATON_MESH_KEY set)
 } baton_worker_stats_t;
 
 //  Runs a whole function: builds a worker from the environment (BATON_NAME,
@@ -274,6 +275,14 @@ BATON_EXPORT size_t baton_ctx_hop_count (const baton_ctx_t *ctx);
 //  route's version: or split:), NUL-terminated: "" if the route chose none.
 //  Valid while the handler runs.
 BATON_EXPORT const char *baton_ctx_version (const baton_ctx_t *ctx);
+//  Sends the request on through the branch named name after this hop (a
+//  route's {branch: {...}}): its hops are added to the route, and the hops
+//  after this one check that it is one the gateway sealed. Only the last hop
+//  before the branches may, once, before it forwards (baton_ctx_next or
+//  returning 0). Returns 0; BATON_EINVAL if the route has no such branch;
+//  BATON_ESTATE if this hop is not the one before the branches or a branch
+//  was taken already.
+BATON_EXPORT int baton_ctx_branch (baton_ctx_t *ctx, const char *name);
 //  The whole envelope (id, traceparent, record...), borrowed. Leave route,
 //  index, budget and record alone: the SDK owns them.
 BATON_EXPORT baton_envelope_t *baton_ctx_envelope (baton_ctx_t *ctx);

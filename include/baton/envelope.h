@@ -23,6 +23,10 @@ extern "C" {
 #define BATON_KEY_LEN 32
 //  The longest version a request may pin (key "version"), in bytes.
 #define BATON_ENVELOPE_MAX_VERSION 64
+//  The most branches an envelope may carry (key "branches").
+#define BATON_ENVELOPE_MAX_BRANCHES 8
+//  Length of a route's seal (key "seal"), in bytes.
+#define BATON_SEAL_LEN 32
 
 typedef struct baton_envelope baton_envelope_t;
 
@@ -133,6 +137,54 @@ BATON_EXPORT baton_slice_t baton_envelope_route_key (const baton_envelope_t *sel
 //  envelope carries route_keys on the wire only once every hop has a key.
 BATON_EXPORT int baton_envelope_set_route_key (baton_envelope_t *self, size_t i, const void *key,
                                                size_t len);
+//  --- branches: the routes a hop may take next, sealed at the edge ----------
+//  (docs/wire-format.md, "branches"). The hop before them picks one with
+//  baton_envelope_take_branch; the seal covers the base route and them.
+BATON_EXPORT size_t baton_envelope_branch_count (const baton_envelope_t *self);
+//  The name of branch b, or an empty slice if b is out of range.
+BATON_EXPORT baton_slice_t baton_envelope_branch_name (const baton_envelope_t *self, size_t b);
+//  The hops of branch b (0 if b is out of range).
+BATON_EXPORT size_t baton_envelope_branch_hop_count (const baton_envelope_t *self, size_t b);
+//  Hop i of branch b, or an empty hop if either is out of range.
+BATON_EXPORT baton_hop_t baton_envelope_branch_hop (const baton_envelope_t *self, size_t b,
+                                                    size_t i);
+//  The CURVE public key of hop i of branch b, or an empty slice if it has
+//  none or either is out of range.
+BATON_EXPORT baton_slice_t baton_envelope_branch_key (const baton_envelope_t *self, size_t b,
+                                                      size_t i);
+//  Adds an empty branch named name (its index is the count before). Returns
+//  0; BATON_EINVAL if name is empty or a branch already has it, BATON_EROUTE
+//  past BATON_ENVELOPE_MAX_BRANCHES, BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_branch_add (baton_envelope_t *self, const char *name,
+                                            size_t name_len);
+//  Appends a hop to branch b. Returns 0, BATON_EROUTE if b is out of range or
+//  the branch is at the hop limit, BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_branch_append (baton_envelope_t *self, size_t b, const char *name,
+                                               size_t name_len, const char *endpoint,
+                                               size_t endpoint_len);
+//  Sets the key of hop i of branch b to a copy of key. Returns 0, BATON_EROUTE
+//  if either is out of range, BATON_EINVAL unless len is BATON_KEY_LEN,
+//  BATON_ENOMEM. A branch's keys go on the wire with route_keys.
+BATON_EXPORT int baton_envelope_set_branch_key (baton_envelope_t *self, size_t b, size_t i,
+                                                const void *key, size_t len);
+//  Removes every branch, and taken (the edge picking them again).
+BATON_EXPORT void baton_envelope_clear_branches (baton_envelope_t *self);
+//  The branch taken (key "taken"), or an empty slice if none was.
+BATON_EXPORT baton_slice_t baton_envelope_taken (const baton_envelope_t *self);
+//  Takes the branch named name: appends its hops (and keys) to the route and
+//  sets taken; nothing else changes. Only the last hop of the route before
+//  it (index == route_count - 1) may, once. Returns 0; BATON_EINVAL if no
+//  branch has that name; BATON_ESTATE if a branch was taken already or this
+//  is not the hop before the branches; BATON_EROUTE if the route would pass
+//  the hop limit (nothing changed then); BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_take_branch (baton_envelope_t *self, const char *name,
+                                             size_t name_len);
+//  The route's seal (key "seal", BATON_SEAL_LEN bytes), or an empty slice.
+BATON_EXPORT baton_slice_t baton_envelope_seal (const baton_envelope_t *self);
+//  Sets the seal to a copy of seal (len 0: none). Returns 0, BATON_EINVAL
+//  unless len is 0 or BATON_SEAL_LEN, BATON_ENOMEM.
+BATON_EXPORT int baton_envelope_set_seal (baton_envelope_t *self, const void *seal, size_t len);
+
 //  Index of the current hop (0 = first). Equal to route_count once the last
 //  hop is done.
 BATON_EXPORT size_t baton_envelope_index (const baton_envelope_t *self);

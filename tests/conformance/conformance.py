@@ -7,14 +7,18 @@ and docs/sdk.md. Independent of every SDK: it builds and reads envelopes with
 msgpack-python. Usage: tests/conformance/run --fn 'exec ./fn_conformance'; with
 --curve, the CURVE cases instead: the suite makes its own keys and trust
 store, plays gateway and next hop as CURVE servers with a ZAP handler of its
-own, and checks the SDK's security rules (docs/sdk.md, "Security")."""
+own, and checks the SDK's security rules (docs/sdk.md, "Security"); with
+--sealed, the sealed-route cases: the function has a mesh key (BATON_MESH_KEY)
+and the suite seals envelopes as a gateway does (docs/security.md)."""
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -151,11 +155,17 @@ class Zap(threading.Thread):
 
 
 class Suite:
-    def __init__(self, fn_cmd, keep, curve=False):
+    def __init__(self, fn_cmd, keep, curve=False, sealed=False):
         self.fn_cmd = fn_cmd
         self.keep = keep
         self.curve = curve
         self.tmp = tempfile.mkdtemp(prefix="baton-conformance-")
+        self.mesh_key = None  # with --sealed: the key, and its file
+        if sealed:
+            self.mesh_key = os.urandom(32)
+            self.mesh_key_file = os.path.join(self.tmp, "mesh.key")
+            write_file(self.mesh_key_file, "# mesh key\n%s\n" % z85.encode(self.mesh_key).decode(),
+                       0o600)
         self.inbox = "ipc://%s/inbox" % self.tmp
         self.next_ep = "ipc://%s/next" % self.tmp
         self.reply_ep = "ipc://%s/reply" % self.tmp
@@ -237,6 +247,8 @@ class Suite:
         for key in ("BATON_ADVERTISE", "BATON_CONFORMANCE", "BATON_CERT", "BATON_TRUST",
                     "BATON_SECURITY"):
             env.pop(key, None)
+        if self.mesh_key:
+            env["BATON_MESH_KEY"] = self.mesh_key_file
         if self.curve:
             # The gateway named, as its certificate says.
             env.update(BATON_CERT=os.path.join(self.secrets, NAME + ".key_secret"),
@@ -354,6 +366,9 @@ class Suite:
         env["message"] = message or {"status": 200, "headers": [], "body": b""}
         if error is not None:
             env["error"] = error
+        if self.mesh_key:
+            # With --sealed, sealed as a gateway does (cases change it).
+            env = in_order(dict(env, seal=route_seal(env, self.mesh_key)))
         return env
 
     def exchange(self, data, where, timeout=WAIT_S):
@@ -488,18 +503,23 @@ def check_problem(got, status, hop, detail=None):
 
 
 # The top-level keys in the order Baton writes them.
-TOP_ORDER = ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index", "budget",
-             "deadline", "oam", "traceparent", "record", "meta", "request", "message", "error")
+TOP_ORDER = ("v", "id", "reply_to", "reply_key", "route", "route_keys", "branches", "taken",
+             "seal", "index", "budget", "deadline", "oam", "traceparent", "record", "meta",
+             "request", "message", "error")
+
+
+def in_order(env):
+    """env with its keys in Baton's order (unknown ones last)."""
+    ordered = {k: env[k] for k in TOP_ORDER if k in env}
+    ordered.update((k, v) for k, v in env.items() if k not in TOP_ORDER)
+    return ordered
 
 
 def expected_forward(env, entry):
     """env after a hop that forwards: index + 1, budget - 1, entry appended,
     keys in Baton's order (unknown ones last)."""
-    out = dict(env, index=env["index"] + 1, budget=env["budget"] - 1,
-               record=list(env.get("record", [])) + [entry])
-    ordered = {k: out[k] for k in TOP_ORDER if k in out}
-    ordered.update((k, v) for k, v in out.items() if k not in TOP_ORDER)
-    return ordered
+    return in_order(dict(env, index=env["index"] + 1, budget=env["budget"] - 1,
+                         record=list(env.get("record", [])) + [entry]))
 
 
 def check_forwarded(s, env, got, t0, t1, name=NAME):
@@ -995,7 +1015,8 @@ def cases(s):
         with open(os.path.join(VECTORS, name + ".json")) as f:
             return data, json.load(f)
 
-    for name in ("hostile_count", "version_2", "duplicate_key", "route_keys_mismatch"):
+    for name in ("hostile_count", "version_2", "duplicate_key", "route_keys_mismatch",
+                 "branch_taken_unknown", "branch_keys_missing", "branch_too_many"):
         def make(name=name):
             data, meaning = vector(name)
             check("error" in meaning, "the vector names an error")
@@ -1435,6 +1456,130 @@ def curve_cases(s):
     return out
 
 
+def route_seal(env, key):
+    """The seal of env with key, as docs/security.md ("Sealed routes")
+    defines it: keyed BLAKE2b-256 over the framed id, reply_to, deadline,
+    initial budget, base route and branches."""
+    def text(v):
+        b = v.encode() if isinstance(v, str) else v
+        return struct.pack(">I", len(b)) + b
+
+    branches = env.get("branches", {})
+    route = env["route"]
+    if env.get("taken"):
+        route = route[:len(route) - len(branches[env["taken"]])]
+    m = [b"baton-seal-1", text(env["id"]), text(env["reply_to"]),
+         struct.pack(">QQI", env["deadline"], env["budget"] + env["index"], len(route))]
+    for name, endpoint in route:
+        m += (text(name), text(endpoint))
+    m.append(struct.pack(">I", len(branches)))
+    for name, hops in branches.items():
+        m += (text(name), struct.pack(">I", len(hops)))
+        for hop in hops:
+            m += (text(hop[0]), text(hop[1]))
+    return hashlib.blake2b(b"".join(m), key=key, digest_size=32).digest()
+
+
+def sealed_cases(s):
+    """(name, function) for every sealed-route case, in order: the function
+    runs with BATON_MESH_KEY; the suite seals as the gateway does."""
+    out, case = case_list()
+    far = "ipc://%s/far" % s.tmp
+
+    def sealed(what, key=None, seal_as=None, **kw):
+        """An envelope of s.envelope (kw), its branches (kw "branches") in
+        place and sealed with key (default the mesh key) over the envelope,
+        or over it changed as seal_as says (what the hop must not accept)."""
+        extra = {k: kw.pop(k) for k in ("branches", "taken") if k in kw}
+        env = in_order(dict(s.envelope(what, **kw), **extra))
+        over = dict(env, **(seal_as or {}))
+        env["seal"] = route_seal(over, key or s.mesh_key)
+        return in_order(env)
+
+    def refused(name, hop, detail, make):
+        @case("sealed: 502 naming %s, the handler not run, when %s" % (hop, name))
+        def _():
+            before = s.calls()
+            env = make()
+            raw, got, t0, t1 = s.exchange(pack(env), "reply")
+            check_problem(got, 502, hop,
+                          "route seal broken before hop %s: %s" % (NAME, detail))
+            check_record_entry(got["record"][-1], NAME, t0, t1)
+            equal(s.calls() - before - 1, 0, "handler calls")
+
+    @case("sealed: a sealed envelope is forwarded, seal and branches kept in place")
+    def _():
+        env = sealed("sealed-fwd", route=[["prev", far], [NAME, s.inbox], ["next", s.next_ep]],
+                     index=1, record=[["prev", 1, 2]],
+                     branches={"a": [["x", far]], "b": [["y", far], ["z", far]]})
+        raw, got, t0, t1 = s.exchange(pack(env), "next")
+        check_forwarded(s, env, got, t0, t1)
+        equal(raw, pack(expected_forward(env, got["record"][-1])), "bytes")
+
+    no_match = "seal does not match: route, branches, budget, deadline, id or reply_to changed"
+    refused("it has no seal", "gateway", "envelope not sealed",
+            lambda: {k: v for k, v in s.envelope("unsealed").items() if k != "seal"})
+    refused("the budget changed", "prev", no_match,
+            lambda: sealed("budget", route=[["prev", far], [NAME, s.inbox], ["next", far]],
+                               index=1, budget=3, record=[["prev", 1, 2]],
+                               seal_as={"budget": 2}))
+    refused("reply_to changed (answered at the new one)", "prev", no_match,
+            lambda: sealed("reply-to", route=[["prev", far], [NAME, s.inbox]], index=1,
+                               budget=1, record=[["prev", 1, 2]], seal_as={"reply_to": far}))
+    refused("the route changed", "prev", no_match,
+            lambda: sealed("route", route=[["prev", far], [NAME, s.inbox], ["next", far]],
+                               index=1, budget=2, record=[["prev", 1, 2]],
+                               seal_as={"route": [["prev", far], [NAME, s.inbox],
+                                                  ["next", s.next_ep]]}))
+    refused("the deadline changed", "gateway", no_match,
+            lambda: sealed("deadline", seal_as={"deadline": 1}))
+    refused("it was sealed with another key", "gateway", no_match,
+            lambda: sealed("key", key=bytes(32)))
+    refused("taken names a branch the route does not end with", "prev",
+            "the route does not end with the branch taken",
+            lambda: sealed("taken", route=[["prev", far], [NAME, s.inbox]], index=1,
+                               budget=2, record=[["prev", 1, 2]],
+                               branches={"a": [["x", far]], "b": [["y", far]]},
+                               taken="a"))
+
+    @case("sealed: the hop before the branches takes one: route, taken, the same seal")
+    def _():
+        branches = {"ok": [["next", s.next_ep]], "review": [["fraud", far], ["next", far]]}
+        env = sealed("branch", route=[[NAME, s.inbox]], budget=3, branches=branches,
+                     request=req("branch", [["x-branch", "ok"]]))
+        raw, got, t0, t1 = s.exchange(pack(env), "next")
+        equal(got["route"], [[NAME, s.inbox], ["next", s.next_ep]], "route (the branch added)")
+        equal(got.get("taken"), "ok", "taken")
+        equal(got["seal"], env["seal"], "seal (unchanged)")
+        equal(route_seal(got, s.mesh_key), got["seal"], "the seal holds at the next hop")
+        want = in_order(dict(expected_forward(env, got["record"][-1]), route=got["route"],
+                             taken="ok"))
+        equal(raw, pack(want), "bytes")
+
+    @case("sealed: 400 from the handler for a branch the envelope does not have")
+    def _():
+        env = sealed("no-branch", route=[[NAME, s.inbox]], budget=2,
+                     branches={"ok": [["next", s.next_ep]], "review": [["next", far]]},
+                     request=req("branch", [["x-branch", "elsewhere"]]))
+        raw, got, t0, t1 = s.exchange(pack(env), "reply")
+        check_problem(got, 400, NAME, "branch refused")
+
+    @case("sealed: 400 from the handler for a branch taken by a hop that is not before it")
+    def _():
+        env = sealed("not-before", budget=3, branches={"ok": [["x", far]], "b": [["y", far]]},
+                     request=req("branch", [["x-branch", "ok"]]))
+        raw, got, t0, t1 = s.exchange(pack(env), "reply")
+        check_problem(got, 400, NAME, "branch refused")
+
+    @case("sealed: a mesh key file others may read: refuses to start")
+    def _():
+        loose = os.path.join(s.tmp, "loose.key")
+        write_file(loose, "%s\n" % z85.encode(s.mesh_key).decode(), 0o644)
+        s.refuses_to_start(BATON_MESH_KEY=loose)
+
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description="Baton SDK conformance suite")
     ap.add_argument("--fn", required=True,
@@ -1444,11 +1589,14 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--curve", action="store_true",
                     help="run the CURVE cases (BATON_CERT, BATON_TRUST) instead")
+    ap.add_argument("--sealed", action="store_true",
+                    help="run the sealed-route cases (BATON_MESH_KEY) instead")
     args = ap.parse_args()
-    s = Suite(args.fn, args.keep, args.curve)
+    s = Suite(args.fn, args.keep, args.curve, args.sealed)
+    which = curve_cases if args.curve else sealed_cases if args.sealed else cases
     try:
         s.start()
-        for name, fn in (curve_cases if args.curve else cases)(s):
+        for name, fn in which(s):
             if args.only in name:
                 s.run_case(name, fn)
     finally:

@@ -118,6 +118,12 @@ s_conformance (baton_ctx_t *ctx, void *arg)
         char reason[256];
         return baton_ctx_fail (ctx, status, s_header (ctx, "x-reason", reason, sizeof reason, ""));
     }
+    if (!strcmp (what, "branch")) {
+        char name[64];
+        if (baton_ctx_branch (ctx, s_header (ctx, "x-branch", name, sizeof name, "")) != 0)
+            return baton_ctx_fail (ctx, 400, "branch refused");
+        return baton_ctx_next (ctx);
+    }
     if (!strcmp (what, "error"))
         return -1; //  the handler's own failure: 502 "handler returned -1"
     if (!strcmp (what, "sleep")) {

@@ -86,6 +86,11 @@ def conformance(ctx):
         ctx.reply(status)
     elif what == "fail":
         ctx.fail(status, ctx.request_header("x-reason") or "")
+    elif what == "branch":
+        try:
+            ctx.branch(ctx.request_header("x-branch") or "")
+        except (KeyError, baton.StateError):
+            ctx.fail(400, "branch refused")
     elif what == "error":
         raise RuntimeError("the handler's own failure")
     elif what == "sleep":

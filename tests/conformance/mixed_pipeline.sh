@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 #  mixed_pipeline.sh - the pipeline example with its middle hop in Python
-#  (examples/pipeline/baton-mixed.yaml: C auth -> Python enrich -> C render)
+#  (examples/pipeline/baton-mixed.yaml: C auth -> Python enrich -> C score ->
+#  C render, large orders through C review)
 #  under `baton dev`, checked through the real gateway with curl, and compared
 #  with the all-C chain (baton.yaml) answer for answer.
 #  usage: mixed_pipeline.sh BATON_CLI EXAMPLES_PIPELINE_DIR
@@ -81,15 +82,15 @@ start mixed "$dir/baton-mixed.yaml"
 start c "$dir/baton.yaml"
 token=(-H 'Authorization: Bearer demo-token')
 
-#  An order through auth, the Python enrich and render: 200, all three timed.
+#  An order through auth, the Python enrich, score and render: 200, each timed.
 post "$url_mixed" "$tmp/order" '{"items":[{"sku":"tea","qty":2,"price":3.5},{"sku":"cake","qty":1,"price":4.25}]}' "${token[@]}"
 timing=$(header "$tmp/order.head" Server-Timing)
 err=""
 [ "$(cat "$tmp/order.status")" = 200 ] || err="status $(cat "$tmp/order.status")"
-[[ $timing =~ ^auth\;dur=[0-9.]+,\ enrich\;dur=[0-9.]+,\ render\;dur=[0-9.]+$ ]] ||
+[[ $timing =~ ^auth\;dur=[0-9.]+,\ enrich\;dur=[0-9.]+,\ score\;dur=[0-9.]+,\ render\;dur=[0-9.]+$ ]] ||
     err="${err:+$err, }Server-Timing '$timing'"
 grep -q '<td>cake</td>' "$tmp/order.body" || err="${err:+$err, }no rendered order in the body"
-report "an order: 200, HTML, Server-Timing names auth, enrich, render" "$err"
+report "an order: 200, HTML, Server-Timing names auth, enrich, score, render" "$err"
 
 #  The JSON rendering, byte for byte.
 post "$url_mixed" "$tmp/json" '{"items":[{"sku":"tea","qty":2,"price":3.5}]}' "${token[@]}" \

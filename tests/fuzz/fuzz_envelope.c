@@ -53,6 +53,19 @@ s_forward (const uint8_t *data, size_t size, const baton_limits_t *lim,
     s_check_forward (e);
     baton_envelope_advance (e, 1, 2);
     s_check_forward (e);
+    //  The hop before the branches takes one: what it writes reads back.
+    if (baton_envelope_branch_count (e) &&
+        baton_envelope_take_branch (e, baton_envelope_branch_name (e, 0).ptr,
+                                    baton_envelope_branch_name (e, 0).len) == 0) {
+        s_check_forward (e);
+        size_t len;
+        void *taken = s_full (e, &len);
+        baton_envelope_t *again = baton_envelope_decode (taken, len, lim, &err);
+        if (!again)
+            abort ();
+        baton_envelope_destroy (&again);
+        free (taken);
+    }
     baton_envelope_meta_set (e, "k", 1, "v", 1);
     s_check_forward (e);
     baton_envelope_set_header (e, "X-F", 3, "1", 1);

@@ -14,6 +14,9 @@
  *    version  as append, with "@<BATON_VERSION>~<baton_ctx_version>" after
  *             the name: the version of the replica that served each hop,
  *             and the one the request carried
+ *    branch   takes the branch the request's X-Branch header names
+ *             (baton_ctx_branch; fails 400 with the error's name if it
+ *             cannot), then as append
  *  BATON_TEST_FUNCTION, if set, replaces BATON_NAME (so replicas of one
  *  function can be started by helpers that name the endpoint after BATON_NAME).
  *  BATON_TEST_HOST="up:upper c:append" makes the process a host (baton_host_t)
@@ -51,6 +54,14 @@ s_handler (baton_ctx_t *ctx, void *arg)
         const char *v = getenv ("BATON_VERSION");
         snprintf (hop + n, sizeof hop - n, "@%s~%s", v ? v : "", baton_ctx_version (ctx));
         n = strlen (hop);
+    }
+    baton_slice_t branch;
+    if (strcmp (mode, "branch") == 0 && baton_ctx_request_header_find (ctx, "x-branch", &branch)) {
+        char want[64];
+        snprintf (want, sizeof want, "%.*s", (int) (branch.len < 63 ? branch.len : 63), branch.ptr);
+        int brc = baton_ctx_branch (ctx, want);
+        if (brc != 0)
+            return baton_ctx_fail (ctx, 400, baton_errname (brc));
     }
     if (strcmp (mode, "reply401") == 0) {
         baton_ctx_set_body_str (ctx, "unauthorized\n");

@@ -547,6 +547,28 @@ Test (dev, pipeline_renders_the_order_with_a_token)
     cr_assert_eq (s_stop_dev (SIGINT), 0, "log:\n%s", s_log ());
 }
 
+//  score sends an order of 100 or more through the sealed branch review:
+//  in dev mode's CURVE mesh, with its mesh key.
+Test (dev, pipeline_sends_a_large_order_through_review)
+{
+    s_start_dev (EXAMPLES "/pipeline/baton.yaml", NULL);
+    int port = s_wait_ready ();
+    s_resp_t *r = s_http (port, "/orders", s_token,
+                          "{\"items\":[{\"sku\":\"tea\",\"qty\":40,\"price\":3.5}]}");
+    cr_assert_eq (r->status, 200, "status %ld, body %s, log:\n%s", r->status, r->body, s_log ());
+    const char *timing = s_header (r, "Server-Timing");
+    cr_assert (timing && strstr (timing, "score;dur=") && strstr (timing, "review;dur=") &&
+                   strstr (timing, "render;dur="),
+               "Server-Timing: %s", timing ? timing : "(none)");
+    cr_assert (strstr (r->body, "<p>a total of 140.00 is held for review</p>"), "%s", r->body);
+    //  A small one goes through ok: no review.
+    r = s_http (port, "/orders", s_token, ORDER);
+    cr_assert_eq (r->status, 200);
+    cr_assert_null (strstr (s_header (r, "Server-Timing"), "review"));
+    cr_assert_null (strstr (r->body, "held for review"), "%s", r->body);
+    cr_assert_eq (s_stop_dev (SIGINT), 0, "log:\n%s", s_log ());
+}
+
 Test (dev, pipeline_answers_400_to_a_bad_order)
 {
     s_start_dev (EXAMPLES "/pipeline/baton.yaml", NULL);
@@ -650,8 +672,9 @@ Test (dev, sigint_leaves_no_process_and_no_runtime_dir)
     s_wait_ready ();
     pid_t kids[MAX_PIDS];
     size_t n = s_descendants (s_t.dev, kids, MAX_PIDS);
-    //  auth, enrich x2, render: the functions themselves, no shell between.
-    cr_assert_eq (n, 4, "%zu descendants; log:\n%s", n, s_log ());
+    //  auth, enrich x2, score, review, render: the functions themselves, no
+    //  shell between.
+    cr_assert_eq (n, 6, "%zu descendants; log:\n%s", n, s_log ());
     for (size_t i = 0; i < n; i++)
         s_remember (kids[i]);
     const char *rt = strstr (s_log (), "runtime dir ");
@@ -677,7 +700,7 @@ Test (dev, functions_die_with_dev_even_when_it_is_killed)
     s_wait_ready ();
     pid_t kids[MAX_PIDS];
     size_t n = s_descendants (s_t.dev, kids, MAX_PIDS);
-    cr_assert_eq (n, 4);
+    cr_assert_eq (n, 6);
     for (size_t i = 0; i < n; i++)
         s_remember (kids[i]);
     const char *rt = strstr (s_log (), "runtime dir ");

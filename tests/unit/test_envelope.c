@@ -763,3 +763,123 @@ Test (envelope, oam_rules_on_decode)
     expect_packed (oam_negative, 1, BATON_ETYPE);
     expect_packed (oam_a_string, 1, BATON_ETYPE);
 }
+
+//  --- branches, taken and seal -------------------------------------------------------
+
+//  "branches": {name: [[hop, endpoint] or [hop, endpoint, key]...]} with one
+//  branch of the entries given by items (2, 3 or 4 per entry; 0: 2 then 3).
+static void
+s_pack_branch (msgpack_packer *pk, const char *name, int items)
+{
+    msgpack_pack_str_with_body (pk, name, strlen (name));
+    msgpack_pack_array (pk, 2);
+    for (int i = 0; i < 2; i++) {
+        int n = items ? items : 2 + i;
+        msgpack_pack_array (pk, (size_t) n);
+        msgpack_pack_str_with_body (pk, "x", 1);
+        msgpack_pack_str_with_body (pk, "inproc://x", 10);
+        for (int k = 2; k < n; k++) {
+            static const char key[BATON_KEY_LEN] = {0};
+            msgpack_pack_bin_with_body (pk, key, sizeof key);
+        }
+    }
+}
+
+static void
+branches_ok (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "branches", 8);
+    msgpack_pack_map (pk, 2);
+    s_pack_branch (pk, "a", 2);
+    s_pack_branch (pk, "b", 2);
+}
+
+static void
+branches_four_items (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "branches", 8);
+    msgpack_pack_map (pk, 1);
+    s_pack_branch (pk, "a", 4);
+}
+
+static void
+branches_mixed_keys (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "branches", 8);
+    msgpack_pack_map (pk, 1);
+    s_pack_branch (pk, "a", 0);
+}
+
+static void
+branches_empty_name (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "branches", 8);
+    msgpack_pack_map (pk, 1);
+    s_pack_branch (pk, "", 2);
+}
+
+static void
+branches_same_name (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "branches", 8);
+    msgpack_pack_map (pk, 2);
+    s_pack_branch (pk, "a", 2);
+    s_pack_branch (pk, "a", 2);
+}
+
+static void
+taken_alone (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "taken", 5);
+    msgpack_pack_str_with_body (pk, "a", 1);
+}
+
+static void
+seal_short (msgpack_packer *pk)
+{
+    static const char seal[BATON_SEAL_LEN - 1] = {0};
+    msgpack_pack_str_with_body (pk, "seal", 4);
+    msgpack_pack_bin_with_body (pk, seal, sizeof seal);
+}
+
+Test (envelope, branch_rules_on_decode)
+{
+    expect_packed (branches_ok, 1, 0);
+    expect_packed (branches_four_items, 1, BATON_ETYPE);
+    expect_packed (branches_mixed_keys, 1, BATON_ETYPE);
+    expect_packed (branches_empty_name, 1, BATON_ETYPE);
+    expect_packed (branches_same_name, 1, BATON_EDUPKEY);
+    expect_packed (taken_alone, 1, BATON_EROUTE);
+    expect_packed (seal_short, 1, BATON_ETYPE);
+}
+
+Test (envelope, branch_setters_refuse_what_the_wire_would)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    char name[4];
+    for (int b = 0; b < BATON_ENVELOPE_MAX_BRANCHES; b++) {
+        snprintf (name, sizeof name, "b%d", b);
+        cr_assert_eq (baton_envelope_branch_add (e, name, strlen (name)), 0);
+    }
+    cr_assert_eq (baton_envelope_branch_add (e, "b9", 2), BATON_EROUTE);
+    cr_assert_eq (baton_envelope_branch_add (e, "b0", 2), BATON_EINVAL, "a name twice");
+    cr_assert_eq (baton_envelope_branch_add (e, "", 0), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_branch_append (e, 8, "x", 1, "inproc://x", 10), BATON_EROUTE);
+    cr_assert_eq (baton_envelope_branch_append (e, 0, "x", 1, "inproc://x", 10), 0);
+    cr_assert_eq (baton_envelope_set_branch_key (e, 0, 1, "k", 1), BATON_EROUTE);
+    cr_assert_eq (baton_envelope_set_branch_key (e, 0, 0, "k", 1), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_set_seal (e, "s", 1), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_seal (e).len, 0);
+    //  No route yet: no hop is the one before the branches.
+    cr_assert_eq (baton_envelope_take_branch (e, "b0", 2), BATON_ESTATE);
+    cr_assert_eq (baton_envelope_take_branch (e, "none", 4), BATON_EINVAL);
+    baton_envelope_route_append (e, "score", 5, "inproc://score", 14);
+    cr_assert_eq (baton_envelope_take_branch (e, "b0", 2), 0);
+    cr_assert_eq (baton_envelope_route_count (e), 2);
+    baton_slice_t taken = baton_envelope_taken (e);
+    cr_assert (taken.len == 2 && memcmp (taken.ptr, "b0", 2) == 0);
+    baton_envelope_clear_branches (e);
+    cr_assert_eq (baton_envelope_branch_count (e), 0);
+    cr_assert_eq (baton_envelope_taken (e).len, 0);
+    baton_envelope_destroy (&e);
+}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "route_seal.h"
 #include "seal.h"
 
 //  The test key: bytes 0, 1, ..., 31.
@@ -249,4 +250,100 @@ Test (mesh_key, baton_keys_mesh_writes_one_and_keeps_it)
     cr_assert_neq (memcmp (key, again, sizeof key), 0);
     cr_assert_eq (s_keys_mesh (""), 2);
     cr_assert_eq (s_keys_mesh ("a b"), 2);
+}
+
+//  --- the seal of an envelope's route (route_seal.h) -------------------------------
+
+TestSuite (route_seal, .init = setup);
+
+//  The request of tests/vectors/branch_sealed.json, as the gateway builds it.
+static baton_envelope_t *
+s_branch_sealed (void)
+{
+    baton_envelope_t *e = baton_envelope_new ();
+    baton_envelope_set_id (e, "gw1-31", 6);
+    baton_envelope_set_reply_to (e, "tcp://127.0.0.1:5600", 20);
+    baton_envelope_route_append (e, "auth", 4, "tcp://127.0.0.1:5701", 20);
+    baton_envelope_route_append (e, "score", 5, "tcp://127.0.0.1:5702", 20);
+    baton_envelope_branch_add (e, "ok", 2);
+    baton_envelope_branch_append (e, 0, "render", 6, "tcp://127.0.0.1:5703", 20);
+    baton_envelope_branch_add (e, "review", 6);
+    baton_envelope_branch_append (e, 1, "fraud", 5, "tcp://127.0.0.1:5704", 20);
+    baton_envelope_branch_append (e, 1, "render", 6, "tcp://127.0.0.1:5703", 20);
+    baton_envelope_set_budget (e, 4);
+    baton_envelope_set_deadline_ms (e, 1795000005000u);
+    return e;
+}
+
+Test (route_seal, matches_the_golden_vector)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    s_test_key (key);
+    //  branch_sealed.json's seal, computed by Python's hashlib from the
+    //  canonical bytes as docs/security.md writes them.
+    static const char want[] = "558b6dae8d40dbf3bd920192fb01f9326087067dc6adb771869175acff6239a3";
+    baton_envelope_t *e = s_branch_sealed ();
+    uint8_t seal[BATON_SEAL_SIZE];
+    cr_assert_eq (baton__route_seal (e, key, seal), 0);
+    char hex[2 * BATON_SEAL_SIZE + 1];
+    s_hex (seal, sizeof seal, hex);
+    cr_assert_str_eq (hex, want);
+    baton_envelope_destroy (&e);
+}
+
+Test (route_seal, holds_along_the_route_and_through_a_branch)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    s_test_key (key);
+    baton_envelope_t *e = s_branch_sealed ();
+    cr_assert_str_eq (baton__route_seal_check (e, key), "envelope not sealed");
+    cr_assert_eq (baton__route_seal_set (e, key), 0);
+    cr_assert_null (baton__route_seal_check (e, key));
+    cr_assert_eq (baton_envelope_advance (e, 1, 2), 0);
+    cr_assert_null (baton__route_seal_check (e, key), "at score");
+    cr_assert_eq (baton_envelope_take_branch (e, "nowhere", 7), BATON_EINVAL);
+    cr_assert_eq (baton_envelope_take_branch (e, "review", 6), 0);
+    cr_assert_eq (baton_envelope_take_branch (e, "ok", 2), BATON_ESTATE, "once");
+    cr_assert_eq (baton_envelope_route_count (e), 4);
+    cr_assert_eq (baton_envelope_advance (e, 3, 4), 0);
+    cr_assert_null (baton__route_seal_check (e, key), "at fraud");
+    uint8_t other[BATON_MESH_KEY_SIZE] = {1};
+    cr_assert_not_null (baton__route_seal_check (e, other), "another key");
+    baton_envelope_destroy (&e);
+}
+
+Test (route_seal, refuses_every_change_but_a_branch)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE];
+    s_test_key (key);
+    for (int change = 0; change < 6; change++) {
+        baton_envelope_t *e = s_branch_sealed ();
+        baton__route_seal_set (e, key);
+        baton_envelope_advance (e, 1, 2);
+        switch (change) {
+        case 0: //  a hop added
+            baton_envelope_route_append (e, "evil", 4, "tcp://10.0.0.9:1", 16);
+            break;
+        case 1: //  an endpoint replaced
+            baton_envelope_route_set_endpoint (e, 1, "tcp://10.0.0.9:1", 16);
+            break;
+        case 2:
+            baton_envelope_set_budget (e, 5);
+            break;
+        case 3:
+            baton_envelope_set_reply_to (e, "tcp://10.0.0.9:2", 16);
+            break;
+        case 4: //  taken said, the route not spliced
+            baton_envelope_take_branch (e, "ok", 2);
+            baton_envelope_route_set_endpoint (e, 2, "tcp://10.0.0.9:1", 16);
+            break;
+        default: //  a hop skipped
+            baton_envelope_set_index (e, 2);
+            baton_envelope_set_budget (e, 2);
+            baton_envelope_route_append (e, "fraud", 5, "tcp://127.0.0.1:5704", 20);
+            break;
+        }
+        cr_assert_not_null (baton__route_seal_check (e, key), "change %d", change);
+        baton_envelope_destroy (&e);
+    }
 }

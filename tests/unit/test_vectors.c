@@ -80,13 +80,58 @@ from_json (json_t *j)
         key_from_hex (json_object_get (j, "reply_key"), key);
         cr_assert_eq (baton_envelope_set_reply_key (e, key, sizeof key), 0);
     }
-    add_pairs (e, json_object_get (j, "route"), baton_envelope_route_append);
+    //  With a branch taken, the route is its base: the branch is spliced
+    //  in below, as the hop before it does.
+    json_t *route = json_object_get (j, "route"), *taken = json_object_get (j, "taken");
+    size_t base = json_array_size (route) -
+                  json_array_size (json_object_get (json_object_get (j, "branches"),
+                                                    taken ? json_string_value (taken) : ""));
     size_t i;
+    json_t *hop;
+    json_array_foreach (route, i, hop)
+    {
+        json_t *a = json_array_get (hop, 0), *b = json_array_get (hop, 1);
+        if (i < base)
+            cr_assert_eq (
+                baton_envelope_route_append (e, json_string_value (a), json_string_length (a),
+                                             json_string_value (b), json_string_length (b)),
+                0);
+    }
     json_t *hex;
     json_array_foreach (json_object_get (j, "route_keys"), i, hex)
     {
         key_from_hex (hex, key);
-        cr_assert_eq (baton_envelope_set_route_key (e, i, key, sizeof key), 0);
+        if (i < base)
+            cr_assert_eq (baton_envelope_set_route_key (e, i, key, sizeof key), 0);
+    }
+    const char *bname;
+    json_t *hops;
+    json_object_foreach (json_object_get (j, "branches"), bname, hops)
+    {
+        size_t b = baton_envelope_branch_count (e);
+        cr_assert_eq (baton_envelope_branch_add (e, bname, strlen (bname)), 0);
+        json_array_foreach (hops, i, hop)
+        {
+            json_t *a = json_array_get (hop, 0), *ep = json_array_get (hop, 1);
+            cr_assert_eq (
+                baton_envelope_branch_append (e, b, json_string_value (a), json_string_length (a),
+                                              json_string_value (ep), json_string_length (ep)),
+                0);
+            if (json_array_size (hop) == 3) {
+                key_from_hex (json_array_get (hop, 2), key);
+                cr_assert_eq (baton_envelope_set_branch_key (e, b, i, key, sizeof key), 0);
+            }
+        }
+    }
+    if (taken) {
+        baton_envelope_set_index (e, base - 1);
+        cr_assert_eq (
+            baton_envelope_take_branch (e, json_string_value (taken), json_string_length (taken)),
+            0);
+    }
+    if (json_object_get (j, "seal")) {
+        key_from_hex (json_object_get (j, "seal"), key);
+        cr_assert_eq (baton_envelope_set_seal (e, key, BATON_SEAL_LEN), 0);
     }
     baton_envelope_set_index (e, (size_t) json_integer_value (json_object_get (j, "index")));
     baton_envelope_set_budget (e, (uint64_t) json_integer_value (json_object_get (j, "budget")));
@@ -165,6 +210,28 @@ to_json (const baton_envelope_t *e)
             json_array_append_new (keys, key_to_hex (baton_envelope_route_key (e, i)));
         json_object_set_new (j, "route_keys", keys);
     }
+    if (baton_envelope_branch_count (e)) {
+        json_t *branches = json_object ();
+        for (size_t b = 0; b < baton_envelope_branch_count (e); b++) {
+            json_t *hops = json_array ();
+            for (size_t i = 0; i < baton_envelope_branch_hop_count (e, b); i++) {
+                baton_hop_t h = baton_envelope_branch_hop (e, b, i);
+                json_t *hop = json_pack ("[oo]", js (h.name), js (h.endpoint));
+                if (baton_envelope_branch_key (e, b, i).len)
+                    json_array_append_new (hop, key_to_hex (baton_envelope_branch_key (e, b, i)));
+                json_array_append_new (hops, hop);
+            }
+            baton_slice_t name = baton_envelope_branch_name (e, b);
+            char key[256];
+            snprintf (key, sizeof key, "%.*s", (int) name.len, name.ptr);
+            json_object_set_new (branches, key, hops);
+        }
+        json_object_set_new (j, "branches", branches);
+    }
+    if (baton_envelope_taken (e).len)
+        json_object_set_new (j, "taken", js (baton_envelope_taken (e)));
+    if (baton_envelope_seal (e).len)
+        json_object_set_new (j, "seal", key_to_hex (baton_envelope_seal (e)));
     if (baton_envelope_oam (e))
         json_object_set_new (j, "oam", json_integer ((json_int_t) baton_envelope_oam (e)));
     if (baton_envelope_traceparent (e).len)

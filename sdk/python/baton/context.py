@@ -215,6 +215,23 @@ class Context:
     def hop_count(self):
         return len(self.envelope.route)
 
+    def branch(self, name):
+        """Sends the request on through the branch called name after this hop
+        (a route's {branch: {...}}): its hops are added to the route, and the
+        hops after this one check that it is one the gateway sealed. Only the
+        last hop before the branches may, once, before the hop ends. Raises
+        KeyError if the route has no such branch, StateError otherwise."""
+        env, raw = self.envelope, _b(name)
+        hops = next((h for n, h in env.branches if n == raw), None)
+        if hops is None:
+            raise KeyError(name)
+        if self.ending != NONE or env.taken or env.index + 1 != len(env.route):
+            raise StateError("only the hop before the branches takes one, once")
+        env.route += [hop[:2] for hop in hops]
+        if env.route_keys is not None:
+            env.route_keys += [hop[2] for hop in hops if len(hop) == 3]
+        env.taken = raw
+
     # --- endings: one per hop, applied when the handler returns ---------------
 
     def _end(self, ending):

@@ -273,11 +273,10 @@ def parse_cert(data, origin="(certificate)"):
     return Cert(fields[b"role"], fields[b"name"], fields[b"public-key"], secret)
 
 
-def load_cert(path):
-    """The certificate in the file at path. A file holding a secret key must
-    be a regular file owned by this user with no group or other permission
-    (like ssh). Raises SecurityError with the reason and the fix."""
-    p = _Parser(path)
+def read_private(p, path, limit):
+    """The bytes of the file at path (at most limit) and its stat, failing
+    through p (a _Parser) when it cannot be read, is not a regular file or
+    is larger."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as e:
@@ -289,13 +288,13 @@ def load_cert(path):
             p.fail("cannot stat: %s" % e.strerror)
         if not stat.S_ISREG(st.st_mode):
             p.fail("not a regular file")
-        if st.st_size > CERT_MAX_SIZE:
-            p.fail("larger than %d bytes" % CERT_MAX_SIZE)
+        if st.st_size > limit:
+            p.fail("larger than %d bytes" % limit)
         # One byte more than the limit, to notice a file that grew since fstat.
         chunks, used = [], 0
-        while used < CERT_MAX_SIZE + 1:
+        while used < limit + 1:
             try:
-                chunk = os.read(fd, CERT_MAX_SIZE + 1 - used)
+                chunk = os.read(fd, limit + 1 - used)
             except InterruptedError:
                 continue
             except OSError as e:
@@ -304,17 +303,34 @@ def load_cert(path):
                 break
             chunks.append(chunk)
             used += len(chunk)
-        cert = parse_cert(b"".join(chunks), path)
-        if cert.secret_key is not None:
-            if st.st_uid != os.geteuid():
-                p.fail("holds a secret key but is owned by uid %d, not by this user (uid %d)"
-                       % (st.st_uid, os.geteuid()))
-            if st.st_mode & 0o077:
-                p.fail("holds a secret key but its mode is %04o: group and others must have no "
-                       "access; run: chmod 600 %s" % (st.st_mode & 0o7777, path))
-        return cert
+        if used > limit:
+            p.fail("larger than %d bytes" % limit)
+        return b"".join(chunks), st
     finally:
         os.close(fd)
+
+
+def check_secret_owner(p, path, st):
+    """Fails through p unless the file of st, which holds a secret, is owned
+    by this user with no group or other permission (like ssh)."""
+    if st.st_uid != os.geteuid():
+        p.fail("holds a secret key but is owned by uid %d, not by this user (uid %d)"
+               % (st.st_uid, os.geteuid()))
+    if st.st_mode & 0o077:
+        p.fail("holds a secret key but its mode is %04o: group and others must have no "
+               "access; run: chmod 600 %s" % (st.st_mode & 0o7777, path))
+
+
+def load_cert(path):
+    """The certificate in the file at path. A file holding a secret key must
+    be a regular file owned by this user with no group or other permission
+    (like ssh). Raises SecurityError with the reason and the fix."""
+    p = _Parser(path)
+    data, st = read_private(p, path, CERT_MAX_SIZE)
+    cert = parse_cert(data, path)
+    if cert.secret_key is not None:
+        check_secret_owner(p, path, st)
+    return cert
 
 
 def load_function_cert(path, name):

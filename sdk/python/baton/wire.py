@@ -218,8 +218,8 @@ class Envelope:
     the raw key+value bytes of each section ("top", "request", "message",
     "error") in the order read."""
 
-    __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "index",
-                 "budget", "deadline", "oam",
+    __slots__ = ("version", "id", "reply_to", "reply_key", "route", "route_keys", "branches",
+                 "taken", "seal", "index", "budget", "deadline", "oam",
                  "traceparent", "pin", "record", "meta", "method", "target", "request_headers",
                  "request_body", "status", "headers", "body", "error", "unknown")
 
@@ -230,6 +230,11 @@ class Envelope:
         self.reply_key = b""  # CURVE key of the gateway at reply_to (32 bytes), or b""
         self.route = []
         self.route_keys = None  # CURVE key of each replica, parallel to route, or None
+        # [name, hops] per branch, hops as route entries with the CURVE key third
+        # when route_keys is set; the branch taken (b"" if none); the seal (32 bytes, or b"")
+        self.branches = []
+        self.taken = b""
+        self.seal = b""
         self.index = 0
         self.budget = 0
         self.deadline = 0
@@ -264,10 +269,17 @@ def _read_pairs(rd, max_pairs, depth):
     return pairs
 
 
-def _read_record(rd):
-    n = rd.read_container(_ARRAY, 2)
+def _open_hops(rd, depth):
+    """Opens an array of entries that may be as many as a route's hops: at
+    most max_hops, else ROUTE. Returns its length."""
+    n = rd.read_container(_ARRAY, depth)
     if n > rd.lim.max_hops:
         raise EnvelopeError(ROUTE)
+    return n
+
+
+def _read_record(rd):
+    n = _open_hops(rd, 2)
     record = []
     for _ in range(n):
         if rd.read_container(_ARRAY, 3) != 3:
@@ -276,18 +288,56 @@ def _read_record(rd):
     return record
 
 
-def _read_key(rd):
-    key = rd.read_bytes()
-    if len(key) != KEY_LEN:
+def _read_exact(rd, n):
+    """bin (or str) of exactly n bytes: a key, a seal."""
+    value = rd.read_bytes()
+    if len(value) != n:
         raise EnvelopeError(TYPE)
-    return key
+    return value
+
+
+def _read_key(rd):
+    return _read_exact(rd, KEY_LEN)
 
 
 def _read_route_keys(rd):
-    n = rd.read_container(_ARRAY, 2)
-    if n > rd.lim.max_hops:
-        raise EnvelopeError(ROUTE)
+    n = _open_hops(rd, 2)
     return [_read_key(rd) for _ in range(n)]
+
+
+MAX_BRANCHES = 8  # branches an envelope may carry (BATON_ENVELOPE_MAX_BRANCHES)
+SEAL_LEN = 32  # bytes of a route's seal (BATON_SEAL_LEN)
+
+
+def _read_branch_hops(rd):
+    n = _open_hops(rd, 3)
+    hops = []
+    for _ in range(n):
+        items = rd.read_container(_ARRAY, 4)
+        if items not in (2, 3):
+            raise EnvelopeError(TYPE)
+        hop = [rd.read_str(), rd.read_str()]
+        if items == 3:
+            hop.append(_read_key(rd))
+        hops.append(hop)
+    if len({len(hop) for hop in hops}) > 1:
+        raise EnvelopeError(TYPE)  # keys in every entry or in none
+    return hops
+
+
+def _read_branches(rd):
+    n = rd.read_container(_MAP, 2)
+    if n > MAX_BRANCHES:
+        raise EnvelopeError(ROUTE)
+    branches = []
+    for _ in range(n):
+        name = rd.read_str()
+        if not name:
+            raise EnvelopeError(TYPE)
+        if any(name == other for other, _ in branches):
+            raise EnvelopeError(DUPKEY)
+        branches.append([name, _read_branch_hops(rd)])
+    return branches
 
 
 def _read_meta(rd):
@@ -386,6 +436,9 @@ _TOP = {
     b"reply_key": _set("reply_key", _read_key),
     b"route": _set("route", lambda rd: _read_pairs(rd, rd.lim.max_hops, 2)),
     b"route_keys": _set("route_keys", _read_route_keys),
+    b"branches": _set("branches", _read_branches),
+    b"taken": _set("taken", _Reader.read_str),
+    b"seal": _set("seal", lambda rd: _read_exact(rd, SEAL_LEN)),
     b"index": _set("index", _Reader.read_uint),
     b"budget": _set("budget", _Reader.read_uint),
     b"deadline": _set("deadline", _Reader.read_uint),
@@ -422,6 +475,12 @@ def decode(data, limits=DEFAULT_LIMITS):
     if env.index > len(env.route):
         raise EnvelopeError(ROUTE)
     if env.route_keys is not None and len(env.route_keys) != len(env.route):
+        raise EnvelopeError(ROUTE)
+    # Branch entries carry keys exactly when route_keys is there; taken names a branch.
+    keyed = 3 if env.route_keys is not None else 2
+    if any(len(hop) != keyed for _, hops in env.branches for hop in hops):
+        raise EnvelopeError(ROUTE)
+    if env.taken and all(name != env.taken for name, _ in env.branches):
         raise EnvelopeError(ROUTE)
     if rd.p != rd.end:
         raise EnvelopeError(MALFORMED)  # bytes after the document
@@ -475,7 +534,8 @@ def _key(k):
     return _str(k.encode())
 
 
-_K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys", "index",
+_K = {k: _key(k) for k in ("v", "id", "reply_to", "reply_key", "route", "route_keys",
+                           "branches", "taken", "seal", "index",
                            "budget", "deadline", "oam",
                            "traceparent", "version", "record", "meta", "request", "method", "target",
                            "headers", "body", "message", "status", "error", "code", "text",
@@ -498,7 +558,8 @@ def encode(env):
     # route_keys are written only when every hop has its key.
     keys = (env.route_keys is not None and len(env.route_keys) == len(env.route)
             and all(len(key) == KEY_LEN for key in env.route_keys))
-    top = (9 + bool(env.reply_key) + keys + bool(env.oam) + bool(env.traceparent) + bool(env.pin)
+    top = (9 + bool(env.reply_key) + keys + bool(env.branches) + bool(env.taken) + bool(env.seal)
+           + bool(env.oam) + bool(env.traceparent) + bool(env.pin)
            + bool(env.record) + bool(env.meta) + (env.error is not None) + len(unknown["top"]))
     out = [_container(True, top),
            k["v"], _uint(env.version), k["id"], _str(env.id), k["reply_to"], _str(env.reply_to)]
@@ -509,6 +570,20 @@ def encode(env):
     if keys:
         out += (k["route_keys"], _container(False, len(env.route_keys)))
         out += (_bin(key) for key in env.route_keys)
+    if env.branches:
+        out += (k["branches"], _container(True, len(env.branches)))
+        for name, hops in env.branches:
+            # A branch's keys go with route_keys, as in the C writer.
+            keyed = keys and all(len(hop) == 3 and len(hop[2]) == KEY_LEN for hop in hops)
+            out += (_str(name), _container(False, len(hops)))
+            for hop in hops:
+                out += (b"\x93" if keyed else b"\x92", _str(hop[0]), _str(hop[1]))
+                if keyed:
+                    out.append(_bin(hop[2]))
+    if env.taken:
+        out += (k["taken"], _str(env.taken))
+    if env.seal:
+        out += (k["seal"], _bin(env.seal))
     out += (k["index"], _uint(env.index), k["budget"], _uint(env.budget),
             k["deadline"], _uint(env.deadline))
     if env.oam:

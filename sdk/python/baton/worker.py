@@ -16,7 +16,7 @@ import traceback
 
 import zmq
 
-from . import problem, security, wire
+from . import problem, seal, security, wire
 from .context import FAIL, REPLY, Context
 from .control import Announcer, watch
 from .log import DEBUG, ERROR, INFO, WARN, RateLimit, enabled, log
@@ -44,7 +44,7 @@ class ConfigError(ValueError):
 
 Stats = collections.namedtuple(
     "Stats", "received forwarded replied errors dropped undeliverable sockets loops over_budget "
-             "refused_peer refused_key refused_endpoint handshakes_refused probes")
+             "refused_peer refused_key refused_endpoint handshakes_refused probes seal_broken")
 
 
 def _env(key):
@@ -174,6 +174,12 @@ class Worker:
         except security.SecurityError as e:
             raise ConfigError("security settings refused: %s" % e) from None
         self._cert, self._trust = self._secure(cert, trust, name, bind)
+        mesh_key = _env("BATON_MESH_KEY")
+        try:
+            # With it, every route is checked against its seal (docs/security.md).
+            self._mesh_key = seal.load_mesh_key(mesh_key) if mesh_key else None
+        except security.SecurityError as e:
+            raise ConfigError("mesh key (BATON_MESH_KEY) refused: %s" % e) from None
         self.handler = handler
         self.name = name
         self._name_raw = name.encode("utf-8", "surrogateescape")
@@ -416,6 +422,17 @@ class Worker:
             return True
         return False
 
+    def _seal_broken(self, env, ctx, why, t_in_us):
+        """Answers env 502: its seal does not hold (why). The hop named is the
+        one that broke it, the previous one (the last in the record; the
+        gateway if none); this hop's record entry says where it was found."""
+        self._refused("seal_broken", why, env)
+        prev = env.record[-1][0] if env.record else b"gateway"
+        text = b"route seal broken before hop %s: %s" % (ctx.hop_name_raw[:64], why.encode())
+        problem.apply(env, 502, text, prev)
+        self._record(env, ctx.hop_name_raw, t_in_us, time.time_ns() // 1000)
+        self._reply(env)
+
     def _handle(self, env, t_in_us):
         if not env.reply_to:
             self._drop("envelope without reply-to", None, 0)
@@ -429,6 +446,10 @@ class Worker:
             return
         hop = env.route[env.index][0]
         ctx = Context(env, hop or self._name_raw, t_in_us)
+        broken = seal.check(env, self._mesh_key) if self._mesh_key else None
+        if broken:
+            self._seal_broken(env, ctx, broken, t_in_us)
+            return
         if env.deadline and t_in_us // 1000 >= env.deadline:
             self._reply_error(env, 504, b"deadline passed before the hop ran",
                               ctx.hop_name_raw, t_in_us)
@@ -437,7 +458,9 @@ class Worker:
             self._reply_error(env, 508, b"hop budget exhausted before the hop ran",
                               ctx.hop_name_raw, t_in_us)
             return
-        if env.budget > len(env.route) - env.index + BUDGET_MARGIN:
+        # A branch not yet taken may add its hops.
+        longest = 0 if env.taken else max((len(h) for _, h in env.branches), default=0)
+        if env.budget > len(env.route) - env.index + longest + BUDGET_MARGIN:
             # The sender sets the budget: more than the route can spend would
             # let it run handlers more often than its route says.
             self._refused("over_budget", "hop budget larger than the route can spend", env)

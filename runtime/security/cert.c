@@ -81,6 +81,16 @@ s_z85_digit (char c)
     return p ? (int) (p - s_z85_alphabet) : -1;
 }
 
+//  True if the len characters of s are all Z85 digits.
+static bool
+s_is_z85 (const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s_z85_digit (s[i]) < 0)
+            return false;
+    return true;
+}
+
 int
 baton__key_from_z85 (const char *text, size_t len, uint8_t key[BATON_KEY_SIZE])
 {
@@ -372,6 +382,15 @@ s_line (s_parser_t *p, const char *s, size_t len, int *section, unsigned *seen, 
         int which = nlen == 8 && !memcmp (name, "metadata", 8) ? S_METADATA
                     : nlen == 5 && !memcmp (name, "curve", 5)  ? S_CURVE
                                                                : S_NONE;
+        //  A mesh key file is one such line: never echo a secret.
+        if (which == S_NONE && len == BATON_KEY_Z85_LEN && s_is_z85 (s, len)) {
+            s_fail (p,
+                    "a line of %d Z85 characters where a section belongs: this looks like "
+                    "a mesh key (baton keys mesh), not a certificate; keep it out of the "
+                    "trust store",
+                    BATON_KEY_Z85_LEN);
+            return BATON_EINVAL;
+        }
         if (which == S_NONE) {
             s_fail (p, "unknown section %s: expected \"metadata\" or \"curve\"",
                     baton__log_quote (q, sizeof q, name, nlen));

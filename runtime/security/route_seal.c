@@ -35,6 +35,29 @@ s_base_len (const baton_envelope_t *env)
     return k <= n ? n - k : SIZE_MAX;
 }
 
+//  True if a and b hold the same bytes.
+static bool
+s_same (baton_slice_t a, baton_slice_t b)
+{
+    return a.len == b.len && memcmp (a.ptr, b.ptr, a.len) == 0;
+}
+
+//  True if the route ends with branch b from base on, hop for hop and key
+//  for key.
+static bool
+s_tail_is_branch (const baton_envelope_t *env, size_t b, size_t base)
+{
+    for (size_t i = 0; i < baton_envelope_branch_hop_count (env, b); i++) {
+        baton_hop_t want = baton_envelope_branch_hop (env, b, i);
+        baton_hop_t got = baton_envelope_route_hop (env, base + i);
+        if (!s_same (want.name, got.name) || !s_same (want.endpoint, got.endpoint) ||
+            !s_same (baton_envelope_branch_key (env, b, i),
+                     baton_envelope_route_key (env, base + i)))
+            return false;
+    }
+    return true;
+}
+
 static void
 s_add_hop (baton_seal_t *s, baton_hop_t hop)
 {
@@ -48,6 +71,11 @@ baton__route_seal (const baton_envelope_t *env, const uint8_t key[BATON_MESH_KEY
 {
     size_t base = s_base_len (env);
     if (base == SIZE_MAX)
+        return -1;
+    //  What is taken must be what the route ends with, as the check asks:
+    //  a seal is never made for a route that a hop would then refuse.
+    long taken = s_taken (env);
+    if (taken >= 0 && !s_tail_is_branch (env, (size_t) taken, base))
         return -1;
     baton_seal_t s;
     baton__seal_begin (&s, key);
@@ -81,29 +109,6 @@ baton__route_seal_set (baton_envelope_t *env, const uint8_t key[BATON_MESH_KEY_S
     if (baton__route_seal (env, key, seal) < 0)
         return BATON_EROUTE;
     return baton_envelope_set_seal (env, seal, sizeof seal);
-}
-
-//  True if a and b hold the same bytes.
-static bool
-s_same (baton_slice_t a, baton_slice_t b)
-{
-    return a.len == b.len && memcmp (a.ptr, b.ptr, a.len) == 0;
-}
-
-//  True if the route ends with branch b from base on, hop for hop and key
-//  for key.
-static bool
-s_tail_is_branch (const baton_envelope_t *env, size_t b, size_t base)
-{
-    for (size_t i = 0; i < baton_envelope_branch_hop_count (env, b); i++) {
-        baton_hop_t want = baton_envelope_branch_hop (env, b, i);
-        baton_hop_t got = baton_envelope_route_hop (env, base + i);
-        if (!s_same (want.name, got.name) || !s_same (want.endpoint, got.endpoint) ||
-            !s_same (baton_envelope_branch_key (env, b, i),
-                     baton_envelope_route_key (env, base + i)))
-            return false;
-    }
-    return true;
 }
 
 const char *

@@ -1437,6 +1437,15 @@ def curve_cases(s):
                                                                      sec)}, mode=0o600))
     refused_start("the trust store holds a malformed certificate",
                   BATON_TRUST=store("bad", {"bad.key": "metadata\n  name = \"x\"\n"}))
+
+    @case("curve: a mesh key in the trust store stops the start, named and never echoed")
+    def _():
+        key = "Zt8wQ4pXv>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8"
+        _, said = s.refuses_to_start(BATON_TRUST=store("mesh", {"mesh.key": "# mesh\n" + key + "\n"},
+                                                       mode=0o600))
+        check("looks like a mesh key" in said, "it did not name the mesh key: %r" % said[-300:])
+        check("Zt8wQ4pXv" not in said, "it echoed the mesh key")
+
     refused_start("the trust store does not exist",
                   BATON_TRUST=os.path.join(s.tmp, "nowhere"))
     refused_start("the inbox is inproc://", BATON_BIND="inproc://conformance")

@@ -347,3 +347,28 @@ Test (route_seal, refuses_every_change_but_a_branch)
         baton_envelope_destroy (&e);
     }
 }
+
+//  The gateway never seals a route that a hop would refuse: one that says
+//  it took a branch but does not end with that branch, hop for hop and key
+//  for key (found by fuzz_envelope: the seal only checked the length).
+Test (route_seal, is_not_made_for_a_route_the_check_refuses)
+{
+    uint8_t key[BATON_MESH_KEY_SIZE], other[BATON_KEY_LEN];
+    s_test_key (key);
+    memset (other, 0x77, sizeof other);
+    for (int change = 0; change < 2; change++) {
+        baton_envelope_t *e = s_branch_sealed ();
+        cr_assert_eq (baton_envelope_advance (e, 1, 2), 0);
+        cr_assert_eq (baton_envelope_take_branch (e, "review", 6), 0);
+        uint8_t seal[BATON_SEAL_SIZE];
+        cr_assert_eq (baton__route_seal (e, key, seal), 0, "the spliced route seals");
+        if (change == 0)
+            baton_envelope_route_set_endpoint (e, 3, "tcp://10.0.0.9:1", 16);
+        else
+            baton_envelope_set_route_key (e, 3, other, sizeof other);
+        cr_assert_eq (baton__route_seal (e, key, seal), -1, "change %d", change);
+        cr_assert_eq (baton__route_seal_set (e, key), BATON_EROUTE, "change %d", change);
+        cr_assert_str_eq (baton__route_seal_check (e, key), "envelope not sealed");
+        baton_envelope_destroy (&e);
+    }
+}

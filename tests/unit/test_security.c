@@ -542,6 +542,26 @@ Test (trust, names_every_bad_file)
     s_rmtemp ();
 }
 
+//  A mesh key left in the trust store is named as such, and not one
+//  character of it is echoed.
+Test (trust, names_a_mesh_key_and_never_echoes_it)
+{
+    s_mkdtemp ();
+    baton_cert_t *c = s_trusted (s_dir, BATON_ROLE_FUNCTION, "good", NULL);
+    static const char key[] = "Zt8wQ4pXv>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8";
+    char text[128];
+    snprintf (text, sizeof text, "#   Baton mesh key (baton keys mesh)\n%s\n", key);
+    s_write (s_dir, "mesh.key", text, 0600);
+    char err[4096], want[600];
+    cr_assert_null (baton__trust_load (s_dir, err, sizeof err));
+    snprintf (want, sizeof want, "%s/mesh.key:2: a line of 40 Z85 characters", s_dir);
+    cr_assert (strstr (err, want), "%s", err);
+    cr_assert (strstr (err, "looks like a mesh key"), "%s", err);
+    cr_assert_null (strstr (err, "Zt8wQ4pXv"), "%s", err);
+    baton__cert_destroy (&c);
+    s_rmtemp ();
+}
+
 Test (trust, refuses_one_key_under_two_identities)
 {
     s_mkdtemp ();

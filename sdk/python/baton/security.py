@@ -227,6 +227,12 @@ def _line(p, s, section, seen, fields):
         p.fail("expected a %s name, found %s" % ("key" if indent else "section", quote(body, 80)))
     name, rest = body[:nlen], body[nlen:]
     if indent == 0:
+        # A mesh key file is one such line: never echo a secret.
+        if (name not in (b"metadata", b"curve") and len(s) == KEY_Z85_LEN
+                and all(c in _Z85_VALUE for c in s)):
+            p.fail("a line of %d Z85 characters where a section belongs: this looks like a "
+                   "mesh key (baton keys mesh), not a certificate; keep it out of the trust "
+                   "store" % KEY_Z85_LEN)
         if name not in (b"metadata", b"curve"):
             p.fail('unknown section %s: expected "metadata" or "curve"' % quote(name, 80))
         if not _rest_is_comment(rest):

@@ -97,6 +97,21 @@ baton__control_encode (const baton_control_msg_t *msg, void *dst, size_t cap)
     return w.full ? 0 : w.len;
 }
 
+//  The keys a control message may hold, in the order of known[] below.
+enum {
+    S_KEY_V,
+    S_KEY_TYPE,
+    S_KEY_FUNCTION,
+    S_KEY_ENDPOINT,
+    S_KEY_INSTANCE,
+    S_KEY_VERSION,
+    S_KEY_ZONE,
+    S_KEY_HOST,
+    S_KEY_PID,
+    S_KEY_INTERVAL,
+    S_KEY_COUNT
+};
+
 //  Copies a string value into a fixed field; too long is an error.
 static int
 s_copy (baton__mp_rd_t *rd, char *dst, size_t cap)
@@ -132,34 +147,60 @@ baton__control_decode (const void *data, size_t len, baton_control_msg_t *msg)
     int rc = baton__mp_read_map (&rd, 1, &n);
     uint64_t version = 0;
     baton_slice_t type = {"", 0};
+    //  The known keys, each at most once (wire-format.md): a second value
+    //  would be a second meaning, which another reader may take instead.
+    static const char *const known[S_KEY_COUNT] = {"v",        "type",    "function", "endpoint",
+                                                   "instance", "version", "zone",     "host",
+                                                   "pid",      "interval"};
+    unsigned seen = 0;
     for (uint32_t i = 0; i < n && !rc; i++) {
         baton_slice_t k;
         if ((rc = baton__mp_read_str (&rd, &k)))
             break;
-#define S_IS(lit) (k.len == sizeof (lit) - 1 && memcmp (k.ptr, lit, k.len) == 0)
-        if (S_IS ("v"))
+        unsigned key = 0;
+        while (key < S_KEY_COUNT &&
+               !(k.len == strlen (known[key]) && memcmp (k.ptr, known[key], k.len) == 0))
+            key++;
+        if (key < S_KEY_COUNT && (seen & (1u << key))) {
+            rc = BATON_EDUPKEY;
+            break;
+        }
+        seen |= 1u << key;
+        switch (key) {
+        case S_KEY_V:
             rc = baton__mp_read_uint (&rd, &version);
-        else if (S_IS ("type"))
+            break;
+        case S_KEY_TYPE:
             rc = baton__mp_read_str (&rd, &type);
-        else if (S_IS ("function"))
+            break;
+        case S_KEY_FUNCTION:
             rc = s_copy (&rd, msg->function, sizeof msg->function);
-        else if (S_IS ("endpoint"))
+            break;
+        case S_KEY_ENDPOINT:
             rc = s_copy (&rd, msg->endpoint, sizeof msg->endpoint);
-        else if (S_IS ("instance"))
+            break;
+        case S_KEY_INSTANCE:
             rc = s_copy (&rd, msg->instance, sizeof msg->instance);
-        else if (S_IS ("version"))
+            break;
+        case S_KEY_VERSION:
             rc = s_copy (&rd, msg->version, sizeof msg->version);
-        else if (S_IS ("zone"))
+            break;
+        case S_KEY_ZONE:
             rc = s_copy (&rd, msg->zone, sizeof msg->zone);
-        else if (S_IS ("host"))
+            break;
+        case S_KEY_HOST:
             rc = s_copy (&rd, msg->host, sizeof msg->host);
-        else if (S_IS ("pid"))
+            break;
+        case S_KEY_PID:
             rc = baton__mp_read_uint (&rd, &msg->pid);
-        else if (S_IS ("interval"))
+            break;
+        case S_KEY_INTERVAL:
             rc = baton__mp_read_uint (&rd, &msg->interval_ms);
-        else
+            break;
+        default:
             rc = baton__mp_skip (&rd, 1);
-#undef S_IS
+            break;
+        }
     }
     if (rc)
         return rc;

@@ -418,6 +418,31 @@ Test (control, rejects_hostile_and_incomplete_messages)
     cr_assert_neq (baton__control_decode (buf, n, &d), 0);
 }
 
+//  A known key twice is refused, not read as its last value (the fuzzer
+//  found "v" and "endpoint" twice accepted, the endpoint read as "v1").
+Test (control, a_known_key_twice_is_refused)
+{
+    baton_control_msg_t m = msg (BATON_CONTROL_HEARTBEAT, "f", "tcp://10.0.0.7:7001", "i");
+    unsigned char buf[BATON_CONTROL_MAX_SIZE];
+    size_t n = baton__control_encode (&m, buf, sizeof buf);
+    cr_assert_eq (buf[0], 0x89, "9 keys");
+    baton_control_msg_t d;
+    //  One more pair: a key Baton does not know is ignored, even twice.
+    unsigned char more[BATON_CONTROL_MAX_SIZE];
+    const unsigned char unknown[] = {0xa3, 'x', 'y', 'z', 0x01, 0xa3, 'x', 'y', 'z', 0x02};
+    memcpy (more, buf, n);
+    more[0] = 0x8b;
+    memcpy (more + n, unknown, sizeof unknown);
+    cr_assert_eq (baton__control_decode (more, n + sizeof unknown, &d), 0);
+    cr_assert_str_eq (d.endpoint, "tcp://10.0.0.7:7001");
+    //  A second endpoint.
+    const unsigned char again[] = {0xa8, 'e', 'n', 'd', 'p', 'o', 'i', 'n', 't', 0xa2, 'v', '1'};
+    memcpy (more, buf, n);
+    more[0] = 0x8a;
+    memcpy (more + n, again, sizeof again);
+    cr_assert_eq (baton__control_decode (more, n + sizeof again, &d), BATON_EDUPKEY);
+}
+
 Test (control, zone_travels_only_when_set)
 {
     baton_control_msg_t m = msg (BATON_CONTROL_ANNOUNCE, "f", "inproc://f", "i");

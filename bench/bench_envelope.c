@@ -171,9 +171,9 @@ static void
 hop_once (bool in_place)
 {
     int err;
-    baton_envelope_t *d = in_place
-                              ? baton__envelope_decode_borrowed (s_frame, s_frame_len, NULL, &err)
-                              : baton_envelope_decode (s_frame, s_frame_len, NULL, &err);
+    baton_envelope_t *d =
+        in_place ? baton__envelope_decode_borrowed (s_frame, s_frame_len, NULL, &err, NULL)
+                 : baton_envelope_decode (s_frame, s_frame_len, NULL, &err);
     baton_envelope_advance (d, 1, 2);
     void *buf;
     size_t len;

@@ -70,8 +70,10 @@ s_parse (const char *data, size_t size, const char **sender, size_t *sender_len,
     return 0;
 }
 
-static void *
-s_socket (void *ctx, int type, const char *ep, int connect)
+//  A socket with the bench's options, not yet bound or connected (options
+//  such as CURVE's must come before that).
+static inline void *
+s_socket_new (void *ctx, int type)
 {
     void *s = zmq_socket (ctx, type);
     int zero = 0, hwm = 10000;
@@ -80,12 +82,24 @@ s_socket (void *ctx, int type, const char *ep, int connect)
     zmq_setsockopt (s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     int timeout = 100;
     zmq_setsockopt (s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    return s;
+}
+
+static inline void *
+s_attach (void *s, const char *ep, int connect)
+{
     if ((connect ? zmq_connect (s, ep) : zmq_bind (s, ep)) != 0) {
         fprintf (stderr, "m2: cannot %s %s: %s\n", connect ? "connect" : "bind", ep,
                  zmq_strerror (errno));
         exit (1);
     }
     return s;
+}
+
+static inline void *
+s_socket (void *ctx, int type, const char *ep, int connect)
+{
+    return s_attach (s_socket_new (ctx, type), ep, connect);
 }
 
 //  Mongrel2 tells handlers about a closed client with a request whose path is

@@ -41,14 +41,14 @@ s_dup (baton__arena_t *a, baton_slice_t *dst, const char *src, size_t len)
     return 0;
 }
 
-baton_envelope_t *
-baton__envelope_alloc (size_t raw_len, size_t max_hops)
+//  Makes self, which owns nothing, a new envelope of max_hops.
+void
+baton__envelope_init (baton_envelope_t *self, size_t max_hops)
 {
-    baton_envelope_t *self = (baton_envelope_t *) malloc (sizeof (baton_envelope_t) + raw_len);
-    if (!self)
-        return NULL;
     //  Only the fields before the arena block need zeroing.
+    size_t raw_cap = self->raw_cap;
     memset (self, 0, offsetof (baton_envelope_t, arena));
+    self->raw_cap = raw_cap;
     self->arena.chunks = NULL;
     self->arena.used = 0;
     self->version = BATON_ENVELOPE_VERSION;
@@ -59,6 +59,16 @@ baton__envelope_alloc (size_t raw_len, size_t max_hops)
     self->taken = self->seal = empty;
     self->method = self->target = self->error_text = self->error_hop = empty;
     self->req_body.bytes = self->body.bytes = empty;
+}
+
+baton_envelope_t *
+baton__envelope_alloc (size_t raw_len, size_t max_hops)
+{
+    baton_envelope_t *self = (baton_envelope_t *) malloc (sizeof (baton_envelope_t) + raw_len);
+    if (!self)
+        return NULL;
+    self->raw_cap = raw_len;
+    baton__envelope_init (self, max_hops);
     return self;
 }
 
@@ -68,16 +78,37 @@ baton_envelope_new (void)
     return baton__envelope_alloc (0, baton_limits_default ().max_hops);
 }
 
+//  Frees what self owns beside its own memory.
+static void
+s_free_owned (baton_envelope_t *self)
+{
+    free (self->req_body.owned);
+    free (self->body.owned);
+    self->req_body.owned = self->body.owned = NULL;
+    s_arena_free (&self->arena);
+}
+
 void
 baton_envelope_destroy (baton_envelope_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    baton_envelope_t *self = *self_p;
-    free (self->req_body.owned);
-    free (self->body.owned);
-    s_arena_free (&self->arena);
-    free (self);
+    s_free_owned (*self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+baton__envelope_recycle (baton_envelope_t **self_p, baton_envelope_t **spare)
+{
+    if (!self_p || !*self_p)
+        return;
+    if (*spare || (*self_p)->raw_cap) {
+        baton_envelope_destroy (self_p);
+        return;
+    }
+    s_free_owned (*self_p);
+    *spare = *self_p;
     *self_p = NULL;
 }
 

@@ -600,7 +600,8 @@ s_read_top (s_dec_t *d)
 
 //  Decodes data, copied into the envelope or (borrow) pointed into.
 static baton_envelope_t *
-s_decode (const void *data, size_t len, const baton_limits_t *limits, int *err, bool borrow)
+s_decode (const void *data, size_t len, const baton_limits_t *limits, int *err, bool borrow,
+          baton_envelope_t **spare)
 {
     int rc;
     baton_envelope_t *self = NULL;
@@ -623,7 +624,12 @@ s_decode (const void *data, size_t len, const baton_limits_t *limits, int *err, 
             rc = BATON_ETYPE;
         goto out;
     }
-    self = baton__envelope_alloc (borrow ? 0 : len, lim.max_hops);
+    if (borrow && spare && *spare) {
+        self = *spare;
+        *spare = NULL;
+        baton__envelope_init (self, lim.max_hops);
+    } else
+        self = baton__envelope_alloc (borrow ? 0 : len, lim.max_hops);
     if (!self) {
         rc = BATON_ENOMEM;
         goto out;
@@ -651,12 +657,12 @@ out:
 baton_envelope_t *
 baton_envelope_decode (const void *data, size_t len, const baton_limits_t *limits, int *err)
 {
-    return s_decode (data, len, limits, err, false);
+    return s_decode (data, len, limits, err, false, NULL);
 }
 
 baton_envelope_t *
 baton__envelope_decode_borrowed (const void *data, size_t len, const baton_limits_t *limits,
-                                 int *err)
+                                 int *err, baton_envelope_t **spare)
 {
-    return s_decode (data, len, limits, err, true);
+    return s_decode (data, len, limits, err, true, spare);
 }

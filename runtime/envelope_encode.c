@@ -119,7 +119,23 @@ s_put_container (s_out_t *o, bool map, size_t n)
         s_put_head (o, map ? 0xdf : 0xdd, n, 4);
 }
 
-#define s_put_key(o, k) s_put_str ((o), BATON__KEY (k))
+//  A key, a literal: inlined with its length known, its fixstr tag and
+//  bytes are a few stores, not a call each.
+static inline void
+s_put_fixstr (s_out_t *o, const char *ptr, size_t len)
+{
+    if (len >= 32) { //  folded away for every literal key
+        s_put_str (o, ptr, len);
+        return;
+    }
+    uint8_t *p = s_room (o, 1 + len);
+    if (p) {
+        p[0] = (uint8_t) (0xa0 | len);
+        memcpy (p + 1, ptr, len);
+    }
+}
+
+#define s_put_key(o, k) s_put_fixstr ((o), BATON__KEY (k))
 
 static void
 s_pack_pairs (s_out_t *o, const baton__vec_t *v)
@@ -385,8 +401,7 @@ s_encode (const baton_envelope_t *self, void **data_p, size_t *len_p, bool full)
 {
     //  One pass into a buffer sized from what was decoded plus the bodies set
     //  since; it grows if setters added more than that.
-    size_t guess = self->decoded_len + (self->body.owned ? self->body.bytes.len : 0) +
-                   (self->req_body.owned ? self->req_body.bytes.len : 0) + 512;
+    size_t guess = baton__envelope_encode_guess (self);
     s_out_t o = {(uint8_t *) malloc (guess), 0, guess, true, false, full};
     if (!o.dst)
         return BATON_ENOMEM;

@@ -165,6 +165,7 @@ struct baton_envelope {
     uint32_t record_wire_count;            //  record entries decoded (entries are only appended)
     size_t decoded_len;                    //  bytes the envelope was decoded from
     size_t max_hops;
+    size_t raw_cap; //  bytes of raw[]
     baton__arena_t arena;
     _Alignas(max_align_t) char raw[]; //  copy of the decoded bytes, unless borrowed
 };
@@ -177,6 +178,9 @@ struct baton_envelope {
 //  version, status 200. Returns NULL if memory runs out. Caller releases it
 //  with baton_envelope_destroy ().
 baton_envelope_t *baton__envelope_alloc (size_t raw_len, size_t max_hops);
+//  Makes self, which owns nothing now, such a new envelope again (raw[] as
+//  it was allocated).
+void baton__envelope_init (baton_envelope_t *self, size_t max_hops);
 
 //  Checks a version to pin (key "version"): at most
 //  BATON_ENVELOPE_MAX_VERSION bytes, else BATON_ESTRLEN; no control byte (it
@@ -190,6 +194,16 @@ baton__envelope_check_version_pin (const char *v, size_t len, int bad)
         if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
             return bad;
     return 0;
+}
+
+//  Bytes that surely hold the encoding of self: what it was decoded from,
+//  the bodies set since, and room for what a hop adds (its record entry,
+//  an error, headers). A setter may add more; the writer then grows.
+static inline size_t
+baton__envelope_encode_guess (const baton_envelope_t *self)
+{
+    return self->decoded_len + (self->body.owned ? self->body.bytes.len : 0) +
+           (self->req_body.owned ? self->req_body.bytes.len : 0) + 512;
 }
 
 //  Forgets the received bytes of entry w (a BATON__WIRE_...): a setter
@@ -206,8 +220,17 @@ baton__envelope_touch (baton_envelope_t *self, int w)
 //  received zmq_msg_t open so long), and it keeps the byte ranges of the
 //  entries that are exactly as Baton writes them, for the writer to copy.
 //  Caller owns the result.
+//  With spare (NULL: none) holding an envelope that baton__envelope_recycle
+//  () kept, the decode takes it (*spare is then NULL) instead of allocating.
 baton_envelope_t *baton__envelope_decode_borrowed (const void *data, size_t len,
-                                                   const baton_limits_t *limits, int *err);
+                                                   const baton_limits_t *limits, int *err,
+                                                   baton_envelope_t **spare);
+
+//  Destroys *self_p as baton_envelope_destroy () does, but for the memory of
+//  an envelope with no copy of its input (one decoded borrowed, or new),
+//  which becomes *spare if *spare is NULL: a loop that decodes one envelope
+//  at a time allocates none. The caller destroys *spare in the end.
+void baton__envelope_recycle (baton_envelope_t **self_p, baton_envelope_t **spare);
 
 //  Encodes as baton_envelope_encode () does, but writes every entry from the
 //  model, copying none from the received bytes: the reference that the

@@ -161,20 +161,7 @@ s_tag (const uint8_t *p, const uint8_t *end, s_tag_t *t)
 static inline int
 s_check_container (baton__mp_rd_t *rd, const s_tag_t *t, size_t depth)
 {
-    const baton_limits_t *lim = rd->lim;
-    if (t->length > lim->max_items)
-        return BATON_ECOUNT;
-    uint64_t values = t->kind == S_MAP ? t->length * 2 : t->length;
-    //  Every value takes at least one byte: a count larger than what remains
-    //  can only be a lie.
-    if (values > (uint64_t) (rd->end - rd->p) - t->head)
-        return BATON_ETRUNCATED;
-    rd->total += t->length;
-    if (rd->total > lim->max_total)
-        return BATON_ETOTAL;
-    if (depth > lim->max_depth)
-        return BATON_EDEPTH;
-    return 0;
+    return baton__mp_check_container (rd, t->length, t->kind == S_MAP, t->head, depth);
 }
 
 //  Checks a str or bin payload length.
@@ -209,24 +196,14 @@ s_read_container (baton__mp_rd_t *rd, s_kind_t want, size_t depth, uint32_t *cou
 }
 
 int
-baton__mp_read_map (baton__mp_rd_t *rd, size_t depth, uint32_t *count)
+baton__mp_read_map_any (baton__mp_rd_t *rd, size_t depth, uint32_t *count)
 {
     return s_read_container (rd, S_MAP, depth, count);
 }
 
 int
-baton__mp_read_array (baton__mp_rd_t *rd, size_t depth, uint32_t *count)
+baton__mp_read_array_any (baton__mp_rd_t *rd, size_t depth, uint32_t *count)
 {
-    //  Fast path: a fixarray needs no tag decoding.
-    if (rd->p < rd->end && (*rd->p & 0xf0) == 0x90) {
-        s_tag_t t = {S_ARRAY, 1, *rd->p & 0x0fu};
-        int rc = s_check_container (rd, &t, depth);
-        if (rc)
-            return rc;
-        rd->p++;
-        *count = (uint32_t) t.length;
-        return 0;
-    }
     return s_read_container (rd, S_ARRAY, depth, count);
 }
 
@@ -248,20 +225,8 @@ s_read_blob (baton__mp_rd_t *rd, baton_slice_t *out, bool allow_bin)
 }
 
 int
-baton__mp_read_str (baton__mp_rd_t *rd, baton_slice_t *out)
+baton__mp_read_str_any (baton__mp_rd_t *rd, baton_slice_t *out)
 {
-    //  Fast path: a fixstr (under 32 bytes, below any sane max_str).
-    if (rd->p < rd->end && (*rd->p & 0xe0) == 0xa0) {
-        size_t len = *rd->p & 0x1fu;
-        if (len > (size_t) (rd->end - rd->p) - 1)
-            return BATON_ETRUNCATED;
-        if (len > rd->lim->max_str)
-            return BATON_ESTRLEN;
-        out->ptr = (const char *) rd->p + 1;
-        out->len = len;
-        rd->p += 1 + len;
-        return 0;
-    }
     return s_read_blob (rd, out, false);
 }
 
@@ -272,7 +237,7 @@ baton__mp_read_bytes (baton__mp_rd_t *rd, baton_slice_t *out)
 }
 
 int
-baton__mp_read_uint (baton__mp_rd_t *rd, uint64_t *out)
+baton__mp_read_uint_any (baton__mp_rd_t *rd, uint64_t *out)
 {
     if (rd->p >= rd->end)
         return BATON_ETRUNCATED;

@@ -3,6 +3,7 @@
  *  kept in most-recently-used order, so the steady state (one successor, one
  *  reply-to) is a hit on the first entry; a miss scans at most `cap` hashed
  *  entries.  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,22 @@ s_hash (uint64_t h, const void *s, size_t len)
         h *= 1099511628211ull;
     }
     return h;
+}
+
+//  The hash of an entry for endpoint and key (NULL: none).
+static uint64_t
+s_entry_hash (const char *endpoint, size_t len, const uint8_t *key)
+{
+    uint64_t hash = s_hash (14695981039346656037ull, endpoint, len);
+    return key ? s_hash (hash, key, BATON_KEY_SIZE) : hash;
+}
+
+//  True if e is the entry for endpoint and key (NULL: none).
+static inline bool
+s_is (const s_entry_t *e, const char *endpoint, size_t len, const uint8_t *key)
+{
+    return e->len == len && memcmp (e->endpoint, endpoint, len) == 0 &&
+           (!key || memcmp (e->key, key, BATON_KEY_SIZE) == 0);
 }
 
 baton__sockcache_t *
@@ -128,24 +145,27 @@ baton__sockcache_get (baton__sockcache_t *self, const char *endpoint, size_t len
                       const uint8_t *key, baton__peer_state_t *state)
 {
     *state = BATON__PEER_UP;
-    if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || memchr (endpoint, '\0', len) ||
-        (key != NULL) != (self->opts.cert != NULL))
+    if (!endpoint || len == 0 || len > S_MAX_ENDPOINT || (key != NULL) != (self->opts.cert != NULL))
         return NULL;
-    uint64_t hash = s_hash (14695981039346656037ull, endpoint, len);
-    if (key)
-        hash = s_hash (hash, key, BATON_KEY_SIZE);
+    //  The steady state: the same peer as the last send, found without
+    //  hashing. A stored endpoint has no NUL, so neither has one it equals.
     size_t i = 0;
-    for (; i < self->count; i++) {
-        s_entry_t *e = &self->entries[i];
-        if (e->hash == hash && e->len == len && memcmp (e->endpoint, endpoint, len) == 0 &&
-            (!key || memcmp (e->key, key, BATON_KEY_SIZE) == 0))
-            break;
+    uint64_t hash = 0;
+    if (!(self->count && s_is (&self->entries[0], endpoint, len, key))) {
+        if (memchr (endpoint, '\0', len))
+            return NULL;
+        hash = s_entry_hash (endpoint, len, key);
+        for (i = 1; i < self->count; i++)
+            if (self->entries[i].hash == hash && s_is (&self->entries[i], endpoint, len, key))
+                break;
     }
     s_entry_t hit;
     if (i < self->count) {
         hit = self->entries[i];
         if (hit.down_until_us && baton__mono_us () < hit.down_until_us)
             *state = BATON__PEER_DOWN;
+        if (i == 0)
+            return hit.sock;
     } else {
         char *copy = (char *) malloc (len + 1);
         if (!copy)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "announce.h"
+#include "bufpool.h"
 #include "clock.h"
 #include "ctx.h"
 #include "drain.h"
@@ -27,6 +28,9 @@
 //  Longest wait between two looks at the stop flags while idle.
 #define S_TICK_MS  100
 #define S_MAX_NAME 255
+//  The size of the pooled buffers envelopes are sent in: most envelopes
+//  fit; a larger one gets a buffer of its own.
+#define S_SEND_BUF 4096
 //  The send timeout of the first message through a socket connected just now.
 #define S_CONNECT_GRACE_MS 1000
 
@@ -51,7 +55,9 @@ struct baton_worker {
     baton__local_t local; //  set by the host that runs this worker: find is not NULL
     baton_limits_t limits;
     int send_timeout_ms;
-    int recv_timeout_ms; //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
+    int recv_timeout_ms;     //  ZMQ_RCVTIMEO of the inbox now (-1 at creation)
+    baton_envelope_t *spare; //  the memory of the last envelope, for the next decode
+    baton__bufpool_t *bufs;  //  the buffers envelopes are sent in
     int heartbeat_ms;
     int drain_ms;
     bool draining; //  goodbye said: no announce until the run ends
@@ -285,7 +291,8 @@ baton__worker_new (const baton_worker_config_t *config, baton__mesh_t **shared)
     self->rl_send = rl;
     baton__log_quote (self->qname, sizeof self->qname, name, strlen (name));
     self->name = s_strdup (name);
-    if (!self->name)
+    self->bufs = baton__bufpool_new (S_SEND_BUF);
+    if (!self->name || !self->bufs)
         goto fail;
     const char *mesh_key = s_env ("BATON_MESH_KEY");
     if (mesh_key) {
@@ -384,6 +391,8 @@ baton_worker_destroy (baton_worker_t **self_p)
         while (zmq_ctx_term (self->zctx) == -1 && errno == EINTR) {
         }
     baton__cert_destroy (&self->cert);
+    baton_envelope_destroy (&self->spare);
+    baton__bufpool_destroy (&self->bufs); //  after the context: none is out then, unless shared
     sodium_memzero (self->mesh_key, sizeof self->mesh_key);
     free (self->endpoint);
     free (self->advertise);
@@ -532,14 +541,28 @@ s_send (baton_worker_t *self, baton__sockcache_t *cache, baton_slice_t endpoint,
                            memory_order_relaxed);
     if (!sock)
         return BATON_EUNREACHABLE;
-    //  One encoding pass into a buffer the message then owns (no copy).
-    void *buf;
-    size_t size;
-    if (baton_envelope_encode (env, &buf, &size))
+    //  One encoding pass into a buffer the message then owns (no copy): one
+    //  of the pool's if the envelope surely fits, else one of its size.
+    void *buf = NULL;
+    size_t size = 0;
+    zmq_free_fn *release = s_free_buf;
+    void *pool = NULL;
+    if (baton__envelope_encode_guess (env) <= baton__bufpool_size (self->bufs) &&
+        (buf = baton__bufpool_take (self->bufs))) {
+        size = baton_envelope_encode_into (env, buf, baton__bufpool_size (self->bufs));
+        if (size) {
+            release = baton__bufpool_give;
+            pool = self->bufs;
+        } else {
+            baton__bufpool_give (buf, self->bufs);
+            buf = NULL;
+        }
+    }
+    if (!buf && baton_envelope_encode (env, &buf, &size))
         return BATON_ENOMEM;
     zmq_msg_t msg;
-    if (zmq_msg_init_data (&msg, buf, size, s_free_buf, NULL)) {
-        free (buf);
+    if (zmq_msg_init_data (&msg, buf, size, release, pool)) {
+        release (buf, pool);
         return BATON_ENOMEM;
     }
     //  A socket connected just now has a handshake to finish before an
@@ -919,8 +942,8 @@ s_process (baton_worker_t *self, int timeout_ms)
     //  stays open until the envelope is done with, and its forward copies
     //  what the hops left unchanged from it (envelope_int.h).
     int err = 0;
-    baton_envelope_t *env =
-        baton__envelope_decode_borrowed (zmq_msg_data (&msg), size, &self->limits, &err);
+    baton_envelope_t *env = baton__envelope_decode_borrowed (zmq_msg_data (&msg), size,
+                                                             &self->limits, &err, &self->spare);
     if (!env) {
         zmq_msg_close (&msg);
         s_drop (self, "envelope does not decode", err, size);
@@ -935,7 +958,7 @@ s_process (baton_worker_t *self, int timeout_ms)
         S_COUNT (w, received);
         w = s_handle (w, env, t_out_us, &t_out_us);
     }
-    baton_envelope_destroy (&env);
+    baton__envelope_recycle (&env, &self->spare);
     zmq_msg_close (&msg);
     return 1;
 }

@@ -42,6 +42,20 @@ s_is (unsigned char c, unsigned cls)
     return (s_class[c] & cls) != 0;
 }
 
+//  The first position from pos on whose byte is not of class cls, at most
+//  the end of what has come (len) or the first byte past the limit of max
+//  bytes from start (start <= pos <= len), whichever is nearer. The parser
+//  runs through a token or a value so, then handles the byte that ended the
+//  run (or the limit) with every check, as it would byte by byte.
+static inline size_t
+s_scan (const char *buf, size_t pos, size_t len, size_t start, size_t max, unsigned cls)
+{
+    size_t stop = max < len - start ? start + max : len;
+    while (pos < stop && s_is ((unsigned char) buf[pos], cls))
+        pos++;
+    return pos;
+}
+
 static inline bool
 s_is_ws (unsigned char c)
 {
@@ -658,8 +672,11 @@ baton_http_parser_parse (baton_http_parser_t *self, const char *buf, size_t len,
             self->state = P_TARGET;
             break;
         case P_TARGET:
-            if (s_is (c, C_TARGET))
-                break;
+            if (s_is (c, C_TARGET)) {
+                self->pos = s_scan (buf, pos + 1, len, self->rl_start,
+                                    self->limits.max_request_line, C_TARGET);
+                continue;
+            }
             if (c == ' ') {
                 self->target_end = pos;
                 self->version_start = pos + 1;
@@ -715,8 +732,11 @@ baton_http_parser_parse (baton_http_parser_t *self, const char *buf, size_t len,
             self->state = P_NAME;
             break;
         case P_NAME:
-            if (s_is (c, C_TCHAR))
-                break;
+            if (s_is (c, C_TCHAR)) {
+                self->pos = s_scan (buf, pos + 1, len, self->hdr_start,
+                                    self->limits.max_header_bytes, C_TCHAR);
+                continue;
+            }
             if (c == ':') {
                 self->name_end = pos;
                 self->value_start = pos + 1;
@@ -729,8 +749,11 @@ baton_http_parser_parse (baton_http_parser_t *self, const char *buf, size_t len,
                 return s_fail (self, 400, "field line without a colon", pos, err);
             return s_fail (self, 400, "invalid character in field name", pos, err);
         case P_VALUE:
-            if (s_is (c, C_FIELD))
-                break;
+            if (s_is (c, C_FIELD)) {
+                self->pos = s_scan (buf, pos + 1, len, self->hdr_start,
+                                    self->limits.max_header_bytes, C_FIELD);
+                continue;
+            }
             if (c == '\r') {
                 self->state = P_VALUE_LF;
                 break;

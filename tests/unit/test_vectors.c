@@ -410,7 +410,7 @@ check_forward (const char *name)
     size_t len;
     unsigned char *bytes = read_hex (name, &len);
     int err = 0;
-    baton_envelope_t *d = baton__envelope_decode_borrowed (bytes, len, NULL, &err);
+    baton_envelope_t *d = baton__envelope_decode_borrowed (bytes, len, NULL, &err, NULL);
     if (d) {
         void *same;
         size_t same_len;

@@ -444,9 +444,27 @@ baton_dispatch_clear (baton_exchange_t *x)
     }
 }
 
+//  Moves hop i of x's route from its replica to to.
+static void
+s_reroute (baton_dispatch_t *self, baton_exchange_t *x, size_t i, baton_replica_t *to)
+{
+    baton_topology_abandon (x->hops[i]);
+    baton_topology_acquire (to);
+    baton_topology_count_hop (self->topo, to);
+    x->hops[i] = to;
+    baton_envelope_route_set_endpoint (x->env, i, to->endpoint, strlen (to->endpoint));
+    if (self->cert)
+        baton_envelope_set_route_key (x->env, i, to->key, BATON_KEY_LEN);
+}
+
 //  The first hop's replica did not take the envelope at once (gone, not yet
 //  connected, or full): if another replica of that function is alive, route
-//  the envelope to it instead and send again. Returns true if it did.
+//  the envelope to it instead and send again. The later hops that were on
+//  the failed replica's host move off it too where they can: a host the
+//  gateway cannot reach now is likely one the others cannot reach either
+//  (its link just came back, say), and a retry that chose that host for the
+//  whole route would otherwise cross to it from the new first hop. Nothing
+//  has run yet, so this costs no retry. Returns true if it sent again.
 static bool
 s_failover (baton_dispatch_t *self, baton_exchange_t *x)
 {
@@ -460,14 +478,17 @@ s_failover (baton_dispatch_t *self, baton_exchange_t *x)
         return false;
     //  Not taking a message is no verdict on a replica (it may be reconnecting
     //  after a restart); a dead one is found by its missing heartbeats.
-    baton_topology_abandon (failed);
-    baton_topology_acquire (alt);
-    baton_topology_count_hop (self->topo, alt);
-    x->hops[0] = alt;
+    s_reroute (self, x, 0, alt);
     x->peer = (s_peer_t *) alt->user;
-    baton_envelope_route_set_endpoint (x->env, 0, alt->endpoint, strlen (alt->endpoint));
-    if (self->cert)
-        baton_envelope_set_route_key (x->env, 0, alt->key, BATON_KEY_LEN);
+    if (failed->host[0] && strcmp (alt->host, failed->host) != 0)
+        for (size_t i = 1; i < x->hop_count; i++) {
+            if (strcmp (x->hops[i]->host, failed->host) != 0)
+                continue;
+            baton_replica_t *away =
+                baton_topology_pick_away (self->topo, x->hops[i]->function, s_version (x), failed);
+            if (away && strcmp (away->host, failed->host) != 0)
+                s_reroute (self, x, i, away);
+        }
     zmq_msg_close (&x->out);
     x->out_live = s_encode_msg (self, x->env, &x->out) == 0;
     if (!x->out_live)

@@ -158,6 +158,14 @@ baton_probes_reply (baton_probes_t *self, baton_slice_t id, unsigned status,
                 r->probe_late = false; //  the answer to a routine probe, after its time
                 return true;
             }
+            //  A hop answers 504 to a probe that reached it past its
+            //  deadline: a routine probe that waited behind a long request.
+            //  Late, as if the tick had timed it out first; which of the two
+            //  comes first is a race a loaded machine loses.
+            if (status == 504 && r->probe_watch) {
+                r->probe_in_flight = false;
+                return true;
+            }
             s_outcome (self, r, status < 500, now_ms);
             s_tell (self);
             return true;

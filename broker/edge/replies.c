@@ -237,7 +237,10 @@ s_refuse (baton_replies_t *self, const zmq_msg_t *msg, baton_slice_t id, baton_r
 
 //  x's reply env says the hop it names did not take the envelope (503 from
 //  the hop before it): that replica is probed, and x is sent again avoiding
-//  it if it may be. Returns true if it was.
+//  it if it may be. The fault is the link between the two, so when nothing
+//  else can take the next hop (its only live replica, or the others on its
+//  host) the retry avoids the sender instead: the next replica may well be
+//  reachable from another one. Returns true if it was sent again.
 static bool
 s_retry (baton_replies_t *self, baton_exchange_t *x, const baton_envelope_t *env)
 {
@@ -247,9 +250,10 @@ s_retry (baton_replies_t *self, baton_exchange_t *x, const baton_envelope_t *env
     if (baton_envelope_status (env) != 503 || at == 0 || at >= x->hop_count ||
         baton_envelope_record_count (env) != at)
         return false;
-    baton_replica_t *failed = x->hops[at];
+    baton_replica_t *failed = x->hops[at], *sender = x->hops[at - 1];
     failed->probe_wanted = true;
-    return baton_dispatch_retry (self->dispatch, x, failed);
+    return baton_dispatch_retry (self->dispatch, x, failed) ||
+           baton_dispatch_retry (self->dispatch, x, sender);
 }
 
 static void

@@ -10,6 +10,10 @@
  *             BATON_GATEWAY set it still announces and heartbeats (every
  *             BATON_HEARTBEAT_MS, default 250 as in the SDK): alive, but
  *             useless
+ *    absent   as silent, but binds nothing: a replica that heartbeats from
+ *             a host the gateway cannot reach (no connection to it is ever
+ *             made); it announces BATON_TEST_HOSTNAME as its host and
+ *             BATON_ZONE as its zone
  *    sleep    sleeps BATON_TEST_SLEEP_MS (default 200) then appends
  *    version  as append, with "@<BATON_VERSION>~<baton_ctx_version>" after
  *             the name: the version of the replica that served each hop,
@@ -140,7 +144,7 @@ s_silent_curve (s_curve_t *c, void *ctx, void *pull, void *control)
 }
 
 static int
-s_silent (void)
+s_silent (bool bound)
 {
     const char *bind = getenv ("BATON_BIND");
     if (!bind) {
@@ -160,7 +164,7 @@ s_silent (void)
     s_curve_t curve = {NULL, NULL, NULL};
     if (s_silent_curve (&curve, ctx, pull, control))
         goto out;
-    if (zmq_bind (pull, bind) != 0) {
+    if (bound && zmq_bind (pull, bind) != 0) {
         fprintf (stderr, "fn_test: cannot bind %s\n", bind);
         goto out;
     }
@@ -173,6 +177,9 @@ s_silent (void)
         snprintf (m.endpoint, sizeof m.endpoint, "%s", bind);
         snprintf (m.instance, sizeof m.instance, "silent%d", (int) getpid ());
         m.pid = (uint64_t) getpid ();
+        const char *host = getenv ("BATON_TEST_HOSTNAME"), *zone = getenv ("BATON_ZONE");
+        snprintf (m.host, sizeof m.host, "%s", host && !bound ? host : "");
+        snprintf (m.zone, sizeof m.zone, "%s", zone && !bound ? zone : "");
         m.interval_ms = beat ? (uint64_t) atoi (beat) : BATON_HEARTBEAT_MS_DEFAULT;
         m.type = BATON_CONTROL_ANNOUNCE;
         timeout = (int) m.interval_ms;
@@ -186,7 +193,10 @@ s_silent (void)
             zmq_send (control, msg, n, ZMQ_DONTWAIT);
             m.type = BATON_CONTROL_HEARTBEAT;
         }
-        zmq_recv (pull, buf, sizeof buf, 0);
+        if (bound)
+            zmq_recv (pull, buf, sizeof buf, 0);
+        else
+            nanosleep (&(struct timespec){timeout / 1000, (long) (timeout % 1000) * 1000000}, NULL);
     }
     rc = 0;
 out:
@@ -254,8 +264,8 @@ main (void)
     const char *function = getenv ("BATON_TEST_FUNCTION");
     if (function && setenv ("BATON_NAME", function, 1) != 0)
         return 1;
-    if (mode && strcmp (mode, "silent") == 0)
-        return s_silent ();
+    if (mode && (strcmp (mode, "silent") == 0 || strcmp (mode, "absent") == 0))
+        return s_silent (strcmp (mode, "silent") == 0);
     char *host = getenv ("BATON_TEST_HOST");
     if (host)
         return s_host (host, mode ? mode : "append");

@@ -45,7 +45,8 @@ void *h_alloc (size_t size);
 
 //  Starts fn_test as function name, bound at ipc://<dir>/<name>, in mode
 //  (BATON_TEST_MODE), with extra_env ("KEY=VALUE", may be NULL) too. Returns
-//  once the endpoint is bound. Its log is <dir>/fn-<name>.log.
+//  once the endpoint is bound (at once in mode "absent", which binds
+//  nothing). Its log is <dir>/fn-<name>.log.
 pid_t h_fn (const char *name, const char *mode, const char *extra_env);
 //  Same with up to four extra "KEY=VALUE" entries, NULL-terminated.
 pid_t h_fn_env (const char *name, const char *mode, const char *const extra_env[]);

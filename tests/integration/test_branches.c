@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zmq.h>
 #include "harness.h"
+#include "hop_send.h"
 
 TestSuite (branches, .init = h_setup, .fini = h_teardown, .timeout = 90);
 
@@ -104,14 +105,8 @@ static void
 s_standin (void *pull, void *zctx, s_tamper_t tamper)
 {
     for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        cr_assert_geq (zmq_msg_recv (&msg, pull, 0), 0, "stand-in got nothing\n%s", h_logs ());
-        int err = 0;
-        baton_envelope_t *env =
-            baton_envelope_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, &err);
-        zmq_msg_close (&msg);
-        cr_assert_not_null (env, "stand-in: %s", baton_errname (err));
+        baton_envelope_t *env = h_hop_recv (pull);
+        cr_assert_not_null (env, "stand-in got nothing\n%s", h_logs ());
         bool probe = baton_envelope_oam (env) & BATON_OAM_PROBE;
         if (!probe) {
             if (tamper == S_ROUTE)
@@ -133,17 +128,7 @@ s_standin (void *pull, void *zctx, s_tamper_t tamper)
             snprintf (evil, sizeof evil, "ipc://%s/evil", h_dir ());
             baton_envelope_set_reply_to (env, evil, strlen (evil));
         }
-        void *data;
-        size_t len;
-        cr_assert_eq (baton_envelope_encode (env, &data, &len), 0);
-        baton_envelope_destroy (&env);
-        void *push = zmq_socket (zctx, ZMQ_PUSH);
-        int linger = 1000;
-        zmq_setsockopt (push, ZMQ_LINGER, &linger, sizeof linger);
-        cr_assert_eq (zmq_connect (push, ep), 0);
-        cr_assert_geq (zmq_send (push, data, len, 0), 0);
-        free (data);
-        zmq_close (push);
+        h_hop_send (zctx, ep, &env);
         if (!probe)
             return;
     }
@@ -156,16 +141,8 @@ static baton_envelope_t *
 s_tampered (s_tamper_t tamper, h_resp_t *resp)
 {
     void *zctx = zmq_ctx_new ();
-    void *pull = zmq_socket (zctx, ZMQ_PULL);
-    void *evil = zmq_socket (zctx, ZMQ_PULL);
-    int wait = H_WAIT_MS;
-    zmq_setsockopt (pull, ZMQ_RCVTIMEO, &wait, sizeof wait);
-    zmq_setsockopt (evil, ZMQ_RCVTIMEO, &wait, sizeof wait);
-    char ep[300];
-    snprintf (ep, sizeof ep, "ipc://%s/standin", h_dir ());
-    cr_assert_eq (zmq_bind (pull, ep), 0);
-    snprintf (ep, sizeof ep, "ipc://%s/evil", h_dir ());
-    cr_assert_eq (zmq_bind (evil, ep), 0);
+    void *pull = h_hop_inbox (zctx, "standin", H_WAIT_MS);
+    void *evil = h_hop_inbox (zctx, "evil", H_WAIT_MS);
     s_start ();
     h_conn_t *c = h_connect (h_port ());
     cr_assert (h_send_str (c, "POST /tampered HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
@@ -173,13 +150,8 @@ s_tampered (s_tamper_t tamper, h_resp_t *resp)
     s_standin (pull, zctx, tamper);
     baton_envelope_t *got = NULL;
     if (tamper == S_REPLY_TO) {
-        zmq_msg_t msg;
-        zmq_msg_init (&msg);
-        cr_assert_geq (zmq_msg_recv (&msg, evil, 0), 0, "nothing at the new reply-to\n%s",
-                       h_logs ());
-        got = baton_envelope_decode (zmq_msg_data (&msg), zmq_msg_size (&msg), NULL, NULL);
-        zmq_msg_close (&msg);
-        cr_assert_not_null (got);
+        got = h_hop_recv (evil);
+        cr_assert_not_null (got, "nothing at the new reply-to\n%s", h_logs ());
     } else
         *resp = h_read (c, H_WAIT_MS);
     h_close (c, true);

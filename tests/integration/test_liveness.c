@@ -2,7 +2,8 @@
  *  processes, a 3-hop chain under a bounded load of GETs (libcurl, in
  *  threads), kill -9 and restart of the middle hop; then a mixed run of
  *  requests that go wrong, after which every counter is back to 0; and a
- *  handler that blocks, whose replica stays alive.  */
+ *  handler that blocks, whose replica stays alive, and a routine probe that
+ *  reached its replica too late, which does not eject it.  */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -12,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zmq.h>
+#include "baton/envelope.h"
 #include "harness.h"
+#include "hop_send.h"
 
 TestSuite (liveness, .init = h_setup, .fini = h_teardown, .timeout = 90);
 
@@ -576,5 +580,38 @@ Test (liveness, a_handler_that_blocks_2_s_keeps_its_replica_alive)
     cr_assert_eq (h_metric ("baton_probes_total{result=\"failed\"}"), 0);
     h_close (ca, false);
     h_close (cb, false);
+    h_stop_all ();
+}
+
+//  A routine probe of a static replica waits behind a long request, and the
+//  hop answers it 504 (its deadline passed before the hop ran) before the
+//  gateway's tick has timed it out: late, not failed. A hand-played hop that
+//  answers every probe so makes the race certain.
+Test (liveness, a_routine_probe_answered_past_its_deadline_does_not_eject)
+{
+    void *zctx = zmq_ctx_new ();
+    void *pull = h_hop_inbox (zctx, "s0", 100);
+    s_gateway_with ("  probe_interval: 100ms\n"
+                    "functions:\n"
+                    "  s: {endpoints: [ipc://@D/s0]}\n"
+                    "routes:\n"
+                    "  - {path: /s, chain: [s]}\n");
+    int answered = 0;
+    uint64_t end = h_mono_ms () + 1500;
+    while (h_mono_ms () < end) {
+        baton_envelope_t *env = h_hop_recv (pull);
+        if (!env)
+            continue;
+        cr_assert (baton_envelope_oam (env) & BATON_OAM_PROBE, "only probes come");
+        baton_envelope_set_status (env, 504);
+        h_hop_reply (zctx, &env);
+        answered++;
+    }
+    cr_log_info ("%d routine probes answered 504 in 1.5 s; s0 %s", answered, s_state ("s", "s0"));
+    cr_assert_geq (answered, 3, "the static replica was not probed every 100 ms\n%s", h_logs ());
+    cr_assert_str_eq (s_state ("s", "s0"), "alive", "%s", h_logs ());
+    cr_assert_eq (h_metric ("baton_probes_total{result=\"failed\"}"), 0);
+    zmq_close (pull);
+    zmq_ctx_term (zctx);
     h_stop_all ();
 }

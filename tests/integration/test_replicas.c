@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
+#include "baton/envelope.h"
 #include "harness.h"
+#include "hop_send.h"
 
 TestSuite (replicas, .init = h_setup, .fini = h_teardown, .timeout = 60);
 
@@ -283,5 +286,124 @@ Test (replicas, goodbye_takes_a_replica_out_at_once)
     s_wait_alive (h_admin_port (), 1);
     cr_assert_lt (h_mono_ms () - t0, 3 * S_BEAT_MS, "no goodbye: it took the heartbeat timeout");
     cr_assert (strstr (h_read_file ("gateway.log"), "replica left (goodbye)"));
+    h_stop_all ();
+}
+
+//  A first hop the gateway cannot reach is a host it cannot reach: when the
+//  envelope moves to another replica of that function, the later hops that
+//  were on the unreachable host move too, instead of being crossed to from
+//  the new first hop (which would answer 503 after its send timeout).
+//  The gateway of the two tests below: in zone "near", a chain a -> b
+//  whose replicas all announce themselves.
+static const char *s_hosts_yaml = "gateway:\n"
+                                  "  listen: 127.0.0.1:0\n"
+                                  "  admin: 127.0.0.1:0\n"
+                                  "  reply: ipc://@D/reply\n"
+                                  "  control: ipc://@D/control\n"
+                                  "  deadline: 2s\n"
+                                  "  zone: near\n"
+                                  "functions:\n"
+                                  "  a:\n"
+                                  "  b:\n"
+                                  "routes:\n"
+                                  "  - path: /ab\n"
+                                  "    methods: [GET, POST]\n"
+                                  "    chain: [a, b]\n";
+
+//  Starts replica name of fn, announcing itself: on this host in zone
+//  "far" in mode append (here), or as an absent fn_test in the gateway's
+//  zone on host "elsewhere.invalid" (its endpoint never bound by it).
+static void
+s_placed (const char *name, const char *fn, bool here)
+{
+    char *fn_env = (char *) h_alloc (64), *gw = (char *) h_alloc (300);
+    snprintf (fn_env, 64, "BATON_TEST_FUNCTION=%s", fn);
+    snprintf (gw, 300, "BATON_GATEWAY=ipc://%s/control", h_dir ());
+    const char *env[] = {fn_env, gw, here ? "BATON_ZONE=far" : "BATON_ZONE=near",
+                         here ? NULL : "BATON_TEST_HOSTNAME=elsewhere.invalid", NULL};
+    h_fn_env (name, here ? "append" : "absent", env);
+}
+
+//  Waits until a has a_want and b has b_want replicas alive.
+static void
+s_wait_ab (double a_want, double b_want)
+{
+    uint64_t end = h_mono_ms () + H_WAIT_MS;
+    while ((h_metric ("baton_replicas{function=\"a\",state=\"alive\"}") != a_want ||
+            h_metric ("baton_replicas{function=\"b\",state=\"alive\"}") != b_want) &&
+           h_mono_ms () < end)
+        h_sleep_ms (10);
+    h_resp_t topo = h_request (h_admin_port (), "GET", "/-/topology", NULL);
+    cr_assert_eq (h_metric ("baton_replicas{function=\"a\",state=\"alive\"}"), a_want, "%s",
+                  topo.body);
+    cr_assert_eq (h_metric ("baton_replicas{function=\"b\",state=\"alive\"}"), b_want, "%s",
+                  topo.body);
+    cr_assert (strstr (topo.body, "elsewhere.invalid"), "%s", topo.body);
+}
+
+Test (replicas, a_first_hop_not_taken_moves_the_route_off_its_host)
+{
+    h_gateway (s_hosts_yaml);
+    //  In the gateway's zone, so picked first: a and b on a host that nothing
+    //  reaches (they heartbeat, but their endpoints are never bound).
+    s_placed ("xa", "a", false);
+    s_placed ("xb", "b", false);
+    //  Elsewhere, on this host: the replicas that work.
+    s_placed ("ra", "a", true);
+    s_placed ("rb", "b", true);
+    s_wait_ab (2, 2);
+    //  POST is never sent twice: a route left through the unreachable b
+    //  would answer 503, with no retry to hide it.
+    for (int i = 0; i < 10; i++) {
+        h_resp_t r = h_request (h_port (), "POST", "/ab", "x");
+        cr_assert_eq (r.status, 200, "request %d: %d %s", i, r.status, r.body);
+        cr_assert_str_eq (r.body, "x|a|b");
+    }
+    cr_assert_eq (h_metric ("baton_retries_total{route=\"/ab\"}"), 0);
+    cr_assert_eq (h_metric ("baton_replies_late_total{reason=\"retried\"}"), 0);
+    h_stop_all ();
+}
+
+//  A hop that cannot hand the envelope to the only live replica of the next
+//  function: the retry cannot avoid that replica, so it avoids the hop that
+//  could not reach it. Here a's replica on the far host is played by hand
+//  (this test binds its endpoint; an absent fn_test heartbeats for it) and
+//  answers every envelope as the SDK does when its successor takes nothing.
+Test (replicas, a_retry_avoids_the_sender_when_the_next_hop_has_no_other_replica)
+{
+    void *zctx = zmq_ctx_new ();
+    void *pull = h_hop_inbox (zctx, "xa", 20);
+    h_gateway (s_hosts_yaml);
+    s_placed ("xa", "a", false);
+    s_placed ("ra", "a", true);
+    s_placed ("rb", "b", true);
+    s_wait_ab (2, 1);
+    //  GET: sent again once. The first route is xa -> rb (xa in the zone).
+    h_conn_t *c = h_connect (h_port ());
+    cr_assert (h_send_str (c, "GET /ab HTTP/1.1\r\nHost: t\r\n\r\n"));
+    int played = 0;
+    h_resp_t r;
+    uint64_t end = h_mono_ms () + H_WAIT_MS;
+    while (!h_readable (c, 0) && h_mono_ms () < end) {
+        baton_envelope_t *env = h_hop_recv (pull);
+        if (!env)
+            continue;
+        if (baton_envelope_oam (env) & BATON_OAM_PROBE) { //  a probe of xa: it is fine
+            baton_envelope_set_status (env, 200);
+        } else {
+            played++;
+            cr_assert_eq (baton_envelope_advance (env, 1, 2), 0);
+            baton_envelope_set_status (env, 503);
+        }
+        h_hop_reply (zctx, &env);
+    }
+    cr_assert_eq (h_read_response (c, &r, 5000), 0, "no response");
+    cr_assert_eq (played, 1, "xa was given %d requests", played);
+    cr_assert_eq (r.status, 200, "%d %s\n%s", r.status, r.body, h_logs ());
+    cr_assert_str_eq (r.body, "|a|b");
+    cr_assert_eq (h_metric ("baton_retries_total{route=\"/ab\"}"), 1);
+    h_close (c, false);
+    zmq_close (pull);
+    zmq_ctx_term (zctx);
     h_stop_all ();
 }

@@ -8,7 +8,9 @@
  *  marked 1 when an X-Replica header holds MARK, instance the X-Request-Id up
  *  to its '-' (the gateway that answered). With -r RATE, the connections
  *  together start at most RATE requests a second (each waits CONNS / RATE s
- *  between two starts): a load that leaves the machine room to breathe.
+ *  between two starts): a load that leaves the machine room to breathe. The
+ *  first answers that are not 2xx are written to stderr with their body (the
+ *  gateway's problem detail), so a failed check can say which error it was.
  *      baton_load [-r RATE] PORT PATH CONNS DURATION_MS TIMEOUT_MS OUT [MARK]  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -45,6 +47,8 @@ static const char *s_mark;
 static long long s_gap_us; //  between two starts on one connection (-r), or 0
 static FILE *s_out;
 static unsigned long s_count[6]; //  by status class: 0 (none), 1xx .. 5xx
+static long long s_t0_us;        //  when the load began
+#define S_SHOWN_MAX 20           //  non-2xx answers written to stderr, at most
 
 static long long
 s_now_us (void)
@@ -183,6 +187,18 @@ s_read (conn_t *c)
     else if (dash)
         len = (size_t) (dash - id);
     s_log (c, status, marked, id, len);
+    static int shown;
+    if ((status < 200 || status > 299) && shown < S_SHOWN_MAX) {
+        shown++;
+        char *b = c->buf + (head_end + 4 - c->buf);
+        size_t show = body > 300 ? 300 : body;
+        for (size_t i = 0; i < show; i++) //  one line: the body's own newlines go
+            if (b[i] == '\n' || b[i] == '\r')
+                b[i] = ' ';
+        fprintf (stderr, "baton_load: +%lld ms: %d after %lld ms: %.*s\n",
+                 (c->start_us - s_t0_us) / 1000, status, (s_now_us () - c->start_us) / 1000,
+                 (int) show, b);
+    }
     const char *conn = s_header (head, end, "connection", &len, NULL);
     if (conn && len == 5 && strncasecmp (conn, "close", 5) == 0)
         s_close (c);
@@ -236,7 +252,8 @@ main (int argc, char **argv)
     struct pollfd *pfd = calloc ((size_t) conns, sizeof *pfd);
     if (!c || !pfd)
         return 1;
-    long long stop = s_now_us () + duration;
+    s_t0_us = s_now_us ();
+    long long stop = s_t0_us + duration;
     for (int i = 0; i < conns; i++) {
         c[i].fd = -1;
         s_start (&c[i]);

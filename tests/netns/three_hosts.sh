@@ -163,6 +163,7 @@ for g in a d; do
     check "$(le "$out" $LIMIT_MS)" "$G: B's replicas are out of rotation within $LIMIT_MS ms of the cut ($out ms)"
     check "$([ "$r1" = "$r2" ] && echo 1 || echo 0)" "$G: nothing is sent to B from cut+$LIMIT_MS ms until the link comes up ($r1 -> $r2 routed)"
     check "$([ "$total" -gt 0 ] && [ "$ok" = "$total" ] && echo 1 || echo 0)" "$G: every GET is answered 2xx, those caught on B retried on C ($ok of $total)"
+    [ "$ok" = "$total" ] || sed -n 's/^baton_load: +/    not 2xx: +/p' "$TMP/load-$g.err"
     check "$([ "$late" = 0 ] && echo 1 || echo 0)" "$G: no request waits past its deadline + $FAULTS_SLACK_MS ms ($late did)"
     check "$(le "$back" $LIMIT_MS)" "$G: B's replicas are back within $LIMIT_MS ms of the link coming up ($back ms)"
     check "$([ "$r3" -gt "$r2" ] && [ "$via_b" -gt 0 ] && echo 1 || echo 0)" "$G: B serves again after it came back ($via_b answers through B)"

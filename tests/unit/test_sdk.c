@@ -151,7 +151,7 @@ static int
 h_sleepy (baton_ctx_t *ctx, void *arg)
 {
     s_count ((const char *) arg);
-    s_sleep_ms (1200);
+    s_sleep_ms (3000);
     return h_append (ctx, arg);
 }
 
@@ -657,13 +657,15 @@ static baton_envelope_t *
 s_make_short_deadline (const char *reply_to, const char *const *eps)
 {
     baton_envelope_t *env = s_envelope ("short", reply_to, 3, s_abc, eps);
-    baton_envelope_set_deadline_ms (env, s_now_ms () + 600);
+    //  Long enough for the envelope to reach a on a slow machine (under
+    //  valgrind, a worker's first receive can take hundreds of ms).
+    baton_envelope_set_deadline_ms (env, s_now_ms () + 1500);
     return env;
 }
 
 Test (sdk, deadline_passing_in_flight_replies_504_naming_the_next_hop, .timeout = 30)
 {
-    //  a takes 1.2 s: the deadline (600 ms) passes while it works, so b must not run.
+    //  a takes 3 s: the deadline (1.5 s) passes while it works, so b must not run.
     baton_envelope_t *rep = s_run_abc (h_sleepy, h_append, h_append, s_make_short_deadline, NULL);
     s_assert_problem (rep, 504, "b", NULL);
     cr_assert_eq (s_calls_of ('a'), 2); //  h_sleepy counts, then h_append counts
@@ -1840,7 +1842,9 @@ Test (sdk, host_stop_drains_every_worker_after_their_goodbyes, .timeout = 30)
         c.name = s_abc[i];
         c.bind = eps[i];
         c.gateway = s_ipc ("control");
-        c.heartbeat_ms = 100;
+        //  The drain ends after 2 beats without an envelope: 600 ms for
+        //  what the test pushed over ipc to arrive, on a slow machine too.
+        c.heartbeat_ms = 300;
         w[i] = baton_host_add (r.host, &c, i == 0 ? h_gate : h_append, (void *) s_abc[i]);
         cr_assert_not_null (w[i]);
     }

@@ -88,8 +88,7 @@ Test (pending, every_nonce_digit_is_uniform_at_every_position)
             total[d] += count[i][d];
         }
     for (int d = 0; d < 10; d++)
-        cr_assert (total[d] >= 10800 && total[d] <= 12400, "digit %d drawn %u times", d,
-                   total[d]);
+        cr_assert (total[d] >= 10800 && total[d] <= 12400, "digit %d drawn %u times", d, total[d]);
     //  Ids of other messages: "p" and a sequence of their own.
     char other[BATON_PENDING_OTHER_ID_MAX + 1];
     size_t len = baton_pending_other_id (p, other);

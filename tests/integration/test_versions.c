@@ -213,10 +213,15 @@ s_zone_burst (h_conn_t **conns, int n, char who[][8])
 
 Test (versions, the_local_zone_is_preferred_and_spills_over)
 {
-    h_gateway (s_yaml);
     //  zl: static, in z1 by its entry; zr: announced, in z2 by BATON_ZONE.
+    //  zl is bound before the gateway starts, so that the gateway's first
+    //  connect finds it: one made while zl was not there yet is retried
+    //  with a backoff of up to 250 ms, and until it is up the gateway
+    //  rightly passes zl over for zr, which would make this test's first
+    //  requests cross the zone.
     const char *slow[] = {"BATON_TEST_SLEEP_MS=300", NULL};
     pid_t zl = h_fn_env ("zl", "sleep", slow);
+    h_gateway (s_yaml);
     char *gw = (char *) h_alloc (300);
     snprintf (gw, 300, "BATON_GATEWAY=ipc://%s/control", h_dir ());
     const char *remote[] = {"BATON_TEST_FUNCTION=z", gw, "BATON_ZONE=z2", "BATON_TEST_SLEEP_MS=300",
